@@ -1,0 +1,120 @@
+"""ORM records. Suffix ``Record`` keeps them apart from domain values; repositories convert."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+from app.db.types import ScaledDecimal, UtcDateTime
+
+ROLES = ("admin", "prescriber", "pharmacist", "viewer")
+
+
+class UserRecord(Base):
+    __tablename__ = "app_user"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin','prescriber','pharmacist','viewer')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class UserSessionRecord(Base):
+    """A server-side login session; the cookie holds the id, the table only its SHA-256."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ApiTokenRecord(Base):
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class PatientRecord(Base):
+    __tablename__ = "patient"
+    __table_args__ = (
+        CheckConstraint("sex IN ('female','male')", name="sex"),
+        CheckConstraint("serum_creatinine_unit IN ('mg/dL','umol/L')", name="creatinine_unit"),
+        CheckConstraint("preferred_language IN ('en','de','vi')", name="language"),
+        Index("ix_patient_family_given", "family_name", "given_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mrn: Mapped[str] = mapped_column(String(40), unique=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    # Lower-cased copy of "given family mrn" so search is one indexed-friendly LIKE everywhere.
+    search_text: Mapped[str] = mapped_column(String(260), index=True)
+    birth_date: Mapped[date]
+    sex: Mapped[str] = mapped_column(String(8))
+    weight_kg: Mapped[Decimal | None] = mapped_column(ScaledDecimal(3))
+    height_cm: Mapped[Decimal | None] = mapped_column(ScaledDecimal(2))
+    serum_creatinine_value: Mapped[Decimal | None] = mapped_column(ScaledDecimal(3))
+    serum_creatinine_unit: Mapped[str | None] = mapped_column(String(8))
+    serum_creatinine_on: Mapped[date | None]
+    creatinine_clearance_ml_min: Mapped[Decimal | None] = mapped_column(ScaledDecimal(2))
+    dialysis: Mapped[bool] = mapped_column(default=False)
+    conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    medications: Mapped[list[str]] = mapped_column(JSON, default=list)
+    pregnant: Mapped[bool] = mapped_column(default=False)
+    breastfeeding: Mapped[bool] = mapped_column(default=False)
+    spinal_injury_level: Mapped[str | None] = mapped_column(String(4))
+    brain_injury_on: Mapped[date | None]
+    preferred_language: Mapped[str] = mapped_column(String(2), default="en")
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    archive_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class AuditEventRecord(Base):
+    """Append-only trail of every write and every read of patient data (triggers forbid change)."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor_kind: Mapped[str] = mapped_column(String(8))  # user | token | system
+    actor_id: Mapped[int | None]
+    actor_name: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str | None] = mapped_column(String(40))
+    patient_id: Mapped[int | None] = mapped_column(index=True)
+    old_version: Mapped[int | None]
+    new_version: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(40))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16), default="success")
