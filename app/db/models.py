@@ -73,12 +73,12 @@ class PatientRecord(Base):
     search_text: Mapped[str] = mapped_column(String(260), index=True)
     birth_date: Mapped[date]
     sex: Mapped[str] = mapped_column(String(8))
-    weight_kg: Mapped[Decimal | None] = mapped_column(ScaledDecimal(3))
-    height_cm: Mapped[Decimal | None] = mapped_column(ScaledDecimal(2))
-    serum_creatinine_value: Mapped[Decimal | None] = mapped_column(ScaledDecimal(3))
+    weight_kg: Mapped[Decimal | None] = mapped_column(ScaledDecimal(4))
+    height_cm: Mapped[Decimal | None] = mapped_column(ScaledDecimal(4))
+    serum_creatinine_value: Mapped[Decimal | None] = mapped_column(ScaledDecimal(4))
     serum_creatinine_unit: Mapped[str | None] = mapped_column(String(8))
     serum_creatinine_on: Mapped[date | None]
-    creatinine_clearance_ml_min: Mapped[Decimal | None] = mapped_column(ScaledDecimal(2))
+    creatinine_clearance_ml_min: Mapped[Decimal | None] = mapped_column(ScaledDecimal(4))
     dialysis: Mapped[bool] = mapped_column(default=False)
     conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
     medications: Mapped[list[str]] = mapped_column(JSON, default=list)

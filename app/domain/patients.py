@@ -22,6 +22,7 @@ LANGUAGES = ("en", "de", "vi")
 SEXES = ("female", "male")
 CREATININE_UNITS = ("mg/dL", "umol/L")
 MAX_AGE_YEARS = 130
+MAX_MEDICATIONS = 50
 
 _MRN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./-]{0,39}$")
 _SPINAL_LEVEL = re.compile(r"^(C[1-8]|T([1-9]|1[0-2])|L[1-5]|S[1-5])$")
@@ -50,9 +51,11 @@ class PatientFacts:
     serum_creatinine_unit: str | None
     serum_creatinine_on: date | None
     creatinine_clearance_ml_min: Decimal | None
+    dialysis: bool
     pregnant: bool
     breastfeeding: bool
     conditions: tuple[str, ...]
+    medications: tuple[str, ...]
     spinal_injury_level: str | None
     brain_injury_on: date | None
     preferred_language: str
@@ -138,6 +141,12 @@ def _clinical_flag_problems(facts: PatientFacts) -> list[FieldProblem]:
     if facts.sex != "female" and (facts.pregnant or facts.breastfeeding):
         problems.append(
             FieldProblem("pregnant", "Pregnancy and breastfeeding apply to female patients only.")
+        )
+    if len(facts.medications) > MAX_MEDICATIONS or any(
+        not name.strip() or len(name) > 100 for name in facts.medications
+    ):
+        problems.append(
+            FieldProblem("medications", "Up to 50 medication names of 1–100 characters each.")
         )
     unknown = sorted(set(facts.conditions) - set(CONDITIONS))
     if unknown:

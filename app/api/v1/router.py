@@ -1,0 +1,10 @@
+"""The /api/v1 router: every JSON route of version 1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.v1.routes import patients
+
+router = APIRouter(prefix="/api/v1")
+router.include_router(patients.router)

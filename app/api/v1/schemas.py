@@ -1,0 +1,144 @@
+"""JSON shapes of /api/v1, apart from forms and ORM records.
+
+Decimals travel as JSON numbers, never strings (API.md §2). Pydantic writes Decimal as a
+string by default, so `ExactNumber` serialises it as an int or as the float whose shortest
+repr is the same decimal text (values here have far fewer than 15 significant digits).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from app.domain.patients import CONDITIONS
+
+T = TypeVar("T")
+
+
+def decimal_to_json_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+ExactNumber = Annotated[
+    Decimal,
+    Field(allow_inf_nan=False, max_digits=12, decimal_places=4),
+    PlainSerializer(decimal_to_json_number, return_type=float, when_used="json"),
+]
+
+Sex = Literal["female", "male"]
+Language = Literal["en", "de", "vi"]
+Condition = Literal[CONDITIONS]  # type: ignore[valid-type]
+CreatinineUnit = Literal["mg/dL", "umol/L"]
+
+
+class InputModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OutputModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class SerumCreatinine(InputModel):
+    value: ExactNumber = Field(description="Serum creatinine, a JSON number.")
+    unit: CreatinineUnit
+    measured_on: date | None = Field(default=None, description="Date the sample was taken.")
+
+
+class PatientFields(InputModel):
+    birth_date: date | None = None
+    age_years: ExactNumber | None = Field(
+        default=None,
+        description="Accepted for plan previews only; a stored patient needs birth_date.",
+    )
+    sex: Sex | None = None
+    weight_kg: ExactNumber | None = None
+    height_cm: ExactNumber | None = None
+    serum_creatinine: SerumCreatinine | None = None
+    creatinine_clearance_ml_min: ExactNumber | None = None
+    dialysis: bool = False
+    conditions: list[Condition] = Field(default_factory=list, max_length=16)
+    medications: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=50
+    )
+    pregnant: bool = False
+    breastfeeding: bool = False
+    spinal_injury_level: str | None = Field(default=None, max_length=4, examples=["T4"])
+    brain_injury_date: date | None = None
+
+
+class PatientCreate(PatientFields):
+    mrn: str = Field(min_length=1, max_length=40)
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    preferred_language: Language = "en"
+
+
+class PatientUpdate(InputModel):
+    """Every field optional: only the fields sent are changed; null clears a nullable field."""
+
+    mrn: str | None = Field(default=None, min_length=1, max_length=40)
+    given_name: str | None = Field(default=None, min_length=1, max_length=100)
+    family_name: str | None = Field(default=None, min_length=1, max_length=100)
+    preferred_language: Language | None = None
+    birth_date: date | None = None
+    sex: Sex | None = None
+    weight_kg: ExactNumber | None = None
+    height_cm: ExactNumber | None = None
+    serum_creatinine: SerumCreatinine | None = None
+    creatinine_clearance_ml_min: ExactNumber | None = None
+    dialysis: bool | None = None
+    conditions: list[Condition] | None = Field(default=None, max_length=16)
+    medications: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=50
+    )
+    pregnant: bool | None = None
+    breastfeeding: bool | None = None
+    spinal_injury_level: str | None = Field(default=None, max_length=4)
+    brain_injury_date: date | None = None
+
+
+class SerumCreatinineRead(OutputModel):
+    value: ExactNumber
+    unit: CreatinineUnit
+    measured_on: date | None
+
+
+class PatientRead(OutputModel):
+    id: int
+    version: int
+    mrn: str
+    given_name: str
+    family_name: str
+    birth_date: date
+    sex: Sex
+    weight_kg: ExactNumber | None
+    height_cm: ExactNumber | None
+    serum_creatinine: SerumCreatinineRead | None
+    creatinine_clearance_ml_min: ExactNumber | None
+    dialysis: bool
+    conditions: list[str]
+    medications: list[str]
+    pregnant: bool
+    breastfeeding: bool
+    spinal_injury_level: str | None
+    brain_injury_date: date | None
+    preferred_language: Language
+    archived: bool
+    archive_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ArchiveRequest(InputModel):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class Page(OutputModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null at the end."
+    )

@@ -1,0 +1,134 @@
+"""The `titrate` operator command (API.md §1)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="titrate", description="Titrate operator commands")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    migrate = commands.add_parser("migrate", help="bring the database to the newest schema")
+    migrate.set_defaults(handler=_migrate)
+
+    serve = commands.add_parser("serve", help="serve the web app and the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=_serve)
+
+    user = commands.add_parser("create-user", help="create a user; password on standard input")
+    user.add_argument("--username", required=True)
+    user.add_argument(
+        "--role", required=True, choices=["admin", "prescriber", "pharmacist", "viewer"]
+    )
+    user.set_defaults(handler=_create_user)
+
+    token = commands.add_parser("create-token", help="create an API token and print it once")
+    token.add_argument("--name", required=True)
+    token.add_argument("--scope", action="append", default=[], help="repeat for several scopes")
+    token.add_argument("--expires-days", type=int, default=None)
+    token.set_defaults(handler=_create_token)
+    return parser
+
+
+def alembic_config(database_url: str):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    from alembic import command
+
+    from app.config import get_settings
+
+    settings = get_settings()
+    sqlite_path = settings.sqlite_path()
+    if sqlite_path is not None:
+        sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(settings.database_url), "head")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        # uvicorn's access log prints query strings, which can hold patient names; our
+        # middleware logs method, path, status and request id instead.
+        access_log=False,
+        server_header=False,
+    )
+    return 0
+
+
+def _with_session(work):  # type: ignore[no-untyped-def]
+    from app.config import get_settings
+    from app.db.engine import make_engine, make_sessionmaker
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return work(session)
+    finally:
+        engine.dispose()
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    from app.services import auth
+    from app.services.errors import Conflict, InvalidInput
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user_id = _with_session(
+            lambda s: auth.create_user(s, username=args.username, password=password, role=args.role)
+        )
+    except (InvalidInput, Conflict) as exc:
+        print(f"titrate: {exc}", file=sys.stderr)
+        return 2
+    print(f"created user {args.username} (id {user_id}, role {args.role})", file=sys.stderr)
+    return 0
+
+
+def _create_token(args: argparse.Namespace) -> int:
+    from app.services import auth
+    from app.services.errors import InvalidInput
+
+    scopes = tuple(args.scope) or auth.SCOPES
+    expires = datetime.now(UTC) + timedelta(days=args.expires_days) if args.expires_days else None
+    try:
+        token = _with_session(
+            lambda s: auth.create_token(s, name=args.name, scopes=scopes, expires_at=expires)
+        )
+    except InvalidInput as exc:
+        print(f"titrate: {exc}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

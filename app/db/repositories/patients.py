@@ -1,0 +1,109 @@
+"""Patient queries, and the only place that turns PatientRecord into domain facts and back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from app.db.models import PatientRecord
+from app.domain.patients import PatientFacts
+
+
+@dataclass(frozen=True, slots=True)
+class PatientPage:
+    items: tuple[PatientRecord, ...]
+    next_after: tuple[str, int] | None
+
+
+def get(session: Session, patient_id: int) -> PatientRecord | None:
+    return session.get(PatientRecord, patient_id)
+
+
+def get_by_mrn(session: Session, mrn: str) -> PatientRecord | None:
+    return session.scalars(select(PatientRecord).where(PatientRecord.mrn == mrn)).first()
+
+
+def add(session: Session, record: PatientRecord) -> None:
+    session.add(record)
+    session.flush()
+
+
+def search(
+    session: Session,
+    *,
+    text: str,
+    limit: int,
+    after: tuple[str, int] | None,
+    include_archived: bool,
+) -> PatientPage:
+    """Keyset pagination on (search_text, id): stable pages, no OFFSET scans."""
+    query = select(PatientRecord)
+    for word in text.lower().split():
+        query = query.where(PatientRecord.search_text.contains(word, autoescape=True))
+    if not include_archived:
+        query = query.where(PatientRecord.archived_at.is_(None))
+    if after is not None:
+        query = query.where(
+            or_(
+                tuple_(PatientRecord.search_text, PatientRecord.id) > tuple_(*after),
+            )
+        )
+    query = query.order_by(PatientRecord.search_text, PatientRecord.id).limit(limit + 1)
+    rows = tuple(session.scalars(query))
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        return PatientPage(rows[:limit], (last.search_text, last.id))
+    return PatientPage(rows, None)
+
+
+def search_text_for(facts: PatientFacts) -> str:
+    return f"{facts.family_name} {facts.given_name} {facts.mrn}".lower()[:260]
+
+
+def to_facts(record: PatientRecord) -> PatientFacts:
+    return PatientFacts(
+        mrn=record.mrn,
+        given_name=record.given_name,
+        family_name=record.family_name,
+        birth_date=record.birth_date,
+        sex=record.sex,
+        weight_kg=record.weight_kg,
+        height_cm=record.height_cm,
+        serum_creatinine_value=record.serum_creatinine_value,
+        serum_creatinine_unit=record.serum_creatinine_unit,
+        serum_creatinine_on=record.serum_creatinine_on,
+        creatinine_clearance_ml_min=record.creatinine_clearance_ml_min,
+        dialysis=record.dialysis,
+        pregnant=record.pregnant,
+        breastfeeding=record.breastfeeding,
+        conditions=tuple(record.conditions),
+        medications=tuple(record.medications),
+        spinal_injury_level=record.spinal_injury_level,
+        brain_injury_on=record.brain_injury_on,
+        preferred_language=record.preferred_language,
+    )
+
+
+def apply_facts(record: PatientRecord, facts: PatientFacts) -> None:
+    record.mrn = facts.mrn
+    record.given_name = facts.given_name
+    record.family_name = facts.family_name
+    record.search_text = search_text_for(facts)
+    record.birth_date = facts.birth_date
+    record.sex = facts.sex
+    record.weight_kg = facts.weight_kg
+    record.height_cm = facts.height_cm
+    record.serum_creatinine_value = facts.serum_creatinine_value
+    record.serum_creatinine_unit = facts.serum_creatinine_unit
+    record.serum_creatinine_on = facts.serum_creatinine_on
+    record.creatinine_clearance_ml_min = facts.creatinine_clearance_ml_min
+    record.dialysis = facts.dialysis
+    record.pregnant = facts.pregnant
+    record.breastfeeding = facts.breastfeeding
+    record.conditions = list(facts.conditions)
+    record.medications = list(facts.medications)
+    record.spinal_injury_level = facts.spinal_injury_level
+    record.brain_injury_on = facts.brain_injury_on
+    record.preferred_language = facts.preferred_language

@@ -1,0 +1,31 @@
+"""Queries for users, their login sessions and API tokens."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import ApiTokenRecord, UserRecord, UserSessionRecord
+
+
+def get_user_by_username(session: Session, username: str) -> UserRecord | None:
+    return session.scalars(select(UserRecord).where(UserRecord.username == username)).first()
+
+
+def get_user(session: Session, user_id: int) -> UserRecord | None:
+    return session.get(UserRecord, user_id)
+
+
+def add(session: Session, record: UserRecord | UserSessionRecord | ApiTokenRecord) -> None:
+    session.add(record)
+    session.flush()
+
+
+def get_login_session(session: Session, id_sha256: str) -> UserSessionRecord | None:
+    query = select(UserSessionRecord).where(UserSessionRecord.id_sha256 == id_sha256)
+    return session.scalars(query).first()
+
+
+def get_token(session: Session, token_sha256: str) -> ApiTokenRecord | None:
+    query = select(ApiTokenRecord).where(ApiTokenRecord.token_sha256 == token_sha256)
+    return session.scalars(query).first()

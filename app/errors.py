@@ -1,0 +1,34 @@
+"""One exception handler for the whole app; it picks the surface by path prefix."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from app.api.v1.problems import render_api_error
+from app.services.errors import ServiceError
+from app.web.errors import render_web_error
+
+log = logging.getLogger("titrate.errors")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def handle(request: Request, exc: Exception) -> Response:
+        if not isinstance(exc, ServiceError | HTTPException | RequestValidationError):
+            # Ids only: the message of an unexpected error may quote patient data.
+            log.error(
+                "unhandled id=%s path=%s error=%s",
+                request.scope.get("state", {}).get("request_id"),
+                request.url.path,
+                type(exc).__name__,
+            )
+        if request.url.path.startswith("/api/"):
+            return render_api_error(request, exc)
+        return render_web_error(request, exc)
+
+    for exc_class in (ServiceError, HTTPException, RequestValidationError, Exception):
+        app.add_exception_handler(exc_class, handle)

@@ -1,0 +1,196 @@
+"""Users, server-side login sessions and API tokens.
+
+Passwords are argon2id hashes; session ids and API tokens are 256-bit random values of
+which only the SHA-256 is stored, so a stolen database does not hand out live credentials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db.models import ROLES, ApiTokenRecord, UserRecord, UserSessionRecord
+from app.db.repositories import users as user_repo
+from app.domain.patients import FieldProblem
+from app.services import audit
+from app.services.audit import AuditEntry
+from app.services.context import SYSTEM, Actor, utc_now
+from app.services.errors import AuthenticationFailed, Conflict, InvalidInput
+
+# RFC 9106 second recommendation and above the OWASP floor (m=19 MiB, t=2, p=1).
+_hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1)
+# Verified against when the username is unknown, so both paths cost the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+SCOPES = (
+    "patients:read",
+    "patients:write",
+    "plans:read",
+    "plans:write",
+    "plans:preview",
+)
+MIN_PASSWORD_LENGTH = 12
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    idle: timedelta
+    absolute: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class LoginSession:
+    """What a request knows after its cookie was checked."""
+
+    session_id: str
+    user_id: int
+    username: str
+    role: str
+    csrf_token: str
+
+
+def sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def create_user(session: Session, *, username: str, password: str, role: str) -> int:
+    problems = _user_problems(username, password, role)
+    if problems:
+        raise InvalidInput(problems)
+    user = UserRecord(
+        username=username,
+        password_hash=_hasher.hash(password),
+        role=role,
+        is_active=True,
+        created_at=utc_now(),
+    )
+    try:
+        user_repo.add(session, user)
+    except IntegrityError as exc:
+        raise Conflict(f"user {username!r} already exists") from exc
+    audit.record(
+        session, SYSTEM, AuditEntry("user.create", "user", str(user.id), detail={"role": role})
+    )
+    session.commit()
+    return user.id
+
+
+def _user_problems(username: str, password: str, role: str) -> tuple[FieldProblem, ...]:
+    problems = []
+    if not 3 <= len(username) <= 64 or not username.replace(".", "").replace("_", "").isalnum():
+        problems.append(FieldProblem("username", "3–64 letters, digits, '.' or '_'."))
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(FieldProblem("password", "At least 12 characters."))
+    if role not in ROLES:
+        problems.append(FieldProblem("role", f"Role must be one of {', '.join(ROLES)}."))
+    return tuple(problems)
+
+
+def log_in(
+    session: Session, *, username: str, password: str, policy: SessionPolicy, actor: Actor
+) -> LoginSession:
+    """Check the password and open a brand-new session (a new id at every login: no fixation)."""
+    user = user_repo.get_user_by_username(session, username)
+    if user is None or not user.is_active or not _password_matches(user.password_hash, password):
+        audit.record(
+            session,
+            actor,
+            AuditEntry(
+                "login.failure", "user", None, outcome="failure", detail={"user": username[:64]}
+            ),
+        )
+        session.commit()
+        raise AuthenticationFailed("unknown user or wrong password")
+    now = utc_now()
+    session_id = secrets.token_urlsafe(32)
+    login = UserSessionRecord(
+        id_sha256=sha256_hex(session_id),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + policy.absolute,
+    )
+    user_repo.add(session, login)
+    user_actor = Actor("user", user.id, user.username, user.role, actor.request_id, actor.client_ip)
+    audit.record(session, user_actor, AuditEntry("login.success", "user", str(user.id)))
+    session.commit()
+    return LoginSession(session_id, user.id, user.username, user.role, login.csrf_token)
+
+
+def _password_matches(password_hash: str | None, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(password_hash or _DUMMY_HASH, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def resume_session(session: Session, *, session_id: str, policy: SessionPolicy) -> LoginSession:
+    """The session behind a cookie, if it is still alive; touches its idle clock."""
+    login = user_repo.get_login_session(session, sha256_hex(session_id))
+    now = utc_now()
+    if login is None or login.ended_at is not None or now >= login.expires_at:
+        raise AuthenticationFailed("no such session")
+    if now - login.last_seen_at > policy.idle:
+        login.ended_at = now
+        session.commit()
+        raise AuthenticationFailed("session idle for too long")
+    user = user_repo.get_user(session, login.user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("user disabled")
+    # Touch at most every 30 s: the idle clock stays accurate without a write per request.
+    if now - login.last_seen_at > timedelta(seconds=30):
+        login.last_seen_at = now
+        session.commit()
+    return LoginSession(session_id, user.id, user.username, user.role, login.csrf_token)
+
+
+def log_out(session: Session, *, session_id: str, actor: Actor) -> None:
+    login = user_repo.get_login_session(session, sha256_hex(session_id))
+    if login is None or login.ended_at is not None:
+        return
+    login.ended_at = utc_now()
+    audit.record(session, actor, AuditEntry("logout", "user", str(login.user_id)))
+    session.commit()
+
+
+def create_token(
+    session: Session, *, name: str, scopes: tuple[str, ...], expires_at: datetime | None
+) -> str:
+    """Returns the token once; only its SHA-256 is kept."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes or not name.strip():
+        raise InvalidInput((FieldProblem("scope", f"Scopes must be among {', '.join(SCOPES)}."),))
+    token = "tt_" + secrets.token_urlsafe(32)
+    record = ApiTokenRecord(
+        name=name.strip(),
+        token_sha256=sha256_hex(token),
+        scopes=sorted(set(scopes)),
+        created_at=utc_now(),
+        expires_at=expires_at,
+    )
+    user_repo.add(session, record)
+    audit.record(
+        session,
+        SYSTEM,
+        AuditEntry("token.create", "api_token", str(record.id), detail={"scopes": record.scopes}),
+    )
+    session.commit()
+    return token
+
+
+def authenticate_token(session: Session, *, token: str) -> Actor:
+    record = user_repo.get_token(session, sha256_hex(token))
+    now = utc_now()
+    if record is None or record.revoked_at is not None:
+        raise AuthenticationFailed("unknown or revoked token")
+    if record.expires_at is not None and now >= record.expires_at:
+        raise AuthenticationFailed("token expired")
+    return Actor(kind="token", id=record.id, name=record.name, scopes=tuple(record.scopes))

@@ -1,0 +1,24 @@
+"""Who is acting, from where: passed into every service call that writes or reads PHI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    kind: str  # "user" | "token" | "system"
+    id: int | None
+    name: str
+    role: str | None = None
+    scopes: tuple[str, ...] = ()
+    request_id: str | None = None
+    client_ip: str | None = None
+
+
+SYSTEM = Actor(kind="system", id=None, name="titrate")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

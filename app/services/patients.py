@@ -1,0 +1,173 @@
+"""Patient use cases. Each call loads, checks, writes its audit row and commits once."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db.models import PatientRecord
+from app.db.repositories import patients as patient_repo
+from app.db.repositories.patients import PatientPage
+from app.domain.patients import FieldProblem, PatientFacts, find_patient_problems
+from app.services import audit
+from app.services.audit import AuditEntry
+from app.services.context import Actor, utc_now
+from app.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
+
+MAX_PAGE_SIZE = 100
+
+
+def create_patient(
+    session: Session, *, actor: Actor, facts: PatientFacts, today: date
+) -> PatientRecord:
+    _require_valid(facts, today)
+    _require_unique_mrn(session, facts.mrn, patient_id=None)
+    now = utc_now()
+    record = PatientRecord(created_at=now, updated_at=now)
+    patient_repo.apply_facts(record, facts)
+    _flush_or_conflict(session, record)
+    audit.record(
+        session,
+        actor,
+        AuditEntry("patient.create", "patient", str(record.id), record.id, None, record.version),
+    )
+    session.commit()
+    return record
+
+
+def update_patient(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int,
+    expected_version: int,
+    changes: dict[str, Any],
+    today: date,
+) -> PatientRecord:
+    """Apply a partial change to the version the caller saw; anything else is a conflict."""
+    record = _load(session, patient_id)
+    if record.version != expected_version:
+        raise StaleVersion(expected=expected_version, current=record.version)
+    if record.archived_at is not None:
+        raise Conflict("an archived patient cannot be edited")
+    facts = dataclasses.replace(patient_repo.to_facts(record), **changes)
+    _require_valid(facts, today)
+    _require_unique_mrn(session, facts.mrn, patient_id=record.id)
+    old_version = record.version
+    patient_repo.apply_facts(record, facts)
+    record.updated_at = utc_now()
+    _flush_or_conflict(session, record)
+    audit.record(
+        session,
+        actor,
+        AuditEntry(
+            "patient.update",
+            "patient",
+            str(record.id),
+            record.id,
+            old_version,
+            record.version,
+            detail={"fields": sorted(changes)},
+        ),
+    )
+    session.commit()
+    return record
+
+
+def archive_patient(
+    session: Session, *, actor: Actor, patient_id: int, expected_version: int, reason: str
+) -> PatientRecord:
+    """Patients are never deleted; archiving hides them from the list and keeps everything."""
+    if not reason.strip():
+        raise InvalidInput((FieldProblem("reason", "Give a reason for archiving."),))
+    record = _load(session, patient_id)
+    if record.version != expected_version:
+        raise StaleVersion(expected=expected_version, current=record.version)
+    if record.archived_at is not None:
+        raise Conflict("the patient is already archived")
+    old_version = record.version
+    record.archived_at = utc_now()
+    record.archive_reason = reason.strip()
+    record.updated_at = record.archived_at
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        AuditEntry(
+            "patient.archive",
+            "patient",
+            str(record.id),
+            record.id,
+            old_version,
+            record.version,
+            reason.strip(),
+        ),
+    )
+    session.commit()
+    return record
+
+
+def read_patient(session: Session, *, actor: Actor, patient_id: int) -> PatientRecord:
+    """A read of patient data is itself recorded (HIPAA 'sensitive read')."""
+    record = _load(session, patient_id)
+    audit.record(session, actor, AuditEntry("patient.read", "patient", str(record.id), record.id))
+    session.commit()
+    return record
+
+
+def search_patients(
+    session: Session,
+    *,
+    actor: Actor,
+    text: str,
+    limit: int,
+    after: tuple[str, int] | None,
+    include_archived: bool = False,
+) -> PatientPage:
+    page = patient_repo.search(
+        session,
+        text=text,
+        limit=max(1, min(limit, MAX_PAGE_SIZE)),
+        after=after,
+        include_archived=include_archived,
+    )
+    # Search results show names and MRNs, so the read is recorded (ids only, never the query).
+    audit.record(
+        session,
+        actor,
+        AuditEntry("patient.search", "patient", None, detail={"ids": [p.id for p in page.items]}),
+    )
+    session.commit()
+    return page
+
+
+def _load(session: Session, patient_id: int) -> PatientRecord:
+    record = patient_repo.get(session, patient_id)
+    if record is None:
+        raise NotFound(f"patient {patient_id} not found")
+    return record
+
+
+def _require_valid(facts: PatientFacts, today: date) -> None:
+    problems = find_patient_problems(facts, today=today)
+    if problems:
+        raise InvalidInput(problems)
+
+
+def _require_unique_mrn(session: Session, mrn: str, *, patient_id: int | None) -> None:
+    existing = patient_repo.get_by_mrn(session, mrn)
+    if existing is not None and existing.id != patient_id:
+        raise Conflict(f"MRN {mrn} is already in use")
+
+
+def _flush_or_conflict(session: Session, record: PatientRecord) -> None:
+    # The check above gives a clear message; the unique index still decides under races.
+    try:
+        patient_repo.add(session, record)
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict("MRN is already in use") from exc

@@ -1,0 +1,118 @@
+"""Dependencies of the HTML surface: database session, login session, CSRF check."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.services import auth as auth_service
+from app.services.auth import LoginSession, SessionPolicy
+from app.services.context import Actor
+from app.services.errors import AuthenticationFailed
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LOGIN_CSRF_COOKIE = "titrate_login_csrf"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+
+
+class LoginRequired(HTTPException):
+    """No live session: pages answer with a redirect to the login page."""
+
+    def __init__(self) -> None:
+        super().__init__(401, "Please log in.")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def session_cookie_name(request: Request) -> str:
+    # The __Host- prefix is only accepted by browsers on Secure cookies, i.e. over TLS.
+    return "__Host-titrate_sid" if request.url.scheme == "https" else "titrate_sid"
+
+
+def session_policy(settings: Settings) -> SessionPolicy:
+    return SessionPolicy(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        absolute=timedelta(hours=settings.session_absolute_hours),
+    )
+
+
+def optional_login(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> LoginSession | None:
+    session_id = request.cookies.get(session_cookie_name(request))
+    if not session_id:
+        return None
+    try:
+        return auth_service.resume_session(
+            session, session_id=session_id, policy=session_policy(settings)
+        )
+    except AuthenticationFailed:
+        return None
+
+
+OptionalLogin = Annotated[LoginSession | None, Depends(optional_login)]
+
+
+def request_actor(request: Request, login: LoginSession | None) -> Actor:
+    return Actor(
+        kind="user" if login else "anonymous",
+        id=login.user_id if login else None,
+        name=login.username if login else "anonymous",
+        role=login.role if login else None,
+        request_id=request.scope.get("state", {}).get("request_id"),
+        client_ip=request.client.host if request.client else None,
+    )
+
+
+def current_clinician(request: Request, login: OptionalLogin) -> Actor:
+    if login is None:
+        raise LoginRequired()
+    return request_actor(request, login)
+
+
+CurrentClinician = Annotated[Actor, Depends(current_clinician)]
+
+
+async def verify_csrf(request: Request, login: OptionalLogin) -> None:
+    """Fail closed: every state-changing request must prove it comes from our own page."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    _require_same_origin(request)
+    sent = request.headers.get(CSRF_HEADER) or str((await request.form()).get(CSRF_FIELD, ""))
+    if request.url.path == "/login":
+        # Before login there is no server session yet: double-submit cookie instead.
+        expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    elif login is None:
+        raise LoginRequired()
+    else:
+        expected = login.csrf_token
+    if not expected or not secrets.compare_digest(sent, expected):
+        raise HTTPException(403, "The form has expired or did not come from this site.")
+
+
+def _require_same_origin(request: Request) -> None:
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise HTTPException(403, "Cross-site requests are refused.")
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
+        raise HTTPException(403, "Requests from another origin are refused.")

@@ -1,0 +1,35 @@
+"""How the HTML surface answers errors: a redirect to login, or an error page."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from app.services.errors import Conflict, NotFound, StaleVersion
+from app.web.deps import LoginRequired
+from app.web.htmx import redirect
+from app.web.templating import render
+
+_PAGES: dict[type[Exception], tuple[int, str]] = {
+    NotFound: (404, "errors/404.html"),
+    Conflict: (409, "errors/409.html"),
+    StaleVersion: (409, "errors/409.html"),
+}
+
+
+def render_web_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, LoginRequired):
+        return redirect(request, str(request.url_for("auth:login_form")))
+    for exc_class, (status, template) in _PAGES.items():
+        if isinstance(exc, exc_class):
+            return render(request, template, {"message": str(exc)}, status_code=status)
+    if isinstance(exc, RequestValidationError):
+        return render(
+            request, "errors/400.html", {"message": "The request was malformed."}, status_code=400
+        )
+    if isinstance(exc, HTTPException):
+        template = "errors/404.html" if exc.status_code == 404 else "errors/400.html"
+        return render(request, template, {"message": str(exc.detail)}, status_code=exc.status_code)
+    return render(request, "errors/500.html", {}, status_code=500)

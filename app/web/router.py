@@ -1,0 +1,18 @@
+"""The HTML surface. The CSRF check sits on the router, so no page route can miss it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+
+from app.web.deps import verify_csrf
+from app.web.routes import auth, patients
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+router.include_router(auth.router)
+router.include_router(patients.router)
+
+
+@router.get("/", name="home")
+def home(request: Request) -> RedirectResponse:
+    return RedirectResponse(str(request.url_for("patients:index")), status_code=303)
