@@ -63,11 +63,14 @@ def optional_login(
     if not session_id:
         return None
     try:
-        return auth_service.resume_session(
+        login = auth_service.resume_session(
             session, session_id=session_id, policy=session_policy(settings)
         )
     except AuthenticationFailed:
         return None
+    # Pages render the token into hidden fields and <body hx-headers> (see templating.render).
+    request.state.csrf_token = login.csrf_token
+    return login
 
 
 OptionalLogin = Annotated[LoginSession | None, Depends(optional_login)]
