@@ -7,6 +7,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.db.engine import READ_ONLY
+
 router = APIRouter()
 
 
@@ -14,8 +16,9 @@ router = APIRouter()
 def healthz(request: Request) -> JSONResponse:
     """Liveness and readiness in one: `{"status": "ok"}` when the database answers a query."""
     try:
+        # Read-only: on SQLite a plain BEGIN, so the probe never queues behind a writer.
         with request.app.state.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+            connection.execution_options(**{READ_ONLY: True}).execute(text("SELECT 1"))
     except SQLAlchemyError:
         return JSONResponse({"status": "unavailable"}, status_code=503)
     return JSONResponse({"status": "ok"})

@@ -1,0 +1,92 @@
+"""Shared fixtures: a real database built by migrations, an app per test, rollback isolation.
+
+The database is a SQLite file under pytest's temp dir, or TEST_DATABASE_URL (PostgreSQL in
+CI). Each `db_connection` test runs inside one outer transaction; services' commits become
+savepoints (join_transaction_mode="create_savepoint"), and everything is rolled back after.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.cli import alembic_config
+from app.config import Settings
+from app.db.engine import make_engine
+from app.main import create_app
+from tests.factories.users import ensure_standard_users
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    path: Path = tmp_path_factory.mktemp("db") / "titrate-test.db"
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    command.upgrade(alembic_config(database_url), "head")
+    engine = make_engine(database_url)
+    with sessionmaker(bind=engine)() as session:
+        ensure_standard_users(session)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(environment="test", database_url=database_url, secret_key=TEST_SECRET)
+
+
+@pytest.fixture
+def db_connection(migrated_engine: Engine) -> Iterator[Connection]:
+    with migrated_engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def session_factory(db_connection: Connection) -> sessionmaker[Session]:
+    return sessionmaker(
+        bind=db_connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def app(
+    settings: Settings, session_factory: sessionmaker[Session], db_connection: Connection
+) -> FastAPI:
+    application = create_app(settings)
+    application.state.test_session_factory = session_factory
+    return application
+
+
+@pytest.fixture
+def client(app: FastAPI, session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as test_client:
+        # Replace what the lifespan made so every request joins the test's transaction.
+        app.state.sessionmaker = session_factory
+        yield test_client
