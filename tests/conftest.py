@@ -90,3 +90,13 @@ def client(app: FastAPI, session_factory: sessionmaker[Session]) -> Iterator[Tes
         # Replace what the lifespan made so every request joins the test's transaction.
         app.state.sessionmaker = session_factory
         yield test_client
+
+
+@pytest.fixture
+def auth_headers_factory(db: Session):  # type: ignore[no-untyped-def]
+    from tests.factories.users import make_token
+
+    def make(*scopes: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {make_token(db, *scopes)}"}
+
+    return make
