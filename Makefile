@@ -1,0 +1,153 @@
+# Titrate: set-up, run, test. GNU make; needs python3 (3.11), node/npm, and apt for browser-deps.
+#
+#   make run          set up, migrate ./data/titrate.db, serve on http://127.0.0.1:8000
+#   make test         set up, lint, then the whole pytest suite (TEST_DATABASE_URL for PostgreSQL)
+#   make lint         ruff, ruff format --check, import contracts, alembic check
+#   make browser-deps Debian chromium + poppler-utils for the browser tests (root)
+#
+# Set-up is driven by stamp files, so a second `make setup` does nothing and takes no time.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+LOCK   := requirements.lock
+
+HTMX   := static/vendor/htmx.min.js
+PY_STAMP   := $(VENV)/.titrate-installed
+NODE_STAMP := node_modules/.titrate-installed
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# `make run` serves the dev environment from a SQLite file under ./data/; override on the
+# command line or in the environment (e.g. TITRATE_DATABASE_URL=postgresql+psycopg://...).
+TITRATE_ENVIRONMENT  ?= dev
+TITRATE_DATABASE_URL ?= sqlite:///./data/titrate.db
+
+# The dosing-engine tests get their own 100 % branch-coverage gate once they exist.
+DOMAIN_TESTS := $(shell find tests/unit/domain -name 'test_*.py' 2>/dev/null | head -n 1)
+
+.PHONY: help setup run serve migrate test pytest lint typecheck coverage-domain browser-deps \
+        bench lock clean
+
+help:
+	@echo "make run           set up, migrate ./data/titrate.db and serve on http://$(HOST):$(PORT)"
+	@echo "make test          set up, lint and run every test (TEST_DATABASE_URL=... for PostgreSQL)"
+	@echo "make lint          ruff check, ruff format --check, lint-imports, alembic check"
+	@echo "make coverage-domain  tests/unit/domain with 100 % branch coverage of app/domain"
+	@echo "make typecheck     mypy --strict on app/"
+	@echo "make browser-deps  apt-get install chromium poppler-utils (root; for browser tests)"
+	@echo "make bench         run the benchmarks under bench/"
+	@echo "make lock          rewrite $(LOCK) from the current virtualenv"
+	@echo "make clean         remove the virtualenv, node_modules, vendored htmx and caches"
+
+# ---------------------------------------------------------------------------------------------
+# Set-up
+
+setup: $(PY_STAMP) $(HTMX)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls only when the dependencies or the pins change.
+$(PY_STAMP): pyproject.toml $(LOCK) | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c $(LOCK) -e '.[dev]'
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(HTMX): $(NODE_STAMP)
+	@mkdir -p $(@D)
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+migrate: setup
+	TITRATE_ENVIRONMENT=$(TITRATE_ENVIRONMENT) TITRATE_DATABASE_URL='$(TITRATE_DATABASE_URL)' \
+		$(BIN)/titrate migrate
+
+run: migrate
+	@echo "Titrate on http://$(HOST):$(PORT)  (database: $(TITRATE_DATABASE_URL); Ctrl-C stops)"
+	TITRATE_ENVIRONMENT=$(TITRATE_ENVIRONMENT) TITRATE_DATABASE_URL='$(TITRATE_DATABASE_URL)' \
+		exec $(BIN)/titrate serve --host $(HOST) --port $(PORT)
+
+serve: run
+
+# ---------------------------------------------------------------------------------------------
+# Checks
+
+# pytest's summary line stays the last line of `make test`: lint and the domain gate run first.
+test: setup lint
+ifneq ($(strip $(DOMAIN_TESTS)),)
+	@$(MAKE) coverage-domain
+endif
+	@$(MAKE) pytest
+
+pytest: setup
+	@if [ -n "$${TEST_DATABASE_URL:-}" ]; then db="PostgreSQL at $${TEST_DATABASE_URL##*@}"; \
+	else db="SQLite (temporary file)"; fi; echo "== pytest: whole suite on $$db"
+	$(PY) -m pytest --cov=app --cov-branch --cov-report=term:skip-covered
+
+coverage-domain: setup
+	@echo "== pytest: tests/unit/domain, 100 % branch coverage of app/domain"
+	$(PY) -m pytest tests/unit/domain --cov=app/domain --cov-branch --cov-fail-under=100 \
+		--cov-report=term-missing
+
+lint: setup
+	@echo "== ruff check"
+	$(BIN)/ruff check .
+	@echo "== ruff format --check"
+	$(BIN)/ruff format --check .
+	@echo "== import contracts"
+	$(BIN)/lint-imports --cache-dir $(VENV)/.import_linter_cache
+	@echo "== alembic check (throwaway SQLite database at head)"
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	export TITRATE_ENVIRONMENT=dev TITRATE_DATABASE_URL="sqlite:///$$tmp/alembic-check.db"; \
+	$(BIN)/alembic -q upgrade head && $(BIN)/alembic check
+
+typecheck: setup
+	$(BIN)/mypy
+
+# ---------------------------------------------------------------------------------------------
+# Browser test dependencies (Debian packages; Playwright drives /usr/bin/chromium directly).
+
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && command -v pdftoppm >/dev/null; then \
+		echo "browser-deps: chromium and poppler-utils already installed"; \
+	else \
+		if [ "$$(id -u)" -ne 0 ]; then \
+			echo "browser-deps: needs root (apt-get install -y chromium poppler-utils)" >&2; \
+			exit 1; \
+		fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq; \
+		apt-get install -y -qq chromium poppler-utils >/dev/null; \
+		/usr/bin/chromium --version; \
+	fi
+
+# ---------------------------------------------------------------------------------------------
+# Other
+
+bench: setup
+	@shopt -s nullglob; scripts=(bench/*.py); \
+	if [ $${#scripts[@]} -eq 0 ]; then echo "bench: no benchmarks under bench/ yet"; exit 0; fi; \
+	for script in "$${scripts[@]}"; do echo "== $$script"; $(PY) "$$script"; done
+
+# Rewrite the pins from the current virtualenv (after a deliberate upgrade), then commit them.
+lock: $(PY_STAMP)
+	@{ echo "# Pins for a fresh machine: pip install -c $(LOCK) -e '.[dev]' (make setup does this)."; \
+	   echo "# Regenerate from a tested virtualenv with 'make lock'."; \
+	   $(BIN)/pip freeze --exclude-editable; } > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK)
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache .mypy_cache \
+		.hypothesis .coverage .coverage.* htmlcov .import_linter_cache
