@@ -7,7 +7,7 @@ Oral plans are in mg and intrathecal plans in mcg; the engine never converts bet
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from app.domain.titration.errors import InvalidInputError, WrongUnitError
@@ -62,3 +62,8 @@ def round_measurement(value: Decimal) -> Decimal:
     one decimal place, so the band follows the shown value.
     """
     return value.quantize(_TENTH, rounding=ROUND_HALF_UP)
+
+
+def round_up_to_whole(quantity: Decimal) -> Decimal:
+    """Whole units to dispense (tablets): a half tablet still needs a whole one supplied."""
+    return quantity.to_integral_value(rounding=ROUND_CEILING)

@@ -1,0 +1,43 @@
+"""What a plan-type builder hands back before findings and overrides are settled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.domain.titration.plan import DispenseLine, Limits, Milestone, Step
+from app.domain.titration.protocol import ProtocolRef
+
+
+@dataclass(frozen=True, slots=True)
+class FindingCode:
+    """A finding the builder raised, with patient-specific detail for its message."""
+
+    code: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    steps: tuple[Step, ...]
+    milestones: tuple[Milestone, ...]
+    limits: Limits
+    findings: tuple[FindingCode, ...]
+    protocols: tuple[ProtocolRef, ...]
+
+    @property
+    def dispense(self) -> tuple[DispenseLine, ...]:
+        """Totals per product across steps (same strength or concentration summed)."""
+        totals: dict[tuple[object, ...], DispenseLine] = {}
+        for step in self.steps:
+            for line in step.dispense:
+                key = (line.form, line.tablet_strength, line.concentration)
+                previous = totals.get(key)
+                quantity = line.quantity + (previous.quantity if previous else 0)
+                totals[key] = DispenseLine(
+                    line.form,
+                    quantity,
+                    line.quantity_unit,
+                    line.tablet_strength,
+                    line.concentration,
+                )
+        return tuple(totals.values())

@@ -1,0 +1,71 @@
+"""The set of protocols one plan is computed against (cache-free; the shell caches it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.domain.titration.errors import ProtocolError
+from app.domain.titration.findings import FindingCatalogue, parse_findings
+from app.domain.titration.medications import MedicationDictionary, parse_medications
+from app.domain.titration.protocol import (
+    Protocol,
+    ProtocolRef,
+    parse_protocol,
+    read_protocol_bytes,
+)
+
+ENGINE_VERSION = "1.0.0"
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolSet:
+    """Every packaged protocol, validated, with its ``{id, version, sha256}``."""
+
+    oral_adult: Protocol
+    oral_older_adult: Protocol
+    oral_renal: Protocol
+    oral_paediatric: Protocol
+    oral_taper: Protocol
+    itb: Protocol
+    formulations: Protocol
+    medications: MedicationDictionary
+    findings: FindingCatalogue
+
+    @property
+    def refs(self) -> tuple[ProtocolRef, ...]:
+        parameter_protocols = (
+            self.oral_adult, self.oral_older_adult, self.oral_renal, self.oral_paediatric,
+            self.oral_taper, self.itb, self.formulations,
+        )  # fmt: skip
+        return (
+            *(protocol.ref for protocol in parameter_protocols),
+            self.medications.ref,
+            self.findings.ref,
+        )
+
+
+def load_protocols(read: Callable[[str], bytes] = read_protocol_bytes) -> ProtocolSet:
+    """Load and validate every protocol file; raise ``ProtocolError`` on the first defect.
+
+    ``read`` maps a protocol id to its bytes (the packaged files by default).
+    """
+    protocol_set = ProtocolSet(
+        oral_adult=parse_protocol("oral-adult", read("oral-adult")),
+        oral_older_adult=parse_protocol("oral-older-adult", read("oral-older-adult")),
+        oral_renal=parse_protocol("oral-renal", read("oral-renal")),
+        oral_paediatric=parse_protocol("oral-paediatric", read("oral-paediatric")),
+        oral_taper=parse_protocol("oral-taper", read("oral-taper")),
+        itb=parse_protocol("itb", read("itb")),
+        formulations=parse_protocol("formulations", read("formulations")),
+        medications=parse_medications(read("medication-classes")),
+        findings=parse_findings(read("findings")),
+    )
+    unknown = {
+        medication_class.finding
+        for medication_class in protocol_set.medications.classes.values()
+        if medication_class.finding not in protocol_set.findings.rules
+    }
+    if unknown:
+        raise ProtocolError(f"medication-classes: unknown finding codes {sorted(unknown)}")
+    return protocol_set

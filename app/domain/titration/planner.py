@@ -1,0 +1,72 @@
+"""The engine's entry point: one request, one plan (pure and deterministic)."""
+
+from __future__ import annotations
+
+from app.domain.titration.age import Age
+from app.domain.titration.draft import Draft
+from app.domain.titration.findings import Route
+from app.domain.titration.itb import draft_itb_screening, draft_itb_titration
+from app.domain.titration.library import ENGINE_VERSION, ProtocolSet
+from app.domain.titration.model import PlanRequest, PlanType
+from app.domain.titration.oral_titration import draft_oral_titration
+from app.domain.titration.overrides import apply_overrides
+from app.domain.titration.plan import Plan, PlanStatus, RenalAssessment
+from app.domain.titration.protocol import ProtocolRef
+from app.domain.titration.renal import assess_renal
+from app.domain.titration.safety import ScreeningFacts, screen
+from app.domain.titration.taper import draft_oral_taper
+from app.domain.titration.units import DoseUnit
+from app.domain.titration.validation import patient_age, validate_request
+
+ORAL_PLANS = (PlanType.ORAL_TITRATION, PlanType.ORAL_TAPER)
+
+
+def build_plan(request: PlanRequest, protocols: ProtocolSet) -> Plan:
+    """Compute the plan for ``request`` against ``protocols``.
+
+    Safety findings are part of the plan; a block finding that is not overridden gives a
+    ``blocked`` plan with no steps. Raises a ``TitrationError`` when no valid plan can be
+    produced (invalid or missing input, wrong unit, target above a hard limit, bad override).
+    """
+    validate_request(request, max_doses_per_day=protocols.oral_adult.integer("max_doses_per_day"))
+    age = patient_age(request)
+    renal = assess_renal(
+        request.patient, age,
+        adult_age_years=protocols.oral_adult.integer("adult_age_years"), renal=protocols.oral_renal,
+    )  # fmt: skip
+    route = Route.ORAL if request.plan_type in ORAL_PLANS else Route.INTRATHECAL
+    draft = _draft(request, age, renal, protocols)
+    findings = screen(request, ScreeningFacts(age, renal, route), protocols, draft.findings)
+    status, applied = apply_overrides(findings, request.overrides)
+    ready = status is PlanStatus.READY
+    refs = _unique((*draft.protocols, *protocols.refs))
+    return Plan(
+        status=status,
+        plan_type=request.plan_type,
+        route=route,
+        unit=DoseUnit.MG if route is Route.ORAL else DoseUnit.MCG,
+        protocol=draft.protocols[0],
+        protocols=refs,
+        engine_version=ENGINE_VERSION,
+        renal=renal,
+        limits=draft.limits,
+        steps=draft.steps if ready else (),
+        dispense=draft.dispense if ready else (),
+        milestones=draft.milestones if ready else (),
+        findings=findings,
+        overrides=applied,
+    )
+
+
+def _draft(request: PlanRequest, age: Age, renal: RenalAssessment, protocols: ProtocolSet) -> Draft:
+    if request.plan_type is PlanType.ORAL_TITRATION:
+        return draft_oral_titration(request, age, renal, protocols)
+    if request.plan_type is PlanType.ORAL_TAPER:
+        return draft_oral_taper(request, age, protocols)
+    if request.plan_type is PlanType.ITB_SCREENING:
+        return draft_itb_screening(request, age, protocols)
+    return draft_itb_titration(request, age, protocols)
+
+
+def _unique(refs: tuple[ProtocolRef, ...]) -> tuple[ProtocolRef, ...]:
+    return tuple(dict.fromkeys(refs))

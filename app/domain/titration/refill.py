@@ -1,0 +1,87 @@
+"""Intrathecal pump refill calculator (A.3, R-IT-F5).
+
+days to alarm = (reservoir − low-reservoir alarm volume) × concentration ÷ daily dose.
+The alarm volume and the maximum refill interval come from the device and the drug
+labelling: without an alarm volume no date is given (the rules hold no verified default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from app.domain.titration.errors import AlarmVolumeMissingError, InvalidInputError
+from app.domain.titration.library import ProtocolSet
+from app.domain.titration.units import Dose, DoseUnit, require_unit
+
+
+@dataclass(frozen=True, slots=True)
+class RefillPlan:
+    """When the low-reservoir alarm sounds and when to book the refill."""
+
+    daily_volume_ml: Decimal
+    days_to_alarm: Decimal
+    alarm_date: date
+    refill_due_date: date
+    limited_by_max_interval: bool
+    window_start: date
+    window_end: date
+
+
+def calculate_refill(
+    *,
+    reservoir_ml: Decimal,
+    alarm_volume_ml: Decimal | None,
+    concentration_mcg_per_ml: Decimal,
+    daily_dose: Dose,
+    fill_date: date,
+    max_refill_interval_days: int | None,
+    protocols: ProtocolSet,
+    refill_buffer_days: int | None = None,
+) -> RefillPlan:
+    """Alarm date and refill window (3–5 days before the due date, R-IT-F5 [GIL]).
+
+    The due date is the alarm date, or the maximum refill interval when that comes first.
+    The alarm falls on the last whole day before the computed volume is reached.
+    """
+    if alarm_volume_ml is None:
+        raise AlarmVolumeMissingError(
+            "Enter the pump's low-reservoir alarm volume from the device; no date is guessed.",
+            field="alarm_volume_ml",
+        )
+    itb = protocols.itb
+    dose = require_unit(daily_dose, DoseUnit.MCG, field="daily_dose").value
+    buffer_min, buffer_max = (
+        itb.integer("refill_buffer_min_days"),
+        itb.integer("refill_buffer_max_days"),
+    )
+    buffer = buffer_max if refill_buffer_days is None else refill_buffer_days
+    if not (
+        0 <= alarm_volume_ml < reservoir_ml
+        and concentration_mcg_per_ml > 0
+        and dose > 0
+        and buffer_min <= buffer <= buffer_max
+        and (max_refill_interval_days is None or max_refill_interval_days > buffer)
+    ):
+        raise InvalidInputError(
+            "Refill needs reservoir > alarm volume ≥ 0, a positive concentration and dose, a "
+            f"buffer of {buffer_min}–{buffer_max} days and a longer maximum interval.",
+            field="refill",
+        )
+    days_to_alarm = (reservoir_ml - alarm_volume_ml) * concentration_mcg_per_ml / dose
+    alarm_date = fill_date + timedelta(
+        days=int(days_to_alarm.to_integral_value(rounding=ROUND_FLOOR))
+    )
+    due_date = alarm_date
+    if max_refill_interval_days is not None:
+        due_date = min(alarm_date, fill_date + timedelta(days=max_refill_interval_days))
+    return RefillPlan(
+        daily_volume_ml=dose / concentration_mcg_per_ml,
+        days_to_alarm=days_to_alarm,
+        alarm_date=alarm_date,
+        refill_due_date=due_date,
+        limited_by_max_interval=due_date < alarm_date,
+        window_start=due_date - timedelta(days=buffer),
+        window_end=due_date - timedelta(days=buffer_min),
+    )

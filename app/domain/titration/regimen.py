@@ -1,0 +1,150 @@
+"""Oral dosing parameters for one patient (A.1): population rows combined most-restrictively.
+
+R-REN-8: across adult, elderly, renal and paediatric rows take the lowest start, step,
+target and cap, and the longest interval. Children's mg/kg values also take the renal
+factor (R-PED-11).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from app.domain.titration.age import Age
+from app.domain.titration.errors import MissingInputError
+from app.domain.titration.library import ProtocolSet
+from app.domain.titration.plan import RenalBand
+from app.domain.titration.protocol import Protocol
+
+RENAL_MODIFIER_BANDS = (RenalBand.MILD, RenalBand.MODERATE, RenalBand.SEVERE, RenalBand.DIALYSIS)
+
+
+@dataclass(frozen=True, slots=True)
+class OralRegimen:
+    """mg/day parameters of one patient; ``doses_per_day`` is fixed only for children."""
+
+    start: Decimal
+    step: Decimal
+    interval_days: int
+    target: Decimal
+    cap: Decimal
+    inpatient_cap: Decimal
+    soft_alert: Decimal | None
+    doses_per_day: int | None
+    protocols: tuple[Protocol, ...]
+
+    @property
+    def per_dose_steps(self) -> bool:
+        """Weight-based (child) regimens step every single dose equally (R-PED-2, SC-17)."""
+        return self.doses_per_day is not None
+
+    @property
+    def primary(self) -> Protocol:
+        """The most specific protocol applied (the last modifier)."""
+        return self.protocols[-1]
+
+
+def derive_regimen(
+    age: Age, weight_kg: Decimal | None, band: RenalBand, protocols: ProtocolSet
+) -> OralRegimen:
+    """The regimen for this age, weight and renal band; children need a weight."""
+    if age.is_under(protocols.oral_adult.integer("adult_age_years")):
+        if weight_kg is None:
+            raise MissingInputError(
+                "Children are dosed by weight: weight_kg is required.", field="weight_kg"
+            )
+        regimen = _child_regimen(age, weight_kg, band, protocols)
+    else:
+        regimen = _adult_regimen(protocols.oral_adult)
+        elderly = protocols.oral_older_adult
+        if not age.is_under(elderly.integer("elderly_age_years")):
+            regimen = _combine(regimen, _row(elderly, "", "cap_mg_day", soft="soft_alert_mg_day"))
+    if band in RENAL_MODIFIER_BANDS:
+        regimen = _combine(
+            regimen, _row(protocols.oral_renal, f"{band.value}_", f"{band.value}_cap_mg_day")
+        )
+    return regimen
+
+
+def _adult_regimen(adult: Protocol) -> OralRegimen:
+    row = _row(adult, "", "cap_outpatient_mg_day", soft="soft_alert_mg_day")
+    return OralRegimen(
+        row.start, row.step, row.interval_days, row.target, row.cap,
+        adult.decimal("cap_inpatient_mg_day"), row.soft_alert, None, (adult,),
+    )  # fmt: skip
+
+
+def _row(protocol: Protocol, prefix: str, cap: str, *, soft: str | None = None) -> OralRegimen:
+    cap_value = protocol.decimal(cap)
+    return OralRegimen(
+        start=protocol.decimal(f"{prefix}start_mg_day"),
+        step=protocol.decimal(f"{prefix}step_mg_day"),
+        interval_days=protocol.integer(f"{prefix}interval_days"),
+        target=protocol.decimal(f"{prefix}target_mg_day"),
+        cap=cap_value,
+        inpatient_cap=cap_value,
+        soft_alert=protocol.decimal(soft) if soft else None,
+        doses_per_day=None,
+        protocols=(protocol,),
+    )
+
+
+def _child_regimen(
+    age: Age, weight_kg: Decimal, band: RenalBand, protocols: ProtocolSet
+) -> OralRegimen:
+    ped = protocols.oral_paediatric
+
+    def per_kg(name: str) -> Decimal:
+        amount = ped.decimal(name) * weight_kg
+        if band in RENAL_MODIFIER_BANDS:  # R-PED-11: renal factor on the mg/kg values
+            return protocols.oral_renal.ratio(f"{band.value}_factor").apply(amount)
+        return amount
+
+    under_boundary = age.is_under(ped.integer("cap_age_boundary_years"))
+    age_cap = ped.decimal(
+        "cap_below_boundary_mg_day" if under_boundary else "cap_from_boundary_mg_day"
+    )
+    cap = min(per_kg("max_mg_kg_day"), age_cap)
+    band_upper = _age_band_upper(age, ped)
+    return OralRegimen(
+        per_kg("start_mg_kg_day"), per_kg("step_mg_kg_day"), ped.integer("interval_days"),
+        min(band_upper, cap), cap, cap, band_upper, ped.integer("doses_per_day"), (ped,),
+    )  # fmt: skip
+
+
+def _age_band_upper(age: Age, ped: Protocol) -> Decimal:
+    """R-PED-6 typical maintenance upper value of the patient's age band."""
+    bands = zip(
+        ped.decimal_lists["band_from_months"], ped.decimal_lists["band_upper_mg_day"], strict=True
+    )
+    return [upper for from_months, upper in bands if age.months >= from_months][-1]
+
+
+def _combine(base: OralRegimen, modifier: OralRegimen) -> OralRegimen:
+    alerts = [alert for alert in (base.soft_alert, modifier.soft_alert) if alert is not None]
+    return OralRegimen(
+        start=min(base.start, modifier.start),
+        step=min(base.step, modifier.step),
+        interval_days=max(base.interval_days, modifier.interval_days),
+        target=min(base.target, modifier.target),
+        cap=min(base.cap, modifier.cap),
+        inpatient_cap=min(base.inpatient_cap, modifier.inpatient_cap),
+        soft_alert=min(alerts) if alerts else None,
+        doses_per_day=base.doses_per_day,
+        protocols=base.protocols + modifier.protocols,
+    )
+
+
+def preferred_dose_count(
+    daily: Decimal, requested: int | None, *, child: bool, protocols: ProtocolSet
+) -> int:
+    """Doses a day before fitting to the formulation: the prescriber's choice, else 4 for
+    children (R-PED-2) and 3 up to 60 mg/day, 4 above, for adults (R-OA-7)."""
+    if requested is not None:
+        return requested
+    if child:
+        return protocols.oral_paediatric.integer("doses_per_day")
+    adult = protocols.oral_adult
+    if daily <= adult.decimal("doses_per_day_threshold_mg_day"):
+        return adult.integer("doses_per_day_up_to_threshold")
+    return adult.integer("doses_per_day_above_threshold")

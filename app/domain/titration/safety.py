@@ -1,0 +1,187 @@
+"""Safety screening (A.5): every finding is a value with its severity, rule and source.
+
+Findings are collected as codes with patient-specific detail, then kept only where the
+catalogue says the code applies to the plan's route (renal rules are oral-only, R-IT rules
+intrathecal-only).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from app.domain.titration.age import Age
+from app.domain.titration.draft import FindingCode
+from app.domain.titration.findings import Finding, Route, Severity
+from app.domain.titration.library import ProtocolSet
+from app.domain.titration.medications import MedicationMatch
+from app.domain.titration.model import (
+    CEREBRAL_INDICATIONS,
+    NOT_INDICATED,
+    Indication,
+    PlanRequest,
+)
+from app.domain.titration.plan import RenalAssessment, RenalBand
+
+# Conditions (API.md §3) and the finding each raises; active infection only matters for
+# intrathecal therapy (R-IT-4), alcohol use is the D-3 interaction.
+CONDITION_FINDINGS = {
+    "hypersensitivity": "hypersensitivity", "epilepsy": "epilepsy",
+    "peptic_ulcer_active": "peptic_ulcer_active", "peptic_ulcer_history": "peptic_ulcer_history",
+    "psychiatric_disorder": "psychiatric_disorder", "suicide_risk": "suicide_risk",
+    "cerebrovascular_disease": "cerebrovascular_disease",
+    "respiratory_impairment": "respiratory_impairment", "hepatic_impairment": "hepatic_impairment",
+    "diabetes": "diabetes", "autonomic_dysreflexia": "autonomic_dysreflexia",
+    "bladder_sphincter_hypertonia": "bladder_sphincter_hypertonia",
+    "active_infection": "itb_active_infection", "porphyria": "porphyria",
+    "hypertension": "hypertension", "alcohol_use": "alcohol",
+}  # fmt: skip
+RENAL_FINDINGS = {
+    RenalBand.MILD: "mild_renal_impairment",
+    RenalBand.MODERATE: "moderate_renal_impairment",
+    RenalBand.SEVERE: "severe_renal_impairment",
+    RenalBand.DIALYSIS: "dialysis",
+    RenalBand.UNKNOWN: "renal_function_unknown",
+}
+ITB_WITHDRAWAL_SIGNS = (
+    "Intrathecal withdrawal (R-IT-W1/W2): early signs are return of spasticity, itching "
+    "without rash, fast heart rate, goose bumps, low or unstable blood pressure and tingling; "
+    "then seizures and hallucinations; severe: high fever, rigidity, reduced consciousness "
+    "over 24–72 h. Oral baclofen is not a reliable rescue (R-IT-W4): restore intrathecal "
+    "delivery urgently."
+)
+SEVERITY_ORDER = (Severity.BLOCK, Severity.MAJOR, Severity.MODERATE, Severity.INFO)
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningFacts:
+    """What the screening reads besides the request."""
+
+    age: Age
+    renal: RenalAssessment
+    route: Route
+
+
+def screen(
+    request: PlanRequest,
+    facts: ScreeningFacts,
+    protocols: ProtocolSet,
+    extra: Iterable[FindingCode],
+) -> tuple[Finding, ...]:
+    """All findings for the request, one per code, most severe first."""
+    codes = [
+        *_patient_codes(request, facts, protocols),
+        *_medication_codes(request, protocols),
+        *(
+            _intrathecal_codes(request, facts, protocols)
+            if facts.route is Route.INTRATHECAL
+            else ()
+        ),
+        *_counselling_codes(facts),
+        *extra,
+    ]
+    details: dict[str, list[str]] = {}
+    for finding_code in codes:
+        rule = protocols.findings.rules[finding_code.code]
+        if facts.route in rule.routes:
+            notes = details.setdefault(finding_code.code, [])
+            if finding_code.detail and finding_code.detail not in notes:
+                notes.append(finding_code.detail)
+    findings = [protocols.findings.make(code, " ".join(notes)) for code, notes in details.items()]
+    return tuple(sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), f.code)))
+
+
+def _patient_codes(
+    request: PlanRequest, facts: ScreeningFacts, protocols: ProtocolSet
+) -> Iterator[FindingCode]:
+    patient = request.patient
+    for condition in patient.conditions:
+        yield FindingCode(CONDITION_FINDINGS[condition])
+    if request.indication in NOT_INDICATED:
+        yield FindingCode("not_indicated", f"Indication: {request.indication.value}.")
+    if request.indication is Indication.STROKE:
+        yield FindingCode("cerebrovascular_disease")
+    if request.indication in CEREBRAL_INDICATIONS:
+        yield FindingCode("cerebral_origin")
+    if patient.pregnant:
+        yield FindingCode("pregnancy")
+    if patient.breastfeeding:
+        yield FindingCode("breastfeeding")
+    yield from _age_and_renal_codes(facts, protocols)
+
+
+def _age_and_renal_codes(facts: ScreeningFacts, protocols: ProtocolSet) -> Iterator[FindingCode]:
+    renal, age = facts.renal, facts.age
+    if renal.band in RENAL_FINDINGS:
+        shown = "not known" if renal.crcl_ml_min is None else f"{renal.crcl_ml_min} mL/min"
+        yield FindingCode(RENAL_FINDINGS[renal.band], f"Creatinine clearance: {shown}.")
+    if age.months < protocols.oral_paediatric.integer("infant_block_below_months"):
+        yield FindingCode("age_under_1_year", f"Age: {age.months} months.")
+    elderly = protocols.oral_older_adult
+    if not age.is_under(elderly.integer("elderly_age_years")):
+        yield FindingCode("elderly")
+        threshold = elderly.decimal("renal_alert_crcl_ml_min")
+        low = renal.crcl_ml_min is not None and renal.crcl_ml_min < threshold
+        if low or renal.band is RenalBand.DIALYSIS:
+            yield FindingCode("elderly_renal_impairment")
+
+
+def _medication_codes(request: PlanRequest, protocols: ProtocolSet) -> Iterator[FindingCode]:
+    matches: list[MedicationMatch] = [
+        protocols.medications.classify(name) for name in request.patient.medications
+    ]
+    for match in matches:
+        if match.medication_class is None:
+            yield FindingCode("unrecognised_medication", f"Not recognised: {match.entered}.")
+        else:
+            yield FindingCode(match.medication_class.finding, f"Entered: {match.entered}.")
+    depressants = [
+        m.entered for m in matches if m.medication_class and m.medication_class.cns_depressant
+    ]
+    opioids = [
+        m.entered for m in matches if m.medication_class and m.medication_class.code == "opioid"
+    ]
+    # D-2 PROPOSAL adopted by A.5: two or more CNS depressants, or one with an opioid.
+    if len(depressants) >= 2 or (depressants and opioids):
+        yield FindingCode(
+            "multiple_cns_depressants", f"Entered: {', '.join(depressants + opioids)}."
+        )
+
+
+def _intrathecal_codes(
+    request: PlanRequest, facts: ScreeningFacts, protocols: ProtocolSet
+) -> Iterator[FindingCode]:
+    itb = protocols.itb
+    patient = request.patient
+    if facts.age.is_under(itb.integer("min_age_years")):
+        yield FindingCode("itb_age_under_4")
+    injury = patient.brain_injury_date
+    if injury is not None:
+        review = add_months(injury, itb.integer("brain_injury_wait_months"))
+        if request.start_date < review:
+            yield FindingCode(
+                "itb_recent_brain_injury", f"Earliest re-evaluation: {review.isoformat()}."
+            )
+    spinal = request.indication not in CEREBRAL_INDICATIONS | NOT_INDICATED
+    if spinal and facts.age.is_under(itb.integer("child_below_years")):
+        yield FindingCode("itb_child_spinal_origin")
+    if patient.spinal_injury_level in itb.text_lists["high_withdrawal_levels"]:
+        yield FindingCode(
+            "itb_high_withdrawal_risk", f"Injury level: {patient.spinal_injury_level}."
+        )
+
+
+def _counselling_codes(facts: ScreeningFacts) -> Iterator[FindingCode]:
+    yield FindingCode("take_with_meals")
+    yield FindingCode("driving")
+    intrathecal = facts.route is Route.INTRATHECAL
+    yield FindingCode("do_not_stop_abruptly", ITB_WITHDRAWAL_SIGNS if intrathecal else "")
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole months; the 29th–31st fall back to the month's last day."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

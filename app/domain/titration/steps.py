@@ -1,0 +1,38 @@
+"""Laying dose levels out on the calendar: contiguous steps, day 1 = start date."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from app.domain.titration.plan import Administration, DispenseLine, Step
+from app.domain.titration.units import Dose, DoseUnit
+
+
+def make_step(
+    index: int,
+    start_day: int,
+    *,
+    end_day: int,
+    start_date: date,
+    unit: DoseUnit,
+    administrations: tuple[Administration, ...],
+    dispense: tuple[DispenseLine, ...] = (),
+) -> Step:
+    """A step whose daily dose is the exact sum of its administrations."""
+    total = sum((administration.dose.value for administration in administrations), Decimal(0))
+    return Step(
+        index=index,
+        start_day=start_day,
+        end_day=end_day,
+        start_date=date_of_day(start_date, start_day),
+        end_date=date_of_day(start_date, end_day),
+        daily_dose=Dose(total, unit),
+        administrations=administrations,
+        dispense=dispense,
+    )
+
+
+def date_of_day(start_date: date, day: int) -> date:
+    """Calendar date of plan day ``day`` (day 1 is ``start_date``)."""
+    return start_date + timedelta(days=day - 1)
