@@ -130,7 +130,7 @@ browser-deps:
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq; \
 		apt-get install -y -qq chromium poppler-utils >/dev/null; \
-		/usr/bin/chromium --version; \
+		dpkg-query -W chromium poppler-utils; \
 	fi
 
 # ---------------------------------------------------------------------------------------------
