@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from app.api.v1.problems import render_api_error
+from app.domain.titration.errors import TitrationError
 from app.services.errors import ServiceError
 from app.web.errors import render_web_error
 
@@ -18,7 +19,9 @@ log = logging.getLogger("titrate.errors")
 
 def install_error_handlers(app: FastAPI) -> None:
     async def handle(request: Request, exc: Exception) -> Response:
-        if not isinstance(exc, ServiceError | HTTPException | RequestValidationError):
+        if not isinstance(
+            exc, ServiceError | TitrationError | HTTPException | RequestValidationError
+        ):
             # Ids only: the message of an unexpected error may quote patient data.
             log.error(
                 "unhandled id=%s path=%s error=%s",
@@ -30,5 +33,11 @@ def install_error_handlers(app: FastAPI) -> None:
             return render_api_error(request, exc)
         return render_web_error(request, exc)
 
-    for exc_class in (ServiceError, HTTPException, RequestValidationError, Exception):
+    for exc_class in (
+        ServiceError,
+        TitrationError,
+        HTTPException,
+        RequestValidationError,
+        Exception,
+    ):
         app.add_exception_handler(exc_class, handle)

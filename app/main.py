@@ -13,6 +13,7 @@ from app import health
 from app.api.v1 import router as api_v1
 from app.config import Settings, get_settings
 from app.db.engine import make_engine, make_sessionmaker
+from app.domain.titration import load_protocols
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.middleware import SecurityHeadersMiddleware
@@ -32,6 +33,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        # Validated once at start-up: a broken protocol file stops the app, not a request.
+        app.state.protocols = load_protocols()
         yield
         engine.dispose()
 

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
 from app.config import get_settings
 from app.db import models  # noqa: F401  (registers every table on Base.metadata)
 from app.db.base import Base
 from app.db.engine import make_engine
+from app.db.types import ScaledDecimal, UtcDateTime
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    """Write custom column types as their storage type, so migrations never import the app."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, ScaledDecimal):
+        return "sa.BigInteger()"
+    return False
 
 
 def _configure_and_run(connection: Connection) -> None:
@@ -20,6 +33,7 @@ def _configure_and_run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

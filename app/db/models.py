@@ -118,3 +118,71 @@ class AuditEventRecord(Base):
     request_id: Mapped[str | None] = mapped_column(String(40))
     client_ip: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16), default="success")
+
+
+class PlanRecord(Base):
+    """A plan's identity and state; its content lives in immutable PlanVersionRecords."""
+
+    __tablename__ = "plan"
+    __table_args__ = (
+        CheckConstraint("state IN ('active','on_hold','discontinued')", name="state"),
+        CheckConstraint("unit IN ('mg','mcg')", name="unit"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    plan_type: Mapped[str] = mapped_column(String(20))
+    # Fixed by the route at creation (oral: mg, intrathecal: mcg); never a user toggle.
+    unit: Mapped[str] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    current_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Optimistic lock: every change of the plan (revision, hold, discontinue) bumps it.
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012
+
+
+class PlanVersionRecord(Base):
+    """One saved version of a plan: written once, never updated (a trigger refuses it)."""
+
+    __tablename__ = "plan_version"
+    __table_args__ = (
+        CheckConstraint("action IN ('create','revise')", name="action"),
+        CheckConstraint("status IN ('ready','blocked')", name="status"),
+        Index("uq_plan_version_plan_number", "plan_id", "number", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    number: Mapped[int]
+    previous_version_id: Mapped[int | None] = mapped_column(ForeignKey("plan_version.id"))
+    action: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8))
+    # Canonical JSON (decimals as strings, so nothing passes through float).
+    input_json: Mapped[str] = mapped_column(Text)
+    plan_json: Mapped[str] = mapped_column(Text)
+    acknowledged: Mapped[list[str]] = mapped_column(JSON)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    engine_version: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_by_role: Mapped[str | None] = mapped_column(String(16))
+
+
+class IdempotencyKeyRecord(Base):
+    """A client's Idempotency-Key: a retried create returns the first plan instead of a second."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (Index("uq_idempotency_key_client_key", "client", "key", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(200))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -12,12 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-CONDITIONS = (
-    "hypersensitivity", "epilepsy", "peptic_ulcer_active", "peptic_ulcer_history",
-    "psychiatric_disorder", "suicide_risk", "cerebrovascular_disease", "respiratory_impairment",
-    "hepatic_impairment", "diabetes", "autonomic_dysreflexia", "bladder_sphincter_hypertonia",
-    "active_infection", "porphyria", "hypertension", "alcohol_use",
-)  # fmt: skip
+# One list of condition codes for records and plans: the dosing core's.
+from app.domain.titration.model import CONDITIONS
+
 LANGUAGES = ("en", "de", "vi")
 SEXES = ("female", "male")
 CREATININE_UNITS = ("mg/dL", "umol/L")

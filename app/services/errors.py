@@ -44,3 +44,7 @@ class InvalidInput(ServiceError):
 
 class AuthenticationFailed(ServiceError):
     code = "authentication_failed"
+
+
+class Forbidden(ServiceError):
+    code = "forbidden"

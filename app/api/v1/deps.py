@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
+from app.domain.titration.library import ProtocolSet
 from app.services import auth as auth_service
 from app.services.context import Actor
 from app.services.errors import AuthenticationFailed
@@ -51,3 +52,14 @@ def require_scope(scope: str) -> Callable[..., Actor]:
 
 PatientsReader = Annotated[Actor, Depends(require_scope("patients:read"))]
 PatientsWriter = Annotated[Actor, Depends(require_scope("patients:write"))]
+PlansReader = Annotated[Actor, Depends(require_scope("plans:read"))]
+PlansWriter = Annotated[Actor, Depends(require_scope("plans:write"))]
+PlansPreviewer = Annotated[Actor, Depends(require_scope("plans:preview"))]
+
+
+def get_protocols(request: Request) -> ProtocolSet:
+    protocols: ProtocolSet = request.app.state.protocols
+    return protocols
+
+
+ProtocolsDep = Annotated[ProtocolSet, Depends(get_protocols)]

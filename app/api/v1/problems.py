@@ -9,9 +9,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from app.domain.titration.errors import TitrationError
 from app.services.errors import (
     AuthenticationFailed,
     Conflict,
+    Forbidden,
     InvalidInput,
     NotFound,
     ServiceError,
@@ -26,6 +28,7 @@ _SERVICE_PROBLEMS: dict[type[ServiceError], tuple[int, str, str]] = {
     StaleVersion: (412, "stale-version", "Precondition failed: the record has changed"),
     InvalidInput: (422, "validation-error", "Invalid input"),
     AuthenticationFailed: (401, "unauthenticated", "Authentication required"),
+    Forbidden: (403, "forbidden", "Forbidden"),
 }
 
 _HTTP_TITLES = {
@@ -72,6 +75,8 @@ def render_api_error(request: Request, exc: Exception) -> JSONResponse:
             detail=str(exc),
             errors=errors,
         )
+    if isinstance(exc, TitrationError):
+        return _titration_problem(request, exc)
     if isinstance(exc, ServiceError):
         status, slug, title = _SERVICE_PROBLEMS.get(type(exc), (400, "bad-request", "Bad request"))
         return problem(request, status=status, slug=slug, title=title, detail=str(exc))
@@ -91,6 +96,20 @@ def render_api_error(request: Request, exc: Exception) -> JSONResponse:
         slug="internal-error",
         title="Internal server error",
         detail="The server failed; the request id in X-Request-Id identifies the log entry.",
+    )
+
+
+def _titration_problem(request: Request, exc: TitrationError) -> JSONResponse:
+    """No valid plan can be made from this input (or a target is above a hard limit)."""
+    loc = ["body", *exc.field.split(".")] if exc.field else ["body"]
+    return problem(
+        request,
+        status=422,
+        slug=exc.code.replace("_", "-"),
+        title="No valid plan for this input",
+        detail=exc.message,
+        code=exc.code,
+        errors=[{"loc": loc, "msg": exc.message}],
     )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.v1.routes import patients
+from app.api.v1.routes import patients, plans
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(patients.router)
+router.include_router(plans.router)

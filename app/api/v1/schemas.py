@@ -25,7 +25,7 @@ def decimal_to_json_number(value: Decimal) -> int | float:
 ExactNumber = Annotated[
     Decimal,
     Field(allow_inf_nan=False, max_digits=12, decimal_places=4),
-    PlainSerializer(decimal_to_json_number, return_type=float, when_used="json"),
+    PlainSerializer(decimal_to_json_number, return_type=int | float, when_used="json"),
 ]
 
 Sex = Literal["female", "male"]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import PatientRecord
 from app.domain.patients import PatientFacts
+from app.domain.titration.model import CreatinineUnit, Patient, SerumCreatinine, Sex
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +108,27 @@ def apply_facts(record: PatientRecord, facts: PatientFacts) -> None:
     record.spinal_injury_level = facts.spinal_injury_level
     record.brain_injury_on = facts.brain_injury_on
     record.preferred_language = facts.preferred_language
+
+
+def to_engine_patient(record: PatientRecord) -> Patient:
+    """The facts the dosing engine plans from, as stored on the record."""
+    creatinine = None
+    if record.serum_creatinine_value is not None and record.serum_creatinine_unit is not None:
+        creatinine = SerumCreatinine(
+            record.serum_creatinine_value, CreatinineUnit(record.serum_creatinine_unit)
+        )
+    return Patient(
+        sex=Sex(record.sex),
+        birth_date=record.birth_date,
+        weight_kg=record.weight_kg,
+        height_cm=record.height_cm,
+        serum_creatinine=creatinine,
+        creatinine_clearance_ml_min=record.creatinine_clearance_ml_min,
+        dialysis=record.dialysis,
+        conditions=tuple(record.conditions),
+        medications=tuple(record.medications),
+        pregnant=record.pregnant,
+        breastfeeding=record.breastfeeding,
+        spinal_injury_level=record.spinal_injury_level,
+        brain_injury_date=record.brain_injury_on,
+    )

@@ -1,0 +1,246 @@
+"""JSON shapes of plan previews and stored plans (API.md §3–4).
+
+Enums come straight from the dosing core, so OpenAPI lists exactly the values the engine
+understands. Every dose is `{"value": <number>, "unit": "mg" | "mcg"}`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from app.api.v1.schemas import ExactNumber, InputModel, OutputModel, PatientFields
+from app.domain.titration.findings import Route, Severity
+from app.domain.titration.model import Formulation, Indication, PlanType, Setting, TaperReason
+from app.domain.titration.plan import (
+    MilestoneKind,
+    PlanStatus,
+    PreparationForm,
+    RenalBand,
+    RenalMethod,
+    TimeOfDay,
+    WeightBasis,
+)
+from app.domain.titration.units import DoseUnit
+
+NonNegative = Annotated[ExactNumber, Field(ge=0)]
+
+
+class DoseIn(InputModel):
+    value: NonNegative = Field(description="Exact amount, a JSON number.")
+    unit: DoseUnit = Field(
+        description="mg for oral plans, mcg for intrathecal plans; never converted."
+    )
+
+
+class PreviewPatient(PatientFields):
+    @model_validator(mode="after")
+    def _needs_an_age(self) -> PreviewPatient:
+        if self.birth_date is None and self.age_years is None:
+            raise ValueError("give birth_date or age_years")
+        if self.sex is None:
+            raise ValueError("give sex (female or male)")
+        return self
+
+
+class IntrathecalIn(InputModel):
+    effective_bolus: DoseIn | None = None
+    effect_duration_hours: Annotated[ExactNumber, Field(gt=0, le=72)] | None = None
+    step_percent: Annotated[ExactNumber, Field(gt=0, le=100)] | None = None
+    days: int | None = Field(default=None, ge=1, le=90)
+    screening_responses: list[bool] = Field(
+        default_factory=list,
+        max_length=6,
+        description="Outcome of each screening bolus so far, in order (true = positive at 4–8 h).",
+    )
+
+
+class OverrideIn(InputModel):
+    code: str = Field(min_length=1, max_length=60)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class PlanInput(InputModel):
+    """The body shared by previews and stored plans, without the patient."""
+
+    plan_type: PlanType
+    start_date: date | None = Field(
+        default=None, description="Day 1 of the plan; today if omitted."
+    )
+    indication: Indication
+    setting: Setting = Setting.OUTPATIENT
+    target_daily_dose: DoseIn | None = None
+    current_daily_dose: DoseIn | None = None
+    step_interval_days: int | None = Field(default=None, ge=1, le=60)
+    doses_per_day: int | None = Field(default=None, ge=1, le=6)
+    formulation: Formulation | None = None
+    intrathecal: IntrathecalIn | None = None
+    overrides: list[OverrideIn] = Field(default_factory=list, max_length=20)
+    taper_reason: TaperReason | None = Field(
+        default=None, description="Why an oral taper is planned (changes only the stop text)."
+    )
+
+
+class PlanPreviewRequest(PlanInput):
+    patient: PreviewPatient
+
+
+class DoseOut(OutputModel):
+    value: ExactNumber
+    unit: DoseUnit
+
+
+class ConcentrationOut(OutputModel):
+    value: ExactNumber
+    unit: DoseUnit
+    per: str = "mL"
+
+
+class PreparationOut(OutputModel):
+    form: PreparationForm
+    tablet_strength: DoseOut | None = None
+    tablets: ExactNumber | None = None
+    concentration: ConcentrationOut | None = None
+    volume_ml: ExactNumber | None = None
+
+
+class AdministrationOut(OutputModel):
+    time_of_day: TimeOfDay
+    dose: DoseOut
+    preparation: PreparationOut | None = None
+
+
+class DispenseOut(OutputModel):
+    form: PreparationForm
+    quantity: ExactNumber
+    quantity_unit: str
+    tablet_strength: DoseOut | None = None
+    concentration: ConcentrationOut | None = None
+
+
+class StepOut(OutputModel):
+    index: int
+    start_day: int
+    end_day: int
+    start_date: date
+    end_date: date
+    daily_dose: DoseOut
+    administrations: list[AdministrationOut]
+    dispense: list[DispenseOut] = Field(default_factory=list)
+
+
+class MilestoneOut(OutputModel):
+    day: int
+    date: date
+    kind: MilestoneKind
+    text: str
+
+
+class FindingOut(OutputModel):
+    code: str
+    severity: Severity
+    overridable: bool
+    rule: str
+    message: str
+    source: str
+
+
+class RenalOut(OutputModel):
+    crcl_ml_min: ExactNumber | None
+    band: RenalBand
+    method: RenalMethod
+    weight_basis: WeightBasis
+    crcl_total_weight: ExactNumber | None = None
+    crcl_ideal_weight: ExactNumber | None = None
+    crcl_adjusted_weight: ExactNumber | None = None
+
+
+class LimitsOut(OutputModel):
+    max_daily_dose: DoseOut | None
+    target_daily_dose: DoseOut | None
+
+
+class ProtocolRefOut(OutputModel):
+    id: str
+    version: str
+    sha256: str
+
+
+class OverrideOut(OutputModel):
+    code: str
+    reason: str
+
+
+class PlanOut(OutputModel):
+    status: PlanStatus
+    plan_type: PlanType
+    route: Route
+    unit: DoseUnit
+    protocol: ProtocolRefOut
+    protocols: list[ProtocolRefOut]
+    engine_version: str
+    renal: RenalOut
+    limits: LimitsOut
+    steps: list[StepOut]
+    dispense: list[DispenseOut]
+    milestones: list[MilestoneOut]
+    findings: list[FindingOut]
+    overrides: list[OverrideOut]
+
+
+class PlanCreate(PlanInput):
+    """A plan to store for the patient in the path; the patient's facts come from the record."""
+
+    acknowledged: list[str] = Field(
+        default_factory=list,
+        max_length=40,
+        description="Codes of every `major` finding, acknowledged by the prescriber.",
+    )
+
+
+class PlanRevision(PlanCreate):
+    reason: str = Field(min_length=1, max_length=2000, description="Why the plan is revised.")
+
+
+class StateChange(InputModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class StoredPlanOut(PlanOut):
+    """One saved version of a plan, with who saved it, when and why."""
+
+    id: int = Field(description="The plan's id (stable across versions).")
+    patient_id: int
+    state: str = Field(description="active, on_hold or discontinued.")
+    state_reason: str | None
+    version: int
+    superseded: bool = Field(description="True for every version but the current one.")
+    action: str = Field(description="create or revise")
+    reason: str | None
+    acknowledged: list[str]
+    content_sha256: str
+    created_by: str
+    created_at: datetime
+
+
+class RefillRequest(InputModel):
+    reservoir_ml: Annotated[ExactNumber, Field(gt=0, le=100)]
+    alarm_volume_ml: Annotated[ExactNumber, Field(ge=0, le=100)] | None = Field(
+        default=None, description="From the pump's programming; without it no date is given."
+    )
+    concentration_mcg_per_ml: Annotated[ExactNumber, Field(gt=0, le=5000)]
+    daily_dose: DoseIn
+    fill_date: date
+    max_refill_interval_days: int | None = Field(default=None, ge=1, le=365)
+
+
+class RefillOut(OutputModel):
+    daily_volume_ml: ExactNumber
+    days_to_alarm: ExactNumber
+    alarm_date: date
+    refill_due_date: date
+    limited_by_max_interval: bool
+    window_start: date
+    window_end: date

@@ -1,0 +1,60 @@
+"""Plan queries. Versions are only ever added."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import IdempotencyKeyRecord, PlanRecord, PlanVersionRecord
+
+
+def get(session: Session, plan_id: int) -> PlanRecord | None:
+    return session.get(PlanRecord, plan_id)
+
+
+def add(session: Session, record: PlanRecord | PlanVersionRecord) -> None:
+    session.add(record)
+    session.flush()
+
+
+def version(session: Session, plan_id: int, number: int) -> PlanVersionRecord | None:
+    query = select(PlanVersionRecord).where(
+        PlanVersionRecord.plan_id == plan_id, PlanVersionRecord.number == number
+    )
+    return session.scalars(query).first()
+
+
+def versions(session: Session, plan_id: int) -> list[PlanVersionRecord]:
+    query = (
+        select(PlanVersionRecord)
+        .where(PlanVersionRecord.plan_id == plan_id)
+        .order_by(PlanVersionRecord.number)
+    )
+    return list(session.scalars(query))
+
+
+def for_patient(session: Session, patient_id: int) -> list[PlanRecord]:
+    query = (
+        select(PlanRecord).where(PlanRecord.patient_id == patient_id).order_by(PlanRecord.id.desc())
+    )
+    return list(session.scalars(query))
+
+
+def get_idempotency_key(session: Session, client: str, key: str) -> IdempotencyKeyRecord | None:
+    query = select(IdempotencyKeyRecord).where(
+        IdempotencyKeyRecord.client == client, IdempotencyKeyRecord.key == key
+    )
+    return session.scalars(query).first()
+
+
+def add_idempotency_key(
+    session: Session, client: str, key: str, fingerprint: str, plan_id: int, at: datetime
+) -> None:
+    session.add(
+        IdempotencyKeyRecord(
+            client=client, key=key, request_sha256=fingerprint, plan_id=plan_id, created_at=at
+        )
+    )
+    session.flush()

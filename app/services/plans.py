@@ -1,0 +1,389 @@
+"""Plan use cases: preview, save as version 1, revise, hold, resume, discontinue.
+
+A saved version is never changed: a revision adds version n+1 pointing at n. Every state
+change writes its audit rows (with the reason) in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db.models import PlanRecord, PlanVersionRecord
+from app.db.repositories import patients as patient_repo
+from app.db.repositories import plans as plan_repo
+from app.domain import titration
+from app.domain.patients import FieldProblem
+from app.domain.titration.findings import Severity
+from app.domain.titration.library import ProtocolSet
+from app.domain.titration.model import Patient, PlanRequest
+from app.domain.titration.plan import Plan, PlanStatus
+from app.services import audit
+from app.services.audit import AuditEntry
+from app.services.context import Actor, utc_now
+from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
+from app.services.plan_codec import canonical_json, content_sha256
+
+# Builds the engine request once the patient's facts are known (stored plans take the
+# patient from the record, never from the request body).
+RequestFor = Callable[[Patient], PlanRequest]
+
+
+@dataclass(frozen=True, slots=True)
+class SaveOptions:
+    acknowledged: tuple[str, ...] = ()
+    idempotency_key: str | None = None
+    request_fingerprint: str = ""
+
+
+def preview_plan(protocols: ProtocolSet, request: PlanRequest) -> Plan:
+    """Compute without storing anything (no patient record, no audit: nothing is read)."""
+    return titration.build_plan(request, protocols)
+
+
+def create_plan(
+    session: Session,
+    *,
+    actor: Actor,
+    protocols: ProtocolSet,
+    patient_id: int,
+    request_for: RequestFor,
+    options: SaveOptions,
+) -> tuple[PlanRecord, PlanVersionRecord, bool]:
+    """Save a new plan as version 1. Returns (plan, version, created) — created is False when
+    an Idempotency-Key replay returned the plan the first call made."""
+    _require_prescriber(actor)
+    replay = _replayed(session, actor, options)
+    if replay is not None:
+        return (*replay, False)
+    patient = _load_patient(session, patient_id)
+    request = request_for(patient_repo.to_engine_patient(patient))
+    plan = titration.build_plan(request, protocols)
+    _require_savable(plan, options.acknowledged)
+    now = utc_now()
+    record = PlanRecord(
+        patient_id=patient.id,
+        plan_type=plan.plan_type.value,
+        unit=plan.unit.value,
+        state="active",
+        current_version=1,
+        created_at=now,
+        created_by=actor.name,
+        updated_at=now,
+    )
+    plan_repo.add(session, record)
+    version = _add_version(
+        session, record, request, plan, actor, options, action="create", reason=None
+    )
+    if options.idempotency_key:
+        plan_repo.add_idempotency_key(
+            session,
+            _client(actor),
+            options.idempotency_key,
+            options.request_fingerprint,
+            record.id,
+            now,
+        )
+    _audit_save(session, actor, record, version, plan, old_version=None)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent retry with the same key won the race
+        session.rollback()
+        replay = _replayed(session, actor, options)
+        if replay is None:
+            raise
+        return (*replay, False)
+    return record, version, True
+
+
+def revise_plan(
+    session: Session,
+    *,
+    actor: Actor,
+    protocols: ProtocolSet,
+    plan_id: int,
+    expected_version: int,
+    reason: str,
+    request_for: RequestFor,
+    options: SaveOptions,
+) -> tuple[PlanRecord, PlanVersionRecord]:
+    """Add version n+1; the old one stays, superseded. Only the version seen may be revised."""
+    _require_prescriber(actor)
+    _require_reason(reason)
+    record = _load_current(session, plan_id, expected_version)
+    if record.state == "discontinued":
+        raise Conflict("a discontinued plan cannot be revised; start a new plan")
+    patient = _load_patient(session, record.patient_id)
+    request = request_for(patient_repo.to_engine_patient(patient))
+    plan = titration.build_plan(request, protocols)
+    if plan.plan_type.value != record.plan_type:
+        raise InvalidInput(
+            (
+                FieldProblem(
+                    "plan_type", "A revision keeps the plan type; start a new plan instead."
+                ),
+            )
+        )
+    _require_savable(plan, options.acknowledged)
+    old_version = record.current_version
+    record.current_version = old_version + 1
+    record.updated_at = utc_now()
+    session.flush()
+    version = _add_version(
+        session, record, request, plan, actor, options, action="revise", reason=reason.strip()
+    )
+    _audit_save(session, actor, record, version, plan, old_version=old_version)
+    session.commit()
+    return record, version
+
+
+def change_state(
+    session: Session,
+    *,
+    actor: Actor,
+    plan_id: int,
+    expected_version: int | None,
+    new_state: str,
+    reason: str,
+) -> PlanRecord:
+    """Hold, resume or discontinue. Discontinuing is final; every change needs a reason."""
+    _require_prescriber(actor)
+    _require_reason(reason)
+    record = _load_current(session, plan_id, expected_version)
+    allowed = {"on_hold": {"active"}, "active": {"on_hold"}, "discontinued": {"active", "on_hold"}}
+    if record.state not in allowed[new_state]:
+        raise Conflict(f"a plan that is {_words(record.state)} cannot become {_words(new_state)}")
+    old_state = record.state
+    record.state = new_state
+    record.state_reason = reason.strip()
+    record.updated_at = utc_now()
+    session.flush()
+    action = {"on_hold": "plan.hold", "active": "plan.resume", "discontinued": "plan.discontinue"}[
+        new_state
+    ]
+    audit.record(
+        session,
+        actor,
+        AuditEntry(
+            action,
+            "plan",
+            str(record.id),
+            record.patient_id,
+            record.current_version,
+            record.current_version,
+            reason.strip(),
+            {"from": old_state, "to": new_state},
+        ),
+    )
+    session.commit()
+    return record
+
+
+def read_plan(
+    session: Session, *, actor: Actor, plan_id: int
+) -> tuple[PlanRecord, list[PlanVersionRecord]]:
+    """The plan and every version, oldest first; the read is recorded (it shows patient data)."""
+    record = plan_repo.get(session, plan_id)
+    if record is None:
+        raise NotFound(f"plan {plan_id} not found")
+    versions = plan_repo.versions(session, plan_id)
+    audit.record(session, actor, AuditEntry("plan.read", "plan", str(record.id), record.patient_id))
+    session.commit()
+    return record, versions
+
+
+def list_patient_plans(
+    session: Session, *, actor: Actor, patient_id: int
+) -> list[tuple[PlanRecord, PlanVersionRecord]]:
+    """The patient's plans, newest first, each with its current version."""
+    _load_patient(session, patient_id, allow_archived=True)
+    plans = plan_repo.current_versions_for_patient(session, patient_id)
+    audit.record(session, actor, AuditEntry("plan.list", "patient", str(patient_id), patient_id))
+    session.commit()
+    return plans
+
+
+def request_fingerprint(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def _add_version(
+    session: Session,
+    record: PlanRecord,
+    request: PlanRequest,
+    plan: Plan,
+    actor: Actor,
+    options: SaveOptions,
+    *,
+    action: str,
+    reason: str | None,
+) -> PlanVersionRecord:
+    previous = plan_repo.version(session, record.id, record.current_version - 1)
+    input_json, plan_json = canonical_json(request), canonical_json(plan)
+    version = PlanVersionRecord(
+        plan_id=record.id,
+        number=record.current_version,
+        previous_version_id=previous.id if previous else None,
+        action=action,
+        reason=reason,
+        status=plan.status.value,
+        input_json=input_json,
+        plan_json=plan_json,
+        acknowledged=sorted(set(options.acknowledged)),
+        content_sha256=content_sha256(input_json=input_json, plan_json=plan_json),
+        engine_version=plan.engine_version,
+        created_at=utc_now(),
+        created_by=actor.name,
+        created_by_role=actor.role,
+    )
+    plan_repo.add(session, version)
+    return version
+
+
+def _audit_save(
+    session: Session,
+    actor: Actor,
+    record: PlanRecord,
+    version: PlanVersionRecord,
+    plan: Plan,
+    *,
+    old_version: int | None,
+) -> None:
+    action = "plan.create" if old_version is None else "plan.revise"
+    detail = {"content_sha256": version.content_sha256, "status": version.status}
+    audit.record(
+        session,
+        actor,
+        AuditEntry(
+            action,
+            "plan",
+            str(record.id),
+            record.patient_id,
+            old_version,
+            version.number,
+            version.reason,
+            detail,
+        ),
+    )
+    # Overrides and acknowledgements are reported on their own (RELIABILITY A6 review report).
+    for override in plan.overrides:
+        audit.record(
+            session,
+            actor,
+            AuditEntry(
+                "plan.override",
+                "plan",
+                str(record.id),
+                record.patient_id,
+                old_version,
+                version.number,
+                override.reason,
+                {"code": override.code},
+            ),
+        )
+    for code in version.acknowledged:
+        audit.record(
+            session,
+            actor,
+            AuditEntry(
+                "plan.acknowledge",
+                "plan",
+                str(record.id),
+                record.patient_id,
+                old_version,
+                version.number,
+                None,
+                {"code": code},
+            ),
+        )
+
+
+def _require_savable(plan: Plan, acknowledged: tuple[str, ...]) -> None:
+    if plan.status is PlanStatus.BLOCKED:
+        blocks = sorted(f.code for f in plan.findings if f.severity is Severity.BLOCK)
+        raise InvalidInput(
+            (
+                FieldProblem(
+                    "overrides",
+                    f"The plan is blocked by {', '.join(blocks)}: "
+                    "override each block with a reason, or change the plan.",
+                ),
+            )
+        )
+    majors = {f.code for f in plan.findings if f.severity is Severity.MAJOR}
+    missing = sorted(majors - set(acknowledged))
+    if missing:
+        raise InvalidInput(
+            (
+                FieldProblem(
+                    "acknowledged", f"Acknowledge every major finding: {', '.join(missing)}."
+                ),
+            )
+        )
+    stray = sorted(set(acknowledged) - majors)
+    if stray:
+        raise InvalidInput(
+            (
+                FieldProblem(
+                    "acknowledged", f"Not a major finding of this plan: {', '.join(stray)}."
+                ),
+            )
+        )
+
+
+def _require_prescriber(actor: Actor) -> None:
+    # Client systems are limited by token scope; people by role.
+    if actor.kind == "user" and actor.role != "prescriber":
+        raise Forbidden("only prescribers create, revise, hold or discontinue plans")
+
+
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise InvalidInput((FieldProblem("reason", "Give a reason."),))
+
+
+def _load_patient(session: Session, patient_id: int, *, allow_archived: bool = False):  # type: ignore[no-untyped-def]
+    patient = patient_repo.get(session, patient_id)
+    if patient is None:
+        raise NotFound(f"patient {patient_id} not found")
+    if patient.archived_at is not None and not allow_archived:
+        raise Conflict("the patient is archived")
+    return patient
+
+
+def _load_current(session: Session, plan_id: int, expected_version: int | None) -> PlanRecord:
+    record = plan_repo.get(session, plan_id)
+    if record is None:
+        raise NotFound(f"plan {plan_id} not found")
+    if expected_version is not None and record.current_version != expected_version:
+        raise StaleVersion(expected=expected_version, current=record.current_version)
+    return record
+
+
+def _client(actor: Actor) -> str:
+    return f"{actor.kind}:{actor.id}"
+
+
+def _replayed(
+    session: Session, actor: Actor, options: SaveOptions
+) -> tuple[PlanRecord, PlanVersionRecord] | None:
+    if not options.idempotency_key:
+        return None
+    stored = plan_repo.get_idempotency_key(session, _client(actor), options.idempotency_key)
+    if stored is None:
+        return None
+    if stored.request_sha256 != options.request_fingerprint:
+        raise Conflict("this Idempotency-Key was already used with a different request")
+    record = plan_repo.get(session, stored.plan_id)
+    assert record is not None  # the foreign key guarantees it
+    first = plan_repo.version(session, record.id, 1)
+    assert first is not None
+    return record, first
+
+
+def _words(state: str) -> str:
+    return state.replace("_", " ")
