@@ -86,12 +86,8 @@ def split_daily(
     leftover_units = int((daily - base * count) / form.step)
     times = DOSE_TIMES[count]
     favoured = [time for name in priority for time in times if time.value == name][:leftover_units]
-    doses = tuple(base + (form.step if time in favoured else 0) for time in times)
-    if not doses[0] > 0:
-        raise DoseNotDeliverableError(
-            f"{daily} mg/day cannot be given with {form.formulation.value}."
-        )
-    return doses
+    # Callers choose a form that delivers the lowest planned dose, so every dose is > 0.
+    return tuple(base + (form.step if time in favoured else 0) for time in times)
 
 
 def administer(

@@ -38,11 +38,6 @@ class OralRegimen:
         """Weight-based (child) regimens step every single dose equally (R-PED-2, SC-17)."""
         return self.doses_per_day is not None
 
-    @property
-    def primary(self) -> Protocol:
-        """The most specific protocol applied (the last modifier)."""
-        return self.protocols[-1]
-
 
 def derive_regimen(
     age: Age, weight_kg: Decimal | None, band: RenalBand, protocols: ProtocolSet

@@ -1,0 +1,170 @@
+"""Inputs that cannot give a valid plan raise coded errors; overrides are checked."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from app.domain.titration import (
+    DoseNotDeliverableError,
+    Formulation,
+    Indication,
+    IntervalTooShortError,
+    IntrathecalInput,
+    InvalidInputError,
+    MissingInputError,
+    Override,
+    OverrideNotAllowedError,
+    OverrideNotApplicableError,
+    OverrideReasonMissingError,
+    PlanStatus,
+    PlanType,
+    StepPercentOutOfRangeError,
+    TitrationError,
+    WrongUnitError,
+)
+from tests.unit.domain.builders import codes, make_patient, mcg, mg, plan_for
+
+D = Decimal
+ITB = {"plan_type": PlanType.ITB_TITRATION}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "code"),
+    [
+        ({"target_daily_dose": mcg(60)}, WrongUnitError, "wrong_unit"),
+        ({**ITB, "target_daily_dose": mg(300),
+          "intrathecal": IntrathecalInput(mcg(50), D(6))}, WrongUnitError, "wrong_unit"),
+        ({**ITB, "intrathecal": IntrathecalInput(mg(50), D(6))}, WrongUnitError, "wrong_unit"),
+        ({"plan_type": PlanType.ORAL_TAPER, "current_daily_dose": mcg(60)}, WrongUnitError, "wrong_unit"),
+        ({"plan_type": PlanType.ORAL_TAPER}, MissingInputError, "missing_input"),
+        ({"plan_type": PlanType.ORAL_TAPER, "current_daily_dose": mg(0)}, InvalidInputError, "invalid_input"),
+        ({"plan_type": PlanType.ORAL_TAPER, "current_daily_dose": mg("0.3")},
+         DoseNotDeliverableError, "dose_not_deliverable"),
+        ({**ITB}, MissingInputError, "missing_input"),
+        ({**ITB, "intrathecal": IntrathecalInput(mcg(150), D(6))}, InvalidInputError, "invalid_input"),
+        ({**ITB, "intrathecal": IntrathecalInput(mcg(50), D(-1))}, InvalidInputError, "invalid_input"),
+        ({**ITB, "intrathecal": IntrathecalInput(mcg(50), D(6), days=0)}, InvalidInputError, "invalid_input"),
+        ({**ITB, "intrathecal": IntrathecalInput(mcg(50), D(6), step_percent=D(31))},
+         StepPercentOutOfRangeError, "step_percent_out_of_range"),
+        ({**ITB, "indication": Indication.CEREBRAL_PALSY,
+          "intrathecal": IntrathecalInput(mcg(50), D(6), step_percent=D(20))},
+         StepPercentOutOfRangeError, "step_percent_out_of_range"),
+        ({"plan_type": PlanType.ITB_SCREENING,
+          "intrathecal": IntrathecalInput(screening_responses=(True, False))}, InvalidInputError, "invalid_input"),
+        ({"plan_type": PlanType.ITB_SCREENING,
+          "intrathecal": IntrathecalInput(screening_responses=(False,) * 4)}, InvalidInputError, "invalid_input"),
+        ({"target_daily_dose": mg(0)}, InvalidInputError, "invalid_input"),
+        ({"step_interval_days": 2}, IntervalTooShortError, "interval_too_short"),
+        ({"step_interval_days": 0}, InvalidInputError, "invalid_input"),
+        ({"doses_per_day": 5}, InvalidInputError, "invalid_input"),
+        ({"patient": make_patient(weight_kg=D(0))}, InvalidInputError, "invalid_input"),
+        ({"patient": make_patient(conditions=("gout",))}, InvalidInputError, "invalid_input"),
+        ({"patient": make_patient(spinal_injury_level="T13")}, InvalidInputError, "invalid_input"),
+        ({"patient": make_patient(brain_injury_date=date(2027, 1, 1))}, InvalidInputError, "invalid_input"),
+        ({"patient": make_patient(birth_date=date(2027, 1, 1), age_years=None)}, InvalidInputError, "invalid_input"),
+        ({"patient": make_patient(age_years=D(-1))}, InvalidInputError, "invalid_input"),
+        ({"patient": make_patient(age_years=D(131))}, InvalidInputError, "invalid_input"),
+        ({"patient": make_patient(age_years=None)}, MissingInputError, "missing_input"),
+        ({"patient": make_patient(age_years=D(10), weight_kg=None)}, MissingInputError, "missing_input"),
+        ({"patient": make_patient(height_cm=D(50))}, InvalidInputError, "invalid_input"),
+    ],
+)  # fmt: skip
+def test_invalid_requests_raise_coded_errors(
+    overrides: dict[str, object], error: type[TitrationError], code: str
+) -> None:
+    with pytest.raises(error) as raised:
+        plan_for(**overrides)
+    assert raised.value.code == code
+    assert raised.value.message
+
+
+def test_override_needs_a_reason() -> None:
+    patient = make_patient(conditions=("epilepsy",))
+    with pytest.raises(OverrideReasonMissingError):
+        plan_for(patient=patient, overrides=(Override("epilepsy", "  "),))
+
+
+def test_hypersensitivity_can_never_be_overridden() -> None:
+    patient = make_patient(conditions=("hypersensitivity",))
+    assert plan_for(patient=patient).status is PlanStatus.BLOCKED
+    with pytest.raises(OverrideNotAllowedError) as raised:
+        plan_for(patient=patient, overrides=(Override("hypersensitivity", "tested"),))
+    assert raised.value.code == "override_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [(Override("epilepsy", "x"),), (Override("driving", "x"),),
+     (Override("dialysis", "x"), Override("dialysis", "y"))],
+)  # fmt: skip
+def test_an_override_must_name_a_present_block_finding_once(overrides: tuple[Override, ...]) -> None:
+    patient = make_patient(dialysis=True)
+    with pytest.raises(OverrideNotApplicableError):
+        plan_for(patient=patient, overrides=overrides)
+
+
+def test_one_override_does_not_lift_another_block() -> None:
+    patient = make_patient(dialysis=True, conditions=("epilepsy",))
+    plan = plan_for(patient=patient, overrides=(Override("dialysis", "renal team"),))
+    assert plan.status is PlanStatus.BLOCKED
+
+
+def test_unknown_medication_is_never_silent_and_class_codes_are_accepted() -> None:
+    patient = make_patient(medications=("Zzzolid 5 mg", "BENZODIAZEPINE", "opioid"))
+    found = {f.code: f for f in plan_for(patient=patient).findings}
+    assert "Zzzolid 5 mg" in found["unrecognised_medication"].message
+    assert {"cns_depressant", "opioid", "multiple_cns_depressants"} <= set(found)
+
+
+def test_two_cns_depressants_are_major_one_alone_is_moderate() -> None:
+    assert "multiple_cns_depressants" not in codes(plan_for(patient=make_patient(medications=("diazepam",))))
+    both = plan_for(patient=make_patient(medications=("diazepam", "tizanidine")))
+    assert "multiple_cns_depressants" in codes(both)
+
+
+def test_itb_child_spinal_origin_and_age_under_4_findings() -> None:
+    child = make_patient(age_years=D(3), weight_kg=D(14), serum_creatinine=None)
+    plan = plan_for(plan_type=PlanType.ITB_SCREENING, patient=child, indication=Indication.SPINAL_CORD_INJURY)
+    assert {"itb_age_under_4", "itb_child_spinal_origin"} <= codes(plan)
+    assert plan.status is PlanStatus.BLOCKED
+
+
+def test_itb_active_infection_blocks_only_intrathecal_plans() -> None:
+    patient = make_patient(conditions=("active_infection",))
+    assert plan_for(plan_type=PlanType.ITB_SCREENING, patient=patient).status is PlanStatus.BLOCKED
+    assert plan_for(patient=patient).status is PlanStatus.READY
+
+
+def test_old_brain_injury_does_not_block_itb() -> None:
+    patient = make_patient(brain_injury_date=date(2025, 12, 1))
+    plan = plan_for(plan_type=PlanType.ITB_SCREENING, patient=patient, indication=Indication.BRAIN_INJURY)
+    assert "itb_recent_brain_injury" not in codes(plan)
+
+
+def test_itb_titration_holds_at_the_target_and_flags_high_doses() -> None:
+    capped = plan_for(
+        **ITB, target_daily_dose=mcg(170), intrathecal=IntrathecalInput(mcg(75), D(6))
+    )
+    assert [s.daily_dose.value for s in capped.steps] == [150, 165, 170]
+    assert (capped.steps[-1].start_day, capped.steps[-1].end_day) == (3, 7)
+    high = plan_for(**ITB, intrathecal=IntrathecalInput(mcg(100), D(6), step_percent=D(30), days=10))
+    assert "itb_high_dose" in codes(high)
+
+
+def test_child_taper_uses_four_doses_of_solution() -> None:
+    child = make_patient(age_years=D(6), weight_kg=D(20), serum_creatinine=None)
+    plan = plan_for(plan_type=PlanType.ORAL_TAPER, patient=child, current_daily_dose=mg(8))
+    assert [s.daily_dose.value for s in plan.steps] == [6, 4, 2]
+    assert len(plan.steps[0].administrations) == 4
+    assert "solution_only" in codes(plan)
+
+
+def test_requested_solution_that_cannot_deliver_the_dose_is_refused() -> None:
+    with pytest.raises(DoseNotDeliverableError):
+        plan_for(
+            plan_type=PlanType.ORAL_TAPER, current_daily_dose=mg("0.25"),
+            formulation=Formulation.ORAL_SOLUTION,
+        )  # fmt: skip

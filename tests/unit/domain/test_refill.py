@@ -1,0 +1,70 @@
+"""Pump refill calculator (A.3, R-IT-F5, SC-21)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from app.domain.titration import AlarmVolumeMissingError, InvalidInputError, WrongUnitError, calculate_refill
+from tests.unit.domain.builders import PROTOCOLS, mcg, mg
+
+FILL = date(2026, 12, 1)
+
+
+def refill(**overrides: object):  # type: ignore[no-untyped-def]
+    arguments: dict[str, object] = {
+        "reservoir_ml": Decimal(40), "alarm_volume_ml": Decimal(2),
+        "concentration_mcg_per_ml": Decimal(500), "daily_dose": mcg(400), "fill_date": FILL,
+        "max_refill_interval_days": None, "protocols": PROTOCOLS,
+    }  # fmt: skip
+    arguments.update(overrides)
+    return calculate_refill(**arguments)  # type: ignore[arg-type]
+
+
+def test_sc21_refill_alarm_after_47_5_days_booked_on_day_42_to_44() -> None:
+    result = refill()
+    assert result.days_to_alarm == Decimal("47.5")
+    assert result.daily_volume_ml == Decimal("0.8")
+    assert result.alarm_date == FILL + timedelta(days=47)
+    assert (result.window_start, result.window_end) == (FILL + timedelta(days=42), FILL + timedelta(days=44))
+    assert not result.limited_by_max_interval
+
+
+def test_sc21_high_concentration_refill_at_day_121_to_123_unless_the_interval_is_shorter() -> None:
+    result = refill(concentration_mcg_per_ml=Decimal(2000), daily_dose=mcg(600))
+    assert result.days_to_alarm.quantize(Decimal("0.1")) == Decimal("126.7")
+    assert result.window_start == FILL + timedelta(days=121)
+    capped = refill(concentration_mcg_per_ml=Decimal(2000), daily_dose=mcg(600), max_refill_interval_days=90)
+    assert capped.limited_by_max_interval
+    assert capped.refill_due_date == FILL + timedelta(days=90)
+    assert capped.window_end == FILL + timedelta(days=87)
+
+
+def test_refill_is_refused_without_the_alarm_volume() -> None:
+    with pytest.raises(AlarmVolumeMissingError) as error:
+        refill(alarm_volume_ml=None)
+    assert error.value.code == "alarm_volume_missing"
+
+
+def test_refill_refuses_a_dose_in_mg() -> None:
+    with pytest.raises(WrongUnitError):
+        refill(daily_dose=mg(400))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"alarm_volume_ml": Decimal(40)}, {"concentration_mcg_per_ml": Decimal(0)},
+        {"daily_dose": mcg(0)}, {"refill_buffer_days": 2}, {"max_refill_interval_days": 5},
+    ],
+)  # fmt: skip
+def test_refill_refuses_impossible_inputs(overrides: dict[str, object]) -> None:
+    with pytest.raises(InvalidInputError):
+        refill(**overrides)
+
+
+def test_a_three_day_buffer_gives_a_one_day_window() -> None:
+    result = refill(refill_buffer_days=3)
+    assert result.window_start == result.window_end == FILL + timedelta(days=44)
