@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,7 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_session(work):  # type: ignore[no-untyped-def]
+def _with_session(work: Callable[[Session], T]) -> T:
     from app.config import get_settings
     from app.db.engine import make_engine, make_sessionmaker
 

@@ -15,6 +15,11 @@ from decimal import Decimal
 # One list of condition codes for records and plans: the dosing core's.
 from app.domain.titration.model import CONDITIONS
 
+__all__ = [
+    "CONDITIONS", "CREATININE_UNITS", "LANGUAGES", "SEXES", "FieldProblem", "PatientFacts",
+    "find_patient_problems",
+]  # fmt: skip
+
 LANGUAGES = ("en", "de", "vi")
 SEXES = ("female", "male")
 CREATININE_UNITS = ("mg/dL", "umol/L")

@@ -6,6 +6,7 @@ which only the SHA-256 is stored, so a stolen database does not hand out live cr
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -119,7 +120,9 @@ def log_in(
         expires_at=now + policy.absolute,
     )
     user_repo.add(session, login)
-    user_actor = Actor("user", user.id, user.username, user.role, actor.request_id, actor.client_ip)
+    user_actor = dataclasses.replace(
+        actor, kind="user", id=user.id, name=user.username, role=user.role
+    )
     audit.record(session, user_actor, AuditEntry("login.success", "user", str(user.id)))
     session.commit()
     return LoginSession(session_id, user.id, user.username, user.role, login.csrf_token)

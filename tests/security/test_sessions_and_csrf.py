@@ -159,3 +159,20 @@ def test_api_tokens_are_stored_only_as_sha256(client: TestClient, db: Session) -
     assert (
         client.post("/api/v1/patients", json=patient_payload(), headers=headers).status_code == 201
     )
+
+
+def test_a_successful_login_is_audited_as_the_user(client: TestClient, db: Session) -> None:
+    from app.db.models import AuditEventRecord
+
+    log_in(client, "phil.pharmacist")
+    event = db.scalars(
+        select(AuditEventRecord)
+        .where(AuditEventRecord.action == "login.success")
+        .order_by(AuditEventRecord.id.desc())
+    ).first()
+    assert event is not None
+    assert (event.actor_kind, event.actor_name, event.actor_role) == (
+        "user",
+        "phil.pharmacist",
+        "pharmacist",
+    )

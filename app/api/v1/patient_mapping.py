@@ -69,7 +69,7 @@ def to_patient_read(record: PatientRecord) -> PatientRead:
     if record.serum_creatinine_value is not None and record.serum_creatinine_unit is not None:
         creatinine = SerumCreatinineRead(
             value=record.serum_creatinine_value,
-            unit=record.serum_creatinine_unit,  # type: ignore[arg-type]
+            unit=record.serum_creatinine_unit,
             measured_on=record.serum_creatinine_on,
         )
     return PatientRead(
@@ -79,7 +79,7 @@ def to_patient_read(record: PatientRecord) -> PatientRead:
         given_name=record.given_name,
         family_name=record.family_name,
         birth_date=record.birth_date,
-        sex=record.sex,  # type: ignore[arg-type]
+        sex=record.sex,
         weight_kg=record.weight_kg,
         height_cm=record.height_cm,
         serum_creatinine=creatinine,
@@ -91,7 +91,7 @@ def to_patient_read(record: PatientRecord) -> PatientRead:
         breastfeeding=record.breastfeeding,
         spinal_injury_level=record.spinal_injury_level,
         brain_injury_date=record.brain_injury_on,
-        preferred_language=record.preferred_language,  # type: ignore[arg-type]
+        preferred_language=record.preferred_language,
         archived=record.archived_at is not None,
         archive_reason=record.archive_reason,
         created_at=record.created_at,

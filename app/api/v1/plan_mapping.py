@@ -31,7 +31,7 @@ def preview_request_to_domain(body: PlanPreviewRequest, *, today: date) -> PlanR
     p = body.patient
     creatinine = p.serum_creatinine
     patient = Patient(
-        sex=Sex(p.sex),
+        sex=Sex(p.sex or ""),  # presence is checked by PreviewPatient
         birth_date=p.birth_date,
         age_years=p.age_years,
         weight_kg=p.weight_kg,

@@ -35,11 +35,19 @@ def versions(session: Session, plan_id: int) -> list[PlanVersionRecord]:
     return list(session.scalars(query))
 
 
-def for_patient(session: Session, patient_id: int) -> list[PlanRecord]:
+def current_versions_for_patient(
+    session: Session, patient_id: int
+) -> list[tuple[PlanRecord, PlanVersionRecord]]:
     query = (
-        select(PlanRecord).where(PlanRecord.patient_id == patient_id).order_by(PlanRecord.id.desc())
+        select(PlanRecord, PlanVersionRecord)
+        .join(PlanVersionRecord, PlanVersionRecord.plan_id == PlanRecord.id)
+        .where(
+            PlanRecord.patient_id == patient_id,
+            PlanVersionRecord.number == PlanRecord.current_version,
+        )
+        .order_by(PlanRecord.id.desc())
     )
-    return list(session.scalars(query))
+    return [(plan, version) for plan, version in session.execute(query).tuples()]
 
 
 def get_idempotency_key(session: Session, client: str, key: str) -> IdempotencyKeyRecord | None:

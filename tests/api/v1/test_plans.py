@@ -399,3 +399,16 @@ def test_the_refill_calculator_follows_sc21_and_refuses_to_guess(
     missing = client.post("/api/v1/itb/refill", json=body, headers=auth_headers)
     assert missing.status_code == 422
     assert missing.json()["code"] == "alarm_volume_missing"
+
+
+def test_a_patients_plans_are_listed_newest_first_at_their_current_version(
+    client: TestClient, auth_headers: dict[str, str], patient_id: int
+) -> None:
+    url = f"/api/v1/patients/{patient_id}/plans"
+    first = client.post(url, json=plan_body(), headers=auth_headers).json()
+    second = client.post(url, json=plan_body(start_date="2026-12-05"), headers=auth_headers).json()
+    revision = plan_body(target_daily_dose={"value": 30, "unit": "mg"}, reason="lower")
+    headers = {**auth_headers, "If-Match": '"1"'}
+    client.post(f"/api/v1/plans/{first['id']}/versions", json=revision, headers=headers)
+    listed = client.get(url, headers=auth_headers).json()
+    assert [(p["id"], p["version"]) for p in listed] == [(second["id"], 1), (first["id"], 2)]
