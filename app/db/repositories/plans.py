@@ -47,7 +47,7 @@ def current_versions_for_patient(
         )
         .order_by(PlanRecord.id.desc())
     )
-    return [(plan, version) for plan, version in session.execute(query).tuples()]
+    return [(plan, version) for plan, version in session.execute(query)]
 
 
 def get_idempotency_key(session: Session, client: str, key: str) -> IdempotencyKeyRecord | None:
