@@ -27,11 +27,15 @@ BODY = {
     "start_date": "2026-12-01",
     "indication": "multiple_sclerosis",
     "patient": {
-        "birth_date": "1981-05-02", "sex": "male", "weight_kg": 80, "height_cm": 180,
-        "serum_creatinine": {"value": 0.9, "unit": "mg/dL"}, "medications": ["amlodipine"],
+        "birth_date": "1981-05-02",
+        "sex": "male",
+        "weight_kg": 80,
+        "height_cm": 180,
+        "serum_creatinine": {"value": 0.9, "unit": "mg/dL"},
+        "medications": ["amlodipine"],
     },
     "target_daily_dose": {"value": 60, "unit": "mg"},
-}  # fmt: skip
+}
 
 BARE_APP = """
 from fastapi import FastAPI
@@ -50,8 +54,19 @@ def free_port() -> int:
 
 
 def serve(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        *args,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -97,15 +112,27 @@ def main() -> None:
         }
         titrate = [sys.executable, "-m", "app.cli"]
         subprocess.run([*titrate, "migrate"], env=env, cwd=ROOT, check=True)
-        token = subprocess.run([*titrate, "create-token", "--name", "bench", "--scope", "plans:preview"],
-                               env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
+        token = subprocess.run(
+            [*titrate, "create-token", "--name", "bench", "--scope", "plans:preview"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         (Path(tmp) / "bare_app.py").write_text(BARE_APP)
         rates = {}
         port = free_port()
         server = serve(["--factory", "app.main:create_app"], env, port)
         try:
-            rates["preview"] = report("POST /api/v1/plans/preview", measure(
-                f"http://127.0.0.1:{port}/api/v1/plans/preview", {"Authorization": f"Bearer {token}"}, args.requests))  # fmt: skip
+            rates["preview"] = report(
+                "POST /api/v1/plans/preview",
+                measure(
+                    f"http://127.0.0.1:{port}/api/v1/plans/preview",
+                    {"Authorization": f"Bearer {token}"},
+                    args.requests,
+                ),
+            )
         finally:
             server.kill()
         port = free_port()
