@@ -93,9 +93,14 @@ def draft_itb_titration(request: PlanRequest, age: Age, protocols: ProtocolSet) 
             request.target_daily_dose, DoseUnit.MCG, field="target_daily_dose"
         ).value
     granularity = itb.decimal("dose_granularity_mcg")
+    if target is not None and target <= 0:
+        raise InvalidInputError("The target must be above 0 mcg/day.", field="target_daily_dose")
     daily = [initial if target is None else min(initial, target)]
     for _ in range(days - 1):
-        raised = round_to_strength(daily[-1] * (HUNDRED + percent) / HUNDRED, granularity)
+        # Rounding down may not undo the previous day's dose: a step never lowers it.
+        raised = max(
+            daily[-1], round_to_strength(daily[-1] * (HUNDRED + percent) / HUNDRED, granularity)
+        )
         daily.append(raised if target is None else min(raised, target))
     findings: tuple[FindingCode, ...] = ()
     if daily[-1] > itb.decimal("high_dose_mcg_day"):

@@ -29,10 +29,14 @@ D = Decimal
 @pytest.mark.parametrize(
     ("crcl", "band"),
     [
-        ("80.1", RenalBand.NORMAL), ("80.0", RenalBand.MILD), ("50.0", RenalBand.MILD),
-        ("49.9", RenalBand.MODERATE), ("30.0", RenalBand.MODERATE), ("29.9", RenalBand.SEVERE),
+        ("80.1", RenalBand.NORMAL),
+        ("80.0", RenalBand.MILD),
+        ("50.0", RenalBand.MILD),
+        ("49.9", RenalBand.MODERATE),
+        ("30.0", RenalBand.MODERATE),
+        ("29.9", RenalBand.SEVERE),
     ],
-)  # fmt: skip
+)
 def test_renal_band_edges_follow_r_in_5(crcl: str, band: RenalBand) -> None:
     assert band_for(D(crcl), PROTOCOLS.oral_renal) is band
     plan = plan_for(patient=make_patient(creatinine_clearance_ml_min=D(crcl)))
@@ -101,7 +105,9 @@ def test_tablets_from_33_kg_solution_below() -> None:
 
 
 def test_a_requested_tablet_under_33_kg_still_gets_the_solution() -> None:
-    plan = plan_for(patient=make_patient(age_years=D(40), weight_kg=D(30)), formulation=Formulation.TABLET)
+    plan = plan_for(
+        patient=make_patient(age_years=D(40), weight_kg=D(30)), formulation=Formulation.TABLET
+    )
     assert plan.steps[0].administrations[0].preparation.form is PreparationForm.ORAL_SOLUTION
     assert "solution_only" in codes(plan)
 
@@ -149,7 +155,9 @@ def test_mild_renal_hard_limit_minus_half_limit_plus_half(target: str, allowed: 
 def test_elderly_inpatient_cannot_go_above_80() -> None:
     with pytest.raises(TargetAboveHardLimitError):
         plan_for(
-            patient=make_patient(age_years=D(70)), setting=Setting.INPATIENT, target_daily_dose=mg(90)
+            patient=make_patient(age_years=D(70)),
+            setting=Setting.INPATIENT,
+            target_daily_dose=mg(90),
         )
 
 

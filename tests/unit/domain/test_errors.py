@@ -35,43 +35,107 @@ ITB = {"plan_type": PlanType.ITB_TITRATION}
     ("overrides", "error", "code"),
     [
         ({"target_daily_dose": mcg(60)}, WrongUnitError, "wrong_unit"),
-        ({**ITB, "target_daily_dose": mg(300),
-          "intrathecal": IntrathecalInput(mcg(50), D(6))}, WrongUnitError, "wrong_unit"),
+        (
+            {**ITB, "target_daily_dose": mg(300), "intrathecal": IntrathecalInput(mcg(50), D(6))},
+            WrongUnitError,
+            "wrong_unit",
+        ),
         ({**ITB, "intrathecal": IntrathecalInput(mg(50), D(6))}, WrongUnitError, "wrong_unit"),
-        ({"plan_type": PlanType.ORAL_TAPER, "current_daily_dose": mcg(60)}, WrongUnitError, "wrong_unit"),
+        (
+            {"plan_type": PlanType.ORAL_TAPER, "current_daily_dose": mcg(60)},
+            WrongUnitError,
+            "wrong_unit",
+        ),
         ({"plan_type": PlanType.ORAL_TAPER}, MissingInputError, "missing_input"),
-        ({"plan_type": PlanType.ORAL_TAPER, "current_daily_dose": mg(0)}, InvalidInputError, "invalid_input"),
-        ({"plan_type": PlanType.ORAL_TAPER, "current_daily_dose": mg("0.3")},
-         DoseNotDeliverableError, "dose_not_deliverable"),
+        (
+            {"plan_type": PlanType.ORAL_TAPER, "current_daily_dose": mg(0)},
+            InvalidInputError,
+            "invalid_input",
+        ),
+        (
+            {"plan_type": PlanType.ORAL_TAPER, "current_daily_dose": mg("0.3")},
+            DoseNotDeliverableError,
+            "dose_not_deliverable",
+        ),
         ({**ITB}, MissingInputError, "missing_input"),
-        ({**ITB, "intrathecal": IntrathecalInput(mcg(150), D(6))}, InvalidInputError, "invalid_input"),
-        ({**ITB, "intrathecal": IntrathecalInput(mcg(50), D(-1))}, InvalidInputError, "invalid_input"),
-        ({**ITB, "intrathecal": IntrathecalInput(mcg(50), D(6), days=0)}, InvalidInputError, "invalid_input"),
-        ({**ITB, "intrathecal": IntrathecalInput(mcg(50), D(6), step_percent=D(31))},
-         StepPercentOutOfRangeError, "step_percent_out_of_range"),
-        ({**ITB, "indication": Indication.CEREBRAL_PALSY,
-          "intrathecal": IntrathecalInput(mcg(50), D(6), step_percent=D(20))},
-         StepPercentOutOfRangeError, "step_percent_out_of_range"),
-        ({"plan_type": PlanType.ITB_SCREENING,
-          "intrathecal": IntrathecalInput(screening_responses=(True, False))}, InvalidInputError, "invalid_input"),
-        ({"plan_type": PlanType.ITB_SCREENING,
-          "intrathecal": IntrathecalInput(screening_responses=(False,) * 4)}, InvalidInputError, "invalid_input"),
+        (
+            {**ITB, "intrathecal": IntrathecalInput(mcg(150), D(6))},
+            InvalidInputError,
+            "invalid_input",
+        ),
+        (
+            {**ITB, "intrathecal": IntrathecalInput(mcg(50), D(-1))},
+            InvalidInputError,
+            "invalid_input",
+        ),
+        (
+            {**ITB, "intrathecal": IntrathecalInput(mcg(50), D(6), days=0)},
+            InvalidInputError,
+            "invalid_input",
+        ),
+        (
+            {**ITB, "intrathecal": IntrathecalInput(mcg(50), D(6), step_percent=D(31))},
+            StepPercentOutOfRangeError,
+            "step_percent_out_of_range",
+        ),
+        (
+            {
+                **ITB,
+                "indication": Indication.CEREBRAL_PALSY,
+                "intrathecal": IntrathecalInput(mcg(50), D(6), step_percent=D(20)),
+            },
+            StepPercentOutOfRangeError,
+            "step_percent_out_of_range",
+        ),
+        (
+            {
+                "plan_type": PlanType.ITB_SCREENING,
+                "intrathecal": IntrathecalInput(screening_responses=(True, False)),
+            },
+            InvalidInputError,
+            "invalid_input",
+        ),
+        (
+            {
+                "plan_type": PlanType.ITB_SCREENING,
+                "intrathecal": IntrathecalInput(screening_responses=(False,) * 4),
+            },
+            InvalidInputError,
+            "invalid_input",
+        ),
         ({"target_daily_dose": mg(0)}, InvalidInputError, "invalid_input"),
+        (
+            {**ITB, "target_daily_dose": mcg(0), "intrathecal": IntrathecalInput(mcg(50), D(6))},
+            InvalidInputError,
+            "invalid_input",
+        ),
         ({"step_interval_days": 2}, IntervalTooShortError, "interval_too_short"),
         ({"step_interval_days": 0}, InvalidInputError, "invalid_input"),
         ({"doses_per_day": 5}, InvalidInputError, "invalid_input"),
         ({"patient": make_patient(weight_kg=D(0))}, InvalidInputError, "invalid_input"),
         ({"patient": make_patient(conditions=("gout",))}, InvalidInputError, "invalid_input"),
         ({"patient": make_patient(spinal_injury_level="T13")}, InvalidInputError, "invalid_input"),
-        ({"patient": make_patient(brain_injury_date=date(2027, 1, 1))}, InvalidInputError, "invalid_input"),
-        ({"patient": make_patient(birth_date=date(2027, 1, 1), age_years=None)}, InvalidInputError, "invalid_input"),
+        (
+            {"patient": make_patient(brain_injury_date=date(2027, 1, 1))},
+            InvalidInputError,
+            "invalid_input",
+        ),
+        (
+            {"patient": make_patient(birth_date=date(2027, 1, 1), age_years=None)},
+            InvalidInputError,
+            "invalid_input",
+        ),
         ({"patient": make_patient(age_years=D(-1))}, InvalidInputError, "invalid_input"),
         ({"patient": make_patient(age_years=D(131))}, InvalidInputError, "invalid_input"),
         ({"patient": make_patient(age_years=None)}, MissingInputError, "missing_input"),
-        ({"patient": make_patient(age_years=D(10), weight_kg=None)}, MissingInputError, "missing_input"),
+        (
+            {"patient": make_patient(age_years=D(10), weight_kg=None)},
+            MissingInputError,
+            "missing_input",
+        ),
         ({"patient": make_patient(height_cm=D(50))}, InvalidInputError, "invalid_input"),
     ],
-)  # fmt: skip
+)
 def test_invalid_requests_raise_coded_errors(
     overrides: dict[str, object], error: type[TitrationError], code: str
 ) -> None:
@@ -97,10 +161,15 @@ def test_hypersensitivity_can_never_be_overridden() -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [(Override("epilepsy", "x"),), (Override("driving", "x"),),
-     (Override("dialysis", "x"), Override("dialysis", "y"))],
-)  # fmt: skip
-def test_an_override_must_name_a_present_block_finding_once(overrides: tuple[Override, ...]) -> None:
+    [
+        (Override("epilepsy", "x"),),
+        (Override("driving", "x"),),
+        (Override("dialysis", "x"), Override("dialysis", "y")),
+    ],
+)
+def test_an_override_must_name_a_present_block_finding_once(
+    overrides: tuple[Override, ...],
+) -> None:
     patient = make_patient(dialysis=True)
     with pytest.raises(OverrideNotApplicableError):
         plan_for(patient=patient, overrides=overrides)
@@ -120,14 +189,18 @@ def test_unknown_medication_is_never_silent_and_class_codes_are_accepted() -> No
 
 
 def test_two_cns_depressants_are_major_one_alone_is_moderate() -> None:
-    assert "multiple_cns_depressants" not in codes(plan_for(patient=make_patient(medications=("diazepam",))))
+    assert "multiple_cns_depressants" not in codes(
+        plan_for(patient=make_patient(medications=("diazepam",)))
+    )
     both = plan_for(patient=make_patient(medications=("diazepam", "tizanidine")))
     assert "multiple_cns_depressants" in codes(both)
 
 
 def test_itb_child_spinal_origin_and_age_under_4_findings() -> None:
     child = make_patient(age_years=D(3), weight_kg=D(14), serum_creatinine=None)
-    plan = plan_for(plan_type=PlanType.ITB_SCREENING, patient=child, indication=Indication.SPINAL_CORD_INJURY)
+    plan = plan_for(
+        plan_type=PlanType.ITB_SCREENING, patient=child, indication=Indication.SPINAL_CORD_INJURY
+    )
     assert {"itb_age_under_4", "itb_child_spinal_origin"} <= codes(plan)
     assert plan.status is PlanStatus.BLOCKED
 
@@ -140,7 +213,9 @@ def test_itb_active_infection_blocks_only_intrathecal_plans() -> None:
 
 def test_old_brain_injury_does_not_block_itb() -> None:
     patient = make_patient(brain_injury_date=date(2025, 12, 1))
-    plan = plan_for(plan_type=PlanType.ITB_SCREENING, patient=patient, indication=Indication.BRAIN_INJURY)
+    plan = plan_for(
+        plan_type=PlanType.ITB_SCREENING, patient=patient, indication=Indication.BRAIN_INJURY
+    )
     assert "itb_recent_brain_injury" not in codes(plan)
 
 
@@ -150,7 +225,9 @@ def test_itb_titration_holds_at_the_target_and_flags_high_doses() -> None:
     )
     assert [s.daily_dose.value for s in capped.steps] == [150, 165, 170]
     assert (capped.steps[-1].start_day, capped.steps[-1].end_day) == (3, 7)
-    high = plan_for(**ITB, intrathecal=IntrathecalInput(mcg(100), D(6), step_percent=D(30), days=10))
+    high = plan_for(
+        **ITB, intrathecal=IntrathecalInput(mcg(100), D(6), step_percent=D(30), days=10)
+    )
     assert "itb_high_dose" in codes(high)
 
 
@@ -165,6 +242,14 @@ def test_child_taper_uses_four_doses_of_solution() -> None:
 def test_requested_solution_that_cannot_deliver_the_dose_is_refused() -> None:
     with pytest.raises(DoseNotDeliverableError):
         plan_for(
-            plan_type=PlanType.ORAL_TAPER, current_daily_dose=mg("0.25"),
+            plan_type=PlanType.ORAL_TAPER,
+            current_daily_dose=mg("0.25"),
             formulation=Formulation.ORAL_SOLUTION,
-        )  # fmt: skip
+        )
+
+
+def test_itb_steps_never_fall_when_rounding_down_a_tiny_dose() -> None:
+    plan = plan_for(
+        **ITB, target_daily_dose=mcg("0.5"), intrathecal=IntrathecalInput(mcg(25), D(6))
+    )
+    assert [s.daily_dose.value for s in plan.steps] == [D("0.5")]

@@ -110,9 +110,7 @@ def test_the_loader_refuses_malformed_protocols(protocol_id: str, edit: Any) -> 
 
 
 def test_ratios_without_a_denominator_are_whole_factors() -> None:
-    protocols = load_protocols(
-        _loader_with("oral-renal", _set((_P, "mild_factor", "value"), "1"))
-    )
+    protocols = load_protocols(_loader_with("oral-renal", _set((_P, "mild_factor", "value"), "1")))
     assert protocols.oral_renal.ratio("mild_factor").apply(Decimal(9)) == Decimal(9)
 
 

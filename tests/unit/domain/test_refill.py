@@ -7,7 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from app.domain.titration import AlarmVolumeMissingError, InvalidInputError, WrongUnitError, calculate_refill
+from app.domain.titration import (
+    AlarmVolumeMissingError,
+    InvalidInputError,
+    WrongUnitError,
+    calculate_refill,
+)
 from tests.unit.domain.builders import PROTOCOLS, mcg, mg
 
 FILL = date(2026, 12, 1)
@@ -28,7 +33,10 @@ def test_sc21_refill_alarm_after_47_5_days_booked_on_day_42_to_44() -> None:
     assert result.days_to_alarm == Decimal("47.5")
     assert result.daily_volume_ml == Decimal("0.8")
     assert result.alarm_date == FILL + timedelta(days=47)
-    assert (result.window_start, result.window_end) == (FILL + timedelta(days=42), FILL + timedelta(days=44))
+    assert (result.window_start, result.window_end) == (
+        FILL + timedelta(days=42),
+        FILL + timedelta(days=44),
+    )
     assert not result.limited_by_max_interval
 
 
@@ -36,7 +44,9 @@ def test_sc21_high_concentration_refill_at_day_121_to_123_unless_the_interval_is
     result = refill(concentration_mcg_per_ml=Decimal(2000), daily_dose=mcg(600))
     assert result.days_to_alarm.quantize(Decimal("0.1")) == Decimal("126.7")
     assert result.window_start == FILL + timedelta(days=121)
-    capped = refill(concentration_mcg_per_ml=Decimal(2000), daily_dose=mcg(600), max_refill_interval_days=90)
+    capped = refill(
+        concentration_mcg_per_ml=Decimal(2000), daily_dose=mcg(600), max_refill_interval_days=90
+    )
     assert capped.limited_by_max_interval
     assert capped.refill_due_date == FILL + timedelta(days=90)
     assert capped.window_end == FILL + timedelta(days=87)
@@ -56,10 +66,13 @@ def test_refill_refuses_a_dose_in_mg() -> None:
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"alarm_volume_ml": Decimal(40)}, {"concentration_mcg_per_ml": Decimal(0)},
-        {"daily_dose": mcg(0)}, {"refill_buffer_days": 2}, {"max_refill_interval_days": 5},
+        {"alarm_volume_ml": Decimal(40)},
+        {"concentration_mcg_per_ml": Decimal(0)},
+        {"daily_dose": mcg(0)},
+        {"refill_buffer_days": 2},
+        {"max_refill_interval_days": 5},
     ],
-)  # fmt: skip
+)
 def test_refill_refuses_impossible_inputs(overrides: dict[str, object]) -> None:
     with pytest.raises(InvalidInputError):
         refill(**overrides)

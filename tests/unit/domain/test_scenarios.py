@@ -49,7 +49,9 @@ def test_sc01_standard_adult_reaches_60_mg_on_day_10() -> None:
     assert [(m.day, m.date, m.kind) for m in plan.milestones] == [
         (43, date(2027, 1, 12), MilestoneKind.REVIEW)
     ]
-    assert {"take_with_meals", "driving", "no_benefit_review", "do_not_stop_abruptly"} <= codes(plan)
+    assert {"take_with_meals", "driving", "no_benefit_review", "do_not_stop_abruptly"} <= codes(
+        plan
+    )
 
 
 def test_sc01_target_80_goes_to_four_doses_above_60_mg() -> None:
@@ -62,9 +64,13 @@ def test_sc01_target_80_goes_to_four_doses_above_60_mg() -> None:
 
 def test_sc02_opioid_is_a_major_finding_on_the_standard_schedule() -> None:
     patient = make_patient(
-        sex=Sex.FEMALE, age_years=D(30), weight_kg=D(60), serum_creatinine=creatinine("0.6"),
-        medications=("oxycodone 10 mg BID",), spinal_injury_level="T10",
-    )  # fmt: skip
+        sex=Sex.FEMALE,
+        age_years=D(30),
+        weight_kg=D(60),
+        serum_creatinine=creatinine("0.6"),
+        medications=("oxycodone 10 mg BID",),
+        spinal_injury_level="T10",
+    )
     plan = plan_for(patient=patient, indication=Indication.SPINAL_CORD_INJURY)
     assert plan.renal.crcl_ml_min == D("129.9")
     assert daily_doses(plan) == [15, 30, 45, 60]
@@ -75,9 +81,12 @@ def test_sc02_opioid_is_a_major_finding_on_the_standard_schedule() -> None:
 
 def _sc03_patient(scr: str) -> object:
     return make_patient(
-        age_years=D(58), weight_kg=D(90), height_cm=D(180), serum_creatinine=creatinine(scr),
+        age_years=D(58),
+        weight_kg=D(90),
+        height_cm=D(180),
+        serum_creatinine=creatinine(scr),
         medications=("lisinopril",),
-    )  # fmt: skip
+    )
 
 
 def test_sc03_mild_renal_steps_10_20_30_40_50() -> None:
@@ -106,9 +115,12 @@ def test_sc03_creatinine_1_28_gives_80_1_and_the_normal_schedule() -> None:
 
 def test_sc04_elderly_moderate_ckd_after_stroke_starts_5_mg_once_daily_weekly_steps() -> None:
     patient = make_patient(
-        sex=Sex.FEMALE, age_years=D(72), weight_kg=D(55), serum_creatinine=creatinine("1.1"),
+        sex=Sex.FEMALE,
+        age_years=D(72),
+        weight_kg=D(55),
+        serum_creatinine=creatinine("1.1"),
         medications=("amlodipine",),
-    )  # fmt: skip
+    )
     plan = plan_for(patient=patient, indication=Indication.STROKE)
     assert plan.renal.crcl_ml_min == D("40.1")
     assert plan.renal.band is RenalBand.MODERATE
@@ -118,16 +130,22 @@ def test_sc04_elderly_moderate_ckd_after_stroke_starts_5_mg_once_daily_weekly_st
     assert [start for start, _ in day_ranges(plan)] == [1, 8, 15, 22, 29, 36]
     assert plan.limits.max_daily_dose == mg(40)
     assert {
-        "elderly_renal_impairment", "cerebrovascular_disease", "moderate_renal_impairment",
-        "cerebral_origin", "antihypertensive", "elderly",
-    } <= codes(plan)  # fmt: skip
+        "elderly_renal_impairment",
+        "cerebrovascular_disease",
+        "moderate_renal_impairment",
+        "cerebral_origin",
+        "antihypertensive",
+        "elderly",
+    } <= codes(plan)
 
 
 def test_sc04_creatinine_in_umol_per_litre_is_divided_by_88_4() -> None:
     patient = make_patient(
-        sex=Sex.FEMALE, age_years=D(72), weight_kg=D(55),
+        sex=Sex.FEMALE,
+        age_years=D(72),
+        weight_kg=D(55),
         serum_creatinine=creatinine("97.24", CreatinineUnit.UMOL_L),
-    )  # fmt: skip
+    )
     assert plan_for(patient=patient).renal.crcl_ml_min == D("40.1")
 
 
@@ -188,9 +206,12 @@ def test_sc07_override_holds_2_5_mg_a_day_of_solution_without_escalation() -> No
 
 def test_sc08_obesity_uses_adjusted_weight_and_shows_all_three_clearances() -> None:
     patient = make_patient(
-        sex=Sex.FEMALE, age_years=D(50), weight_kg=D(120), height_cm=D(160),
+        sex=Sex.FEMALE,
+        age_years=D(50),
+        weight_kg=D(120),
+        height_cm=D(160),
         serum_creatinine=creatinine("1.0"),
-    )  # fmt: skip
+    )
     renal = plan_for(patient=patient).renal
     assert (renal.ideal_weight_kg, renal.adjusted_weight_kg) == (D("52.4"), D("79.4"))
     assert renal.weight_basis is WeightBasis.ADJUSTED
@@ -202,9 +223,13 @@ def test_sc08_obesity_uses_adjusted_weight_and_shows_all_three_clearances() -> N
 
 def test_sc09_epilepsy_blocks_until_overridden_and_levetiracetam_is_a_cns_depressant() -> None:
     patient = make_patient(
-        sex=Sex.FEMALE, age_years=D(40), weight_kg=D(65), serum_creatinine=creatinine("0.8"),
-        conditions=("epilepsy",), medications=("Levetiracetam",),
-    )  # fmt: skip
+        sex=Sex.FEMALE,
+        age_years=D(40),
+        weight_kg=D(65),
+        serum_creatinine=creatinine("0.8"),
+        conditions=("epilepsy",),
+        medications=("Levetiracetam",),
+    )
     assert plan_for(patient=patient).status is PlanStatus.BLOCKED
     plan = plan_for(patient=patient, overrides=(Override("epilepsy", "seizure-free 10 years"),))
     assert plan.status is PlanStatus.READY
@@ -214,9 +239,11 @@ def test_sc09_epilepsy_blocks_until_overridden_and_levetiracetam_is_a_cns_depres
 
 def test_sc10_parkinsonian_rigidity_is_not_indicated_and_levodopa_is_major() -> None:
     patient = make_patient(
-        age_years=D(74), weight_kg=D(78), serum_creatinine=creatinine("1.1"),
+        age_years=D(74),
+        weight_kg=D(78),
+        serum_creatinine=creatinine("1.1"),
         medications=("levodopa/carbidopa",),
-    )  # fmt: skip
+    )
     plan = plan_for(patient=patient, indication=Indication.PARKINSONISM)
     assert plan.status is PlanStatus.BLOCKED
     assert {"not_indicated", "levodopa", "elderly", "mild_renal_impairment"} <= codes(plan)
@@ -232,10 +259,12 @@ def test_sc11_rheumatic_spasm_is_blocked_and_naproxen_shown_as_major() -> None:
 
 def test_sc12_lithium_tca_alcohol_and_psychiatric_findings() -> None:
     patient = make_patient(
-        age_years=D(47), weight_kg=D(82), serum_creatinine=creatinine("1.0"),
+        age_years=D(47),
+        weight_kg=D(82),
+        serum_creatinine=creatinine("1.0"),
         medications=("lithium", "amitriptyline 25 mg at night"),
         conditions=("psychiatric_disorder", "suicide_risk", "alcohol_use"),
-    )  # fmt: skip
+    )
     plan = plan_for(patient=patient)
     assert plan.status is PlanStatus.READY
     severities = {f.code: f.severity for f in plan.findings}
@@ -246,9 +275,13 @@ def test_sc12_lithium_tca_alcohol_and_psychiatric_findings() -> None:
 
 def test_sc13_active_ulcer_blocks_and_history_is_moderate() -> None:
     patient = make_patient(
-        sex=Sex.FEMALE, age_years=D(52), weight_kg=D(70), serum_creatinine=creatinine("0.9"),
-        conditions=("peptic_ulcer_active",), medications=("ibuprofen",),
-    )  # fmt: skip
+        sex=Sex.FEMALE,
+        age_years=D(52),
+        weight_kg=D(70),
+        serum_creatinine=creatinine("0.9"),
+        conditions=("peptic_ulcer_active",),
+        medications=("ibuprofen",),
+    )
     plan = plan_for(patient=patient)
     assert plan.renal.crcl_ml_min == D("80.8")
     assert plan.status is PlanStatus.BLOCKED
@@ -284,7 +317,9 @@ def test_sc16_infant_is_blocked_then_0_6_mg_qid_solution_capped_at_16() -> None:
     blocked = plan_for(patient=_child("0.67", 8), indication=Indication.CEREBRAL_PALSY)
     assert blocked.status is PlanStatus.BLOCKED
     override = Override("age_under_1_year", "neurology")
-    plan = plan_for(patient=_child("0.67", 8), indication=Indication.CEREBRAL_PALSY, overrides=(override,))
+    plan = plan_for(
+        patient=_child("0.67", 8), indication=Indication.CEREBRAL_PALSY, overrides=(override,)
+    )
     assert single_doses(plan)[0] == [D("0.6")] * 4
     assert single_doses(plan)[1] == [D("1.2")] * 4
     assert plan.limits.max_daily_dose == mg(16)
@@ -353,10 +388,11 @@ SC21_PATIENT = make_patient(age_years=D(34), weight_kg=D(75), spinal_injury_leve
 
 def test_sc21_screening_stops_at_the_first_positive_bolus_75_mcg_1_5_ml() -> None:
     plan = plan_for(
-        plan_type=PlanType.ITB_SCREENING, patient=SC21_PATIENT,
+        plan_type=PlanType.ITB_SCREENING,
+        patient=SC21_PATIENT,
         indication=Indication.SPINAL_CORD_INJURY,
         intrathecal=IntrathecalInput(screening_responses=(False, True)),
-    )  # fmt: skip
+    )
     assert plan.unit.value == "mcg"
     assert daily_doses(plan) == [50, 75]
     assert day_ranges(plan) == [(1, 1), (2, 2)]
@@ -369,10 +405,11 @@ def test_sc21_screening_stops_at_the_first_positive_bolus_75_mcg_1_5_ml() -> Non
 
 def test_sc21_titration_starts_at_150_mcg_and_rises_10_percent_a_day() -> None:
     plan = plan_for(
-        plan_type=PlanType.ITB_TITRATION, patient=SC21_PATIENT,
+        plan_type=PlanType.ITB_TITRATION,
+        patient=SC21_PATIENT,
         indication=Indication.SPINAL_CORD_INJURY,
         intrathecal=IntrathecalInput(effective_bolus=mcg(75), effect_duration_hours=D(6)),
-    )  # fmt: skip
+    )
     assert daily_doses(plan)[:3] == [150, 165, 181]
     assert len(plan.steps) == 7
     assert all(s.administrations[0].time_of_day is TimeOfDay.CONTINUOUS for s in plan.steps)
@@ -382,19 +419,21 @@ def test_sc21_titration_starts_at_150_mcg_and_rises_10_percent_a_day() -> None:
 
 def test_sc21_thirty_percent_step_gives_195_mcg_on_day_2() -> None:
     plan = plan_for(
-        plan_type=PlanType.ITB_TITRATION, patient=SC21_PATIENT,
+        plan_type=PlanType.ITB_TITRATION,
+        patient=SC21_PATIENT,
         intrathecal=IntrathecalInput(
             effective_bolus=mcg(75), effect_duration_hours=D(6), step_percent=D(30)
         ),
-    )  # fmt: skip
+    )
     assert daily_doses(plan)[1] == 195
 
 
 def test_sc21_oral_wean_after_itb_is_60_40_20_then_stop_on_day_16() -> None:
     plan = plan_for(
-        plan_type=PlanType.ORAL_TAPER, current_daily_dose=mg(80),
+        plan_type=PlanType.ORAL_TAPER,
+        current_daily_dose=mg(80),
         taper_reason=TaperReason.ITB_TRANSITION,
-    )  # fmt: skip
+    )
     assert daily_doses(plan) == [60, 40, 20]
     assert plan.milestones[0].day == 16
     assert "R-IT-T" in plan.milestones[0].text
@@ -403,9 +442,11 @@ def test_sc21_oral_wean_after_itb_is_60_40_20_then_stop_on_day_16() -> None:
 def test_sc22_recent_brain_injury_blocks_itb_and_gives_the_reevaluation_date() -> None:
     patient = make_patient(sex=Sex.FEMALE, age_years=D(28), brain_injury_date=date(2026, 4, 1))
     plan = plan_for(
-        plan_type=PlanType.ITB_TITRATION, patient=patient, indication=Indication.BRAIN_INJURY,
+        plan_type=PlanType.ITB_TITRATION,
+        patient=patient,
+        indication=Indication.BRAIN_INJURY,
         intrathecal=IntrathecalInput(effective_bolus=mcg(50), effect_duration_hours=D(6)),
-    )  # fmt: skip
+    )
     assert plan.status is PlanStatus.BLOCKED
     block = next(f for f in plan.findings if f.code == "itb_recent_brain_injury")
     assert "2027-04-01" in block.message
@@ -416,10 +457,11 @@ def test_sc22_recent_brain_injury_blocks_itb_and_gives_the_reevaluation_date() -
 
 def test_sc23_child_with_long_acting_bolus_starts_at_1x_25_mcg_and_5_percent() -> None:
     plan = plan_for(
-        plan_type=PlanType.ITB_TITRATION, patient=_child("7", 20),
+        plan_type=PlanType.ITB_TITRATION,
+        patient=_child("7", 20),
         indication=Indication.CEREBRAL_PALSY,
         intrathecal=IntrathecalInput(effective_bolus=mcg(25), effect_duration_hours=D(10)),
-    )  # fmt: skip
+    )
     assert daily_doses(plan)[:2] == [25, 26]  # 26.25 rounded down to whole micrograms
     assert "itb_age_under_4" not in codes(plan)
 
@@ -427,9 +469,10 @@ def test_sc23_child_with_long_acting_bolus_starts_at_1x_25_mcg_and_5_percent() -
 def test_sc24_no_response_at_100_mcg_blocks_the_implant() -> None:
     patient = make_patient(sex=Sex.FEMALE, age_years=D(55))
     plan = plan_for(
-        plan_type=PlanType.ITB_SCREENING, patient=patient,
+        plan_type=PlanType.ITB_SCREENING,
+        patient=patient,
         intrathecal=IntrathecalInput(screening_responses=(False, False, False)),
-    )  # fmt: skip
+    )
     assert plan.status is PlanStatus.BLOCKED
     assert plan.steps == ()
     assert "itb_screening_failed" in codes(plan)
@@ -438,9 +481,11 @@ def test_sc24_no_response_at_100_mcg_blocks_the_implant() -> None:
 def test_sc25_no_benefit_taper_from_80_mg_stops_on_day_16() -> None:
     patient = make_patient(sex=Sex.FEMALE, age_years=D(44), weight_kg=D(70))
     plan = plan_for(
-        plan_type=PlanType.ORAL_TAPER, patient=patient, current_daily_dose=mg(80),
+        plan_type=PlanType.ORAL_TAPER,
+        patient=patient,
+        current_daily_dose=mg(80),
         taper_reason=TaperReason.NO_BENEFIT,
-    )  # fmt: skip
+    )
     assert daily_doses(plan) == [60, 40, 20]
     assert day_ranges(plan) == [(1, 5), (6, 10), (11, 15)]
     assert plan.limits.max_daily_dose == mg(80)
