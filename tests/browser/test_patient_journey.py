@@ -147,3 +147,42 @@ def _record_error(errors: list[str], msg: ConsoleMessage) -> None:
     # A 422 answer is expected (the invalid form); Chromium logs every 4xx fetch as an error.
     if msg.type == "error" and "status of 422" not in msg.text:
         errors.append(f"{msg.text} (at {msg.location.get('url')})")
+
+
+def test_a_stale_edit_in_a_second_tab_shows_the_conflict_and_keeps_the_first_save(
+    browser: Browser, live_server: str, screenshot_dir: Path
+) -> None:
+    marker = uuid.uuid4().hex[:8]
+    context = browser.new_context(base_url=live_server)
+    context.set_default_timeout(TIMEOUT_MS)
+    first = context.new_page()
+    first.goto("/login")
+    first.get_by_label("Username").fill("phil.pharmacist")
+    first.get_by_label("Password").fill(PASSWORD)
+    first.get_by_role("button", name="Log in").click()
+    first.goto("/patients/new")
+    first.get_by_label("Given name").fill("Conrad")
+    first.get_by_label("Family name").fill(f"Conflict{marker}")
+    first.get_by_label("MRN").fill(f"BRC-{marker}")
+    first.get_by_label("Birth date").fill("1960-07-01")
+    first.get_by_label("Sex").select_option("male")
+    first.get_by_label("Weight (kg)").fill("90")
+    first.get_by_role("button", name="Save patient").click()
+    expect(first).to_have_url(re.compile(r"/patients/\d+$"))
+    edit_url = first.url + "/edit"
+
+    second = context.new_page()
+    second.goto(edit_url)
+    first.goto(edit_url)
+    first.get_by_label("Weight (kg)").fill("85")
+    first.get_by_role("button", name="Save patient").click()
+    expect(first.locator("dl.facts")).to_contain_text("85 kg")
+
+    second.get_by_label("Weight (kg)").fill("95")
+    second.get_by_role("button", name="Save patient").click()
+    expect(second.get_by_role("heading", name="Someone else changed this record")).to_be_visible()
+    expect(second.get_by_role("alert")).to_contain_text("version")
+    _shot(second, screenshot_dir, "09-conflict")
+    second.goto(first.url.removesuffix("/edit"))
+    expect(second.locator("dl.facts")).to_contain_text("85 kg")
+    context.close()

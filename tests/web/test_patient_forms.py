@@ -218,6 +218,25 @@ class TestEdit:
         db.refresh(patient)
         assert (patient.version, patient.weight_kg) == (2, Decimal("75"))
 
+    def test_a_stale_htmx_save_answers_409_with_a_main_that_htmx_swaps_in(
+        self, logged_in_client: TestClient, csrf_token: str, db: Session
+    ) -> None:
+        patient = make_patient(db)
+        base = form_data(mrn=patient.mrn, family_name=patient.family_name, version="1")
+        headers = {**HX, "X-CSRF-Token": csrf_token}
+        assert logged_in_client.post(f"/patients/{patient.id}", data=base, headers=headers)
+        stale = logged_in_client.post(
+            f"/patients/{patient.id}", data={**base, "weight_kg": "99"}, headers=headers
+        )
+        assert stale.status_code == 409
+        # base.html's responseHandling swaps 4xx/5xx pages by selecting their #main.
+        assert '<main id="main">' in stale.text
+        assert "Someone else changed this record" in stale.text
+        config = logged_in_client.get("/patients").text
+        assert '"code":"[45]..","swap":true,"error":true,"target":"#main","select":"#main"' in (
+            config
+        )
+
     def test_a_form_without_a_version_is_treated_as_stale(
         self, logged_in_client: TestClient, csrf_token: str, db: Session
     ) -> None:
