@@ -96,7 +96,8 @@ def main() -> None:
     twelve = seconds_per_plan(lambda: build_plan(short, protocols))
     fifty_two = seconds_per_plan(lambda: build_plan(long, protocols))
     print(
-        f"itb 12 weeks {twelve * 1e6:8.0f} us   52 weeks {fifty_two * 1e6:8.0f} us   ratio {fifty_two / twelve:.2f}"
+        f"itb 12 weeks {twelve * 1e6:8.0f} us   52 weeks {fifty_two * 1e6:8.0f} us"
+        f"   ratio {fifty_two / twelve:.2f}"
     )
     # Oral titration stretched by the step interval (+15 mg/day to 80 mg/day, 6 steps).
     oral_short = dataclasses.replace(
@@ -110,7 +111,8 @@ def main() -> None:
         build_plan(oral_long, protocols).steps[-1].end_day / 7,
     )
     print(
-        f"oral {weeks[0]:.0f} weeks {twelve * 1e6:8.0f} us   {weeks[1]:.0f} weeks {fifty_two * 1e6:8.0f} us"
+        f"oral {weeks[0]:.0f} weeks {twelve * 1e6:8.0f} us"
+        f"   {weeks[1]:.0f} weeks {fifty_two * 1e6:8.0f} us"
         f"   ratio {fifty_two / twelve:.2f}"
     )
 
