@@ -20,9 +20,9 @@ from app.domain.titration.oral_doses import (
     lay_out,
     split_daily,
 )
-from app.domain.titration.plan import Limits, Milestone, MilestoneKind, RenalAssessment
+from app.domain.titration.plan import Limits, MilestoneKind, RenalAssessment
 from app.domain.titration.regimen import OralRegimen, derive_regimen, preferred_dose_count
-from app.domain.titration.steps import date_of_day
+from app.domain.titration.steps import milestone_on
 from app.domain.titration.units import Dose, DoseUnit, require_unit, round_to_strength
 
 REVIEW_TEXT = (
@@ -55,28 +55,28 @@ def draft_oral_titration(
         levels, level_days=interval, last_until_day=adult.integer("last_step_until_day"),
         start_date=request.start_date, form=form,
     )  # fmt: skip
-    review_day = steps[-1].end_day + 1
-    findings = [*limit_findings, FindingCode("no_benefit_review")]
-    if regimen.soft_alert is not None and target > regimen.soft_alert:
-        findings.append(
-            FindingCode("above_usual_dose", f"Usual upper dose: {regimen.soft_alert} mg/day.")
-        )
-    if solution_imposed:
-        findings.append(FindingCode("solution_only"))
+    review = milestone_on(
+        request.start_date, steps[-1].end_day + 1, MilestoneKind.REVIEW, REVIEW_TEXT
+    )
     return Draft(
         steps=steps,
-        milestones=(
-            Milestone(
-                review_day,
-                date_of_day(request.start_date, review_day),
-                MilestoneKind.REVIEW,
-                REVIEW_TEXT,
-            ),
-        ),
+        milestones=(review,),
         limits=Limits(Dose(max_daily, DoseUnit.MG), Dose(target, DoseUnit.MG)),
-        findings=tuple(findings),
+        findings=(*limit_findings, *_dose_findings(regimen, target, solution_imposed)),
         protocols=tuple(protocol.ref for protocol in (*regimen.protocols, protocols.formulations)),
     )
+
+
+def _dose_findings(
+    regimen: OralRegimen, target: Decimal, solution_imposed: bool
+) -> tuple[FindingCode, ...]:
+    findings = [FindingCode("no_benefit_review")]  # R-OA-10
+    if regimen.soft_alert is not None and target > regimen.soft_alert:
+        usual = f"Usual upper dose: {regimen.soft_alert} mg/day."
+        findings.append(FindingCode("above_usual_dose", usual))
+    if solution_imposed:
+        findings.append(FindingCode("solution_only"))
+    return tuple(findings)
 
 
 def _settle_target(

@@ -50,25 +50,18 @@ def calculate_refill(
             "Enter the pump's low-reservoir alarm volume from the device; no date is guessed.",
             field="alarm_volume_ml",
         )
-    itb = protocols.itb
     dose = require_unit(daily_dose, DoseUnit.MCG, field="daily_dose").value
-    buffer_min, buffer_max = (
-        itb.integer("refill_buffer_min_days"),
-        itb.integer("refill_buffer_max_days"),
-    )
+    buffer_min, buffer_max = _buffer_bounds(protocols)
     buffer = buffer_max if refill_buffer_days is None else refill_buffer_days
-    if not (
-        0 <= alarm_volume_ml < reservoir_ml
-        and concentration_mcg_per_ml > 0
-        and dose > 0
-        and buffer_min <= buffer <= buffer_max
-        and (max_refill_interval_days is None or max_refill_interval_days > buffer)
-    ):
-        raise InvalidInputError(
-            "Refill needs reservoir > alarm volume ≥ 0, a positive concentration and dose, a "
-            f"buffer of {buffer_min}–{buffer_max} days and a longer maximum interval.",
-            field="refill",
-        )
+    _check_inputs(
+        reservoir_ml,
+        alarm_volume_ml,
+        concentration_mcg_per_ml,
+        dose,
+        buffer,
+        max_refill_interval_days,
+        (buffer_min, buffer_max),
+    )
     days_to_alarm = (reservoir_ml - alarm_volume_ml) * concentration_mcg_per_ml / dose
     alarm_date = fill_date + timedelta(
         days=int(days_to_alarm.to_integral_value(rounding=ROUND_FLOOR))
@@ -85,3 +78,32 @@ def calculate_refill(
         window_start=due_date - timedelta(days=buffer),
         window_end=due_date - timedelta(days=buffer_min),
     )
+
+
+def _buffer_bounds(protocols: ProtocolSet) -> tuple[int, int]:
+    itb = protocols.itb
+    return itb.integer("refill_buffer_min_days"), itb.integer("refill_buffer_max_days")
+
+
+def _check_inputs(
+    reservoir_ml: Decimal,
+    alarm_volume_ml: Decimal,
+    concentration_mcg_per_ml: Decimal,
+    dose: Decimal,
+    buffer: int,
+    max_refill_interval_days: int | None,
+    buffer_bounds: tuple[int, int],
+) -> None:
+    buffer_min, buffer_max = buffer_bounds
+    if not (
+        0 <= alarm_volume_ml < reservoir_ml
+        and concentration_mcg_per_ml > 0
+        and dose > 0
+        and buffer_min <= buffer <= buffer_max
+        and (max_refill_interval_days is None or max_refill_interval_days > buffer)
+    ):
+        raise InvalidInputError(
+            "Refill needs reservoir > alarm volume ≥ 0, a positive concentration and dose, a "
+            f"buffer of {buffer_min}–{buffer_max} days and a longer maximum interval.",
+            field="refill",
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from app.domain.titration.plan import Administration, DispenseLine, Step
+from app.domain.titration.plan import Administration, DispenseLine, Milestone, MilestoneKind, Step
 from app.domain.titration.units import Dose, DoseUnit
 
 
@@ -36,3 +36,8 @@ def make_step(
 def date_of_day(start_date: date, day: int) -> date:
     """Calendar date of plan day ``day`` (day 1 is ``start_date``)."""
     return start_date + timedelta(days=day - 1)
+
+
+def milestone_on(start_date: date, day: int, kind: MilestoneKind, text: str) -> Milestone:
+    """A milestone on plan day ``day``."""
+    return Milestone(day, date_of_day(start_date, day), kind, text)

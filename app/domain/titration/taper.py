@@ -22,9 +22,9 @@ from app.domain.titration.oral_doses import (
     lay_out,
     split_daily,
 )
-from app.domain.titration.plan import Limits, Milestone, MilestoneKind
+from app.domain.titration.plan import Limits, MilestoneKind
 from app.domain.titration.regimen import preferred_dose_count
-from app.domain.titration.steps import date_of_day
+from app.domain.titration.steps import milestone_on
 from app.domain.titration.units import Dose, DoseUnit, require_unit, round_to_strength
 
 WITHDRAWAL_WATCH = (
@@ -50,15 +50,7 @@ STOP_TEXT = {
 
 def draft_oral_taper(request: PlanRequest, age: Age, protocols: ProtocolSet) -> Draft:
     """Taper from ``current_daily_dose`` (mg) to a stop milestone."""
-    if request.current_daily_dose is None:
-        raise MissingInputError("A taper needs the current daily dose.", field="current_daily_dose")
-    current = require_unit(
-        request.current_daily_dose, DoseUnit.MG, field="current_daily_dose"
-    ).value
-    if current <= 0:
-        raise InvalidInputError(
-            "The current daily dose must be above 0 mg.", field="current_daily_dose"
-        )
+    current = _current_dose(request)
     taper = protocols.oral_taper
     fraction = taper.decimal("step_fraction")
     child = age.is_under(protocols.oral_adult.integer("adult_age_years"))
@@ -72,32 +64,42 @@ def draft_oral_taper(request: PlanRequest, age: Age, protocols: ProtocolSet) -> 
     level_days = max(
         taper.integer("min_level_days"), -(-taper.integer("min_total_days") // level_count)
     )
-    levels = []
-    for level in range(1, level_count + 1):
-        daily = current - level * cut
-        preferred = preferred_dose_count(
-            daily, request.doses_per_day, child=child, protocols=protocols
-        )
-        priority = protocols.oral_adult.text_lists["remainder_priority"]
-        levels.append(split_daily(daily, fit_dose_count(daily, preferred, form), form, priority))
+    levels = [
+        _split(current - level * cut, request, child=child, form=form, protocols=protocols)
+        for level in range(1, level_count + 1)
+    ]
     steps = lay_out(
         levels, level_days=level_days, last_until_day=0, start_date=request.start_date, form=form
     )
-    stop_day = steps[-1].end_day + 1
+    stop_text = STOP_TEXT[_reason(request)]
     return Draft(
         steps=steps,
         milestones=(
-            Milestone(
-                stop_day,
-                date_of_day(request.start_date, stop_day),
-                MilestoneKind.STOP,
-                STOP_TEXT[_reason(request)],
-            ),
+            milestone_on(request.start_date, steps[-1].end_day + 1, MilestoneKind.STOP, stop_text),
         ),
         limits=Limits(Dose(current, DoseUnit.MG), Dose(Decimal(0), DoseUnit.MG)),
         findings=(FindingCode("solution_only"),) if solution_imposed else (),
         protocols=(taper.ref, protocols.formulations.ref),
     )
+
+
+def _current_dose(request: PlanRequest) -> Decimal:
+    if request.current_daily_dose is None:
+        raise MissingInputError("A taper needs the current daily dose.", field="current_daily_dose")
+    current = require_unit(request.current_daily_dose, DoseUnit.MG, field="current_daily_dose")
+    if current.value <= 0:
+        raise InvalidInputError(
+            "The current daily dose must be above 0 mg.", field="current_daily_dose"
+        )
+    return current.value
+
+
+def _split(
+    daily: Decimal, request: PlanRequest, *, child: bool, form: DoseForm, protocols: ProtocolSet
+) -> tuple[Decimal, ...]:
+    preferred = preferred_dose_count(daily, request.doses_per_day, child=child, protocols=protocols)
+    priority = protocols.oral_adult.text_lists["remainder_priority"]
+    return split_daily(daily, fit_dose_count(daily, preferred, form), form, priority)
 
 
 def _is_taperable(current: Decimal, fraction: Decimal, form: DoseForm) -> bool:
