@@ -2,7 +2,7 @@
 #
 #   make run          set up, migrate ./data/titrate.db, serve on http://127.0.0.1:8000
 #   make test         set up, lint, then the whole pytest suite (TEST_DATABASE_URL for PostgreSQL)
-#   make lint         ruff, ruff format --check, import contracts, alembic check
+#   make lint         ruff, ruff format --check, import contracts, mypy, alembic check
 #   make browser-deps Debian chromium + poppler-utils for the browser tests (root)
 #
 # Set-up is driven by stamp files, so a second `make setup` does nothing and takes no time.
@@ -38,7 +38,7 @@ DOMAIN_TESTS := $(shell find tests/unit/domain -name 'test_*.py' 2>/dev/null | h
 help:
 	@echo "make run           set up, migrate ./data/titrate.db and serve on http://$(HOST):$(PORT)"
 	@echo "make test          set up, lint and run every test (TEST_DATABASE_URL=... for PostgreSQL)"
-	@echo "make lint          ruff check, ruff format --check, lint-imports, alembic check"
+	@echo "make lint          ruff check, ruff format --check, lint-imports, mypy, alembic check"
 	@echo "make coverage-domain  tests/unit/domain with 100 % branch coverage of app/domain"
 	@echo "make typecheck     mypy --strict on app/"
 	@echo "make browser-deps  apt-get install chromium poppler-utils (root; for browser tests)"
@@ -108,6 +108,8 @@ lint: setup
 	$(BIN)/ruff format --check .
 	@echo "== import contracts"
 	$(BIN)/lint-imports --cache-dir $(VENV)/.import_linter_cache
+	@echo "== mypy --strict (app/)"
+	$(BIN)/mypy
 	@echo "== alembic check (throwaway SQLite database at head)"
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	export TITRATE_ENVIRONMENT=dev TITRATE_DATABASE_URL="sqlite:///$$tmp/alembic-check.db"; \
