@@ -1,0 +1,284 @@
+"""Planner form: raw strings in, an engine PlanRequest (or field messages) out.
+
+The unit of every dose field is fixed by the plan type (mg oral, mcg intrathecal); the form
+never offers a unit toggle and never converts (RELIABILITY M3).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+
+from app.domain import titration
+from app.domain.titration import (
+    Dose,
+    DoseUnit,
+    Formulation,
+    Indication,
+    IntrathecalInput,
+    Override,
+    Patient,
+    PlanRequest,
+    PlanType,
+    ProtocolSet,
+    Setting,
+    Severity,
+    TaperReason,
+    TitrationError,
+)
+from app.services import plans as plan_service
+from app.web.plan_views import PlanView, view_of_plan
+
+TEXT_FIELDS = (
+    "plan_type", "indication", "setting", "start_date", "target_daily_dose",
+    "current_daily_dose", "formulation", "step_interval_days", "doses_per_day", "taper_reason",
+    "itb_effective_bolus", "itb_effect_duration_hours", "itb_step_percent", "itb_days",
+    "screening_1", "screening_2", "screening_3", "reason",
+)  # fmt: skip
+OVERRIDE_PREFIX = "override__"
+_E = TypeVar("_E", Indication, Setting, Formulation, TaperReason)
+SCREENING_FIELDS = ("screening_1", "screening_2", "screening_3")
+ITB_TYPES = frozenset({PlanType.ITB_SCREENING, PlanType.ITB_TITRATION})
+
+
+def unit_for(plan_type: str) -> DoseUnit:
+    """mg for oral plans, mcg for intrathecal ones: the plan type decides, the user cannot."""
+    return DoseUnit.MCG if plan_type in ITB_TYPES else DoseUnit.MG
+
+
+@dataclass
+class PlanForm:
+    """What the prescriber typed, kept verbatim so a re-rendered form loses nothing."""
+
+    values: dict[str, str]
+    overrides: dict[str, str] = field(default_factory=dict)
+    acknowledged: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str], acknowledged: list[str]) -> PlanForm:
+        values = {name: str(form.get(name, "")).strip() for name in TEXT_FIELDS}
+        if values["plan_type"] not in set(PlanType):
+            values["plan_type"] = PlanType.ORAL_TITRATION.value
+        values["setting"] = values["setting"] or Setting.OUTPATIENT.value
+        values["start_date"] = values["start_date"] or date.today().isoformat()
+        overrides = {
+            key.removeprefix(OVERRIDE_PREFIX): str(value).strip()
+            for key, value in form.items()
+            if key.startswith(OVERRIDE_PREFIX) and str(value).strip()
+        }
+        return cls(values, overrides, list(dict.fromkeys(acknowledged)))
+
+    @classmethod
+    def from_stored(cls, input_json: str, acknowledged: list[str]) -> PlanForm:
+        """Prefill a revision from a stored version's canonical input JSON."""
+        data = json.loads(input_json)
+        itb = data.get("intrathecal") or {}
+        responses = list(itb.get("screening_responses") or [])
+        values = {
+            "plan_type": data["plan_type"], "indication": data["indication"],
+            "setting": data.get("setting") or "", "start_date": data["start_date"],
+            "target_daily_dose": _dose_text(data.get("target_daily_dose")),
+            "current_daily_dose": _dose_text(data.get("current_daily_dose")),
+            "formulation": data.get("formulation") or "",
+            "step_interval_days": _text(data.get("step_interval_days")),
+            "doses_per_day": _text(data.get("doses_per_day")),
+            "taper_reason": data.get("taper_reason") or "",
+            "itb_effective_bolus": _dose_text(itb.get("effective_bolus")),
+            "itb_effect_duration_hours": _text(itb.get("effect_duration_hours")),
+            "itb_step_percent": _text(itb.get("step_percent")),
+            "itb_days": _text(itb.get("days")),
+        }  # fmt: skip
+        for name, response in zip(SCREENING_FIELDS, responses, strict=False):
+            values[name] = "positive" if response else "negative"
+        form = cls.from_form(values, acknowledged)
+        form.overrides = {o["code"]: o["reason"] for o in data.get("overrides") or []}
+        return form
+
+    @property
+    def unit(self) -> str:
+        return unit_for(self.values["plan_type"]).value
+
+    @property
+    def is_itb(self) -> bool:
+        return self.values["plan_type"] in ITB_TYPES
+
+    def to_request(self, patient: Patient) -> PlanRequest | None:
+        """The engine request, or None with `errors` filled when a value does not parse."""
+        v = self.values
+        plan_type = PlanType(v["plan_type"])
+        indication = self._choice("indication", Indication, required=True)
+        start = self._date("start_date")
+        kwargs = {
+            "setting": self._choice("setting", Setting) or Setting.OUTPATIENT,
+            "target_daily_dose": self._dose("target_daily_dose"),
+            "current_daily_dose": self._dose("current_daily_dose"),
+            "step_interval_days": self._int("step_interval_days"),
+            "doses_per_day": self._int("doses_per_day"),
+            "formulation": self._choice("formulation", Formulation),
+            "taper_reason": self._choice("taper_reason", TaperReason),
+            "intrathecal": self._intrathecal() if plan_type in ITB_TYPES else None,
+        }
+        if self.errors or indication is None or start is None:
+            return None
+        overrides = tuple(Override(code, reason) for code, reason in self.overrides.items())
+        return PlanRequest(
+            plan_type=plan_type,
+            start_date=start,
+            indication=indication,
+            patient=patient,
+            overrides=overrides,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def _intrathecal(self) -> IntrathecalInput:
+        responses: list[bool] = []
+        for name in SCREENING_FIELDS:
+            if self.values[name] not in ("positive", "negative"):
+                break  # responses are recorded in order; the first gap ends the list
+            responses.append(self.values[name] == "positive")
+        return IntrathecalInput(
+            effective_bolus=self._dose("itb_effective_bolus"),
+            effect_duration_hours=self._decimal("itb_effect_duration_hours"),
+            step_percent=self._decimal("itb_step_percent"),
+            days=self._int("itb_days"),
+            screening_responses=tuple(responses),
+        )
+
+    def _dose(self, name: str) -> Dose | None:
+        value = self._decimal(name)
+        return None if value is None else Dose(value, unit_for(self.values["plan_type"]))
+
+    def _decimal(self, name: str) -> Decimal | None:
+        raw = self.values[name].replace(",", ".")
+        if not raw:
+            return None
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or value < 0 or value > 100_000:
+            self.errors[name] = "Enter a number, e.g. 30 or 2.5."
+            return None
+        return value
+
+    def _int(self, name: str) -> int | None:
+        raw = self.values[name]
+        if not raw:
+            return None
+        if not raw.isdigit() or not 0 < int(raw) <= 365:
+            self.errors[name] = "Enter a whole number, e.g. 3."
+            return None
+        return int(raw)
+
+    def _choice(self, name: str, kind: type[_E], *, required: bool = False) -> _E | None:
+        raw = self.values[name]
+        if not raw:
+            if required:
+                self.errors[name] = "Choose one."
+            return None
+        try:
+            return kind(raw)
+        except ValueError:
+            self.errors[name] = "Choose one of the listed values."
+            return None
+
+    def _date(self, name: str) -> date | None:
+        try:
+            return date.fromisoformat(self.values[name])
+        except ValueError:
+            self.errors[name] = "Enter a date as YYYY-MM-DD."
+            return None
+
+
+def with_applicable_overrides(request: PlanRequest, protocols: ProtocolSet) -> PlanRequest:
+    """Keep only overrides of block findings this plan really has.
+
+    A reason typed for a block that a later change removed would otherwise make the engine
+    refuse the whole plan; dropping it is safe because an override can only lift a block.
+    """
+    if not request.overrides:
+        return request
+    try:
+        bare = titration.build_plan(replace(request, overrides=()), protocols)
+    except TitrationError:
+        return request  # the real call raises the same error, shown to the user
+    blocks = {f.code for f in bare.findings if f.severity is Severity.BLOCK and f.overridable}
+    return replace(request, overrides=tuple(o for o in request.overrides if o.code in blocks))
+
+
+def _dose_text(dose: dict[str, str] | None) -> str:
+    return "" if not dose else _text(dose["value"])
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str) and "." in value:
+        return value.rstrip("0").rstrip(".")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The computed plan as a view, or why there is none (shown in the preview area)."""
+
+    view: PlanView | None = None
+    error: str | None = None
+
+
+def compute_preview(form: PlanForm, patient: Patient, protocols: ProtocolSet) -> Preview:
+    """Form → engine → view. Engine refusals (hard cap, wrong unit) become a message."""
+    request = form.to_request(patient)
+    if request is None:
+        return Preview(error="Correct the highlighted fields to see the schedule.")
+    try:
+        plan = plan_service.preview_plan(protocols, with_applicable_overrides(request, protocols))
+    except TitrationError as exc:
+        return Preview(error=exc.message)
+    return Preview(view=view_of_plan(plan))
+
+
+REFILL_FIELDS = (
+    "reservoir_ml", "alarm_volume_ml", "concentration_mcg_per_ml", "daily_dose",
+    "fill_date", "max_refill_interval_days",
+)  # fmt: skip
+
+
+@dataclass
+class RefillForm:
+    """Pump refill calculator inputs (mL, mcg/mL, mcg/day), as typed."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> RefillForm:
+        return cls({name: str(form.get(name, "")).strip() for name in REFILL_FIELDS})
+
+    def calculate(self, protocols: ProtocolSet) -> titration.RefillPlan | str:
+        """The refill plan, or a message (no alarm volume: no date is guessed)."""
+        helper = PlanForm(dict.fromkeys(TEXT_FIELDS, "") | self.values)
+        numbers = {n: helper._decimal(n) for n in REFILL_FIELDS[:4]}
+        interval = helper._int("max_refill_interval_days")
+        fill = helper._date("fill_date")
+        self.errors = helper.errors
+        missing = [n for n in ("reservoir_ml", "concentration_mcg_per_ml", "daily_dose")
+                   if numbers[n] is None and n not in self.errors]  # fmt: skip
+        for name in missing:
+            self.errors[name] = "Required."
+        if self.errors or fill is None:
+            return "Correct the highlighted fields."
+        try:
+            return titration.calculate_refill(
+                reservoir_ml=numbers["reservoir_ml"], alarm_volume_ml=numbers["alarm_volume_ml"],
+                concentration_mcg_per_ml=numbers["concentration_mcg_per_ml"],
+                daily_dose=Dose(numbers["daily_dose"], DoseUnit.MCG), fill_date=fill,
+                max_refill_interval_days=interval, protocols=protocols,
+            )  # type: ignore[arg-type]  # fmt: skip
+        except TitrationError as exc:
+            return exc.message

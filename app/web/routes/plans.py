@@ -1,0 +1,334 @@
+"""Plan pages: the live planner, saved plans, revisions, hold/discontinue, history, diff, refill."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from app.db.models import PatientRecord, PlanRecord, PlanVersionRecord
+from app.db.repositories.patients import to_engine_patient
+from app.domain.titration import ProtocolSet, TitrationError
+from app.services import patients as patient_service
+from app.services import plans as plan_service
+from app.services.context import Actor
+from app.services.errors import Forbidden, InvalidInput, NotFound
+from app.web.deps import CurrentClinician, SessionDep
+from app.web.htmx import is_partial, redirect
+from app.web.plan_form import PlanForm, Preview, RefillForm, compute_preview
+from app.web.plan_form import with_applicable_overrides as applicable
+from app.web.plan_views import (
+    CHOICES,
+    SCREENING_BOLUSES,
+    diff_sections,
+    format_dose,
+    refill_rows,
+    version_rows,
+    view_of_version,
+)
+from app.web.templating import render
+
+router = APIRouter()
+Reason = Annotated[str, Form(max_length=2000)]
+Version = Annotated[str, Form(max_length=12)]
+
+
+@router.get("/patients/{patient_id}/plans", name="plans:index")
+def list_plans(
+    request: Request, patient_id: int, session: SessionDep, clinician: CurrentClinician
+) -> Response:
+    patient = patient_service.read_patient(session, actor=clinician, patient_id=patient_id)
+    plans = plan_service.list_patient_plans(session, actor=clinician, patient_id=patient_id)
+    context = {"patient": patient, "plans": plans, "clinician": clinician}
+    template = "plans/_list.html" if is_partial(request) else "plans/index.html"
+    response = render(request, template, context)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@router.get("/patients/{patient_id}/plans/new", name="plans:new")
+def new_plan(
+    request: Request, patient_id: int, session: SessionDep, clinician: CurrentClinician
+) -> Response:
+    patient = patient_service.read_patient(session, actor=clinician, patient_id=patient_id)
+    query = request.query_params
+    form = PlanForm.from_form(query, query.getlist("acknowledged"))
+    preview = _preview(request, form, patient) if form.values["indication"] else Preview()
+    form.errors.clear()  # a fresh page shows no field errors yet
+    return _planner(request, clinician, patient, form, preview)
+
+
+@router.post("/patients/{patient_id}/plans/preview", name="plans:preview")
+async def preview_plan(
+    request: Request, patient_id: int, session: SessionDep, clinician: CurrentClinician
+) -> Response:
+    patient = patient_service.read_patient(session, actor=clinician, patient_id=patient_id)
+    form = _form(await request.form())
+    preview = _preview(request, form, patient)
+    status = 422 if preview.error else 200
+    return _planner(request, clinician, patient, form, preview, status=status, fragment=True)
+
+
+@router.post("/patients/{patient_id}/plans", name="plans:create")
+async def create_plan(
+    request: Request, patient_id: int, session: SessionDep, clinician: CurrentClinician
+) -> Response:
+    patient = patient_service.read_patient(session, actor=clinician, patient_id=patient_id)
+    form = _form(await request.form())
+    preview = _preview(request, form, patient)
+    if preview.error:
+        return _planner(request, clinician, patient, form, preview, status=422)
+    try:
+        record, _, _ = plan_service.create_plan(
+            session, actor=clinician, protocols=_protocols(request), patient_id=patient_id,
+            request_for=_request_for(request, form),
+            options=plan_service.SaveOptions(acknowledged=tuple(form.acknowledged)),
+        )  # fmt: skip
+    except (InvalidInput, TitrationError, Forbidden) as exc:
+        return _refused(request, clinician, patient, form, preview, exc)
+    return redirect(request, str(request.url_for("plans:detail", plan_id=record.id)))
+
+
+@router.get("/plans/{plan_id}", name="plans:detail")
+def show_plan(
+    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
+) -> Response:
+    return _plan_page(request, session, clinician, plan_id)
+
+
+@router.get("/plans/{plan_id}/revise", name="plans:revise_form")
+def revise_form(
+    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
+) -> Response:
+    record, current, patient = _load(session, clinician, plan_id)
+    form = PlanForm.from_stored(current.input_json, list(current.acknowledged))
+    preview = _preview(request, form, patient)
+    return _planner(request, clinician, patient, form, preview, plan=record)
+
+
+@router.post("/plans/{plan_id}/revise/preview", name="plans:revise_preview")
+async def preview_revision(
+    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
+) -> Response:
+    record, _, patient = _load(session, clinician, plan_id)
+    form = _form(await request.form())
+    preview = _preview(request, form, patient)
+    status = 422 if preview.error else 200
+    return _planner(
+        request, clinician, patient, form, preview, plan=record, status=status, fragment=True
+    )
+
+
+@router.post("/plans/{plan_id}/revise", name="plans:revise")
+async def revise_plan(
+    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
+) -> Response:
+    raw = await request.form()
+    record, _, patient = _load(session, clinician, plan_id)
+    form = _form(raw)
+    preview = _preview(request, form, patient)
+    try:
+        plan_service.revise_plan(
+            session, actor=clinician, protocols=_protocols(request), plan_id=plan_id,
+            expected_version=_version(raw.get("version")), reason=str(raw.get("reason", "")),
+            request_for=_request_for(request, form),
+            options=plan_service.SaveOptions(acknowledged=tuple(form.acknowledged)),
+        )  # fmt: skip
+    except (InvalidInput, TitrationError, Forbidden) as exc:
+        return _refused(request, clinician, patient, form, preview, exc, plan=record)
+    return redirect(request, str(request.url_for("plans:detail", plan_id=plan_id)))
+
+
+@router.post("/plans/{plan_id}/hold", name="plans:hold")
+def hold_plan(
+    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician,
+    reason: Reason = "", version: Version = "",
+) -> Response:  # fmt: skip
+    return _change_state(request, session, clinician, plan_id, "on_hold", reason, version)
+
+
+@router.post("/plans/{plan_id}/resume", name="plans:resume")
+def resume_plan(
+    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician,
+    reason: Reason = "", version: Version = "",
+) -> Response:  # fmt: skip
+    return _change_state(request, session, clinician, plan_id, "active", reason, version)
+
+
+@router.post("/plans/{plan_id}/discontinue", name="plans:discontinue")
+def discontinue_plan(
+    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician,
+    reason: Reason = "", version: Version = "",
+) -> Response:  # fmt: skip
+    return _change_state(request, session, clinician, plan_id, "discontinued", reason, version)
+
+
+@router.get("/plans/{plan_id}/history", name="plans:history")
+def plan_history(
+    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
+) -> Response:
+    record, versions = plan_service.read_plan(session, actor=clinician, plan_id=plan_id)
+    context = {
+        "plan": record, "rows": version_rows(record, versions), "clinician": clinician,
+        "is_itb": record.unit == "mcg",
+    }  # fmt: skip
+    return render(request, "plans/history.html", context)
+
+
+@router.get("/plans/{plan_id}/diff", name="plans:diff")
+def diff_versions(
+    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician,
+    a: Annotated[int, Query(ge=1)] = 0, b: Annotated[int, Query(ge=1)] = 0,
+) -> Response:  # fmt: skip
+    record, versions = plan_service.read_plan(session, actor=clinician, plan_id=plan_id)
+    b = b or record.current_version
+    a = a or max(1, b - 1)
+    left, right = _version_of(versions, a), _version_of(versions, b)
+    sections = diff_sections(view_of_version(left), view_of_version(right))
+    context = {"plan": record, "a": left, "b": right, "sections": sections,
+               "numbers": [v.number for v in versions], "clinician": clinician,
+               "is_itb": record.unit == "mcg"}  # fmt: skip
+    return render(request, "plans/diff.html", context)
+
+
+@router.post("/plans/{plan_id}/refill", name="plans:refill")
+async def calculate_refill(
+    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
+) -> Response:
+    refill = RefillForm.from_form(await request.form())
+    result = refill.calculate(_protocols(request))
+    status = 422 if isinstance(result, str) else 200
+    extra = {"refill": refill, "refill_result": result if status == 422 else refill_rows(result)}
+    if is_partial(request):
+        return render(request, "plans/_refill.html", _plan_context(
+            session, clinician, plan_id) | extra, status_code=status)  # fmt: skip
+    return _plan_page(request, session, clinician, plan_id, extra=extra, status=status)
+
+
+# ---- helpers (not handlers) -------------------------------------------------------------
+
+
+def _protocols(request: Request) -> ProtocolSet:
+    protocols: ProtocolSet = request.app.state.protocols
+    return protocols
+
+
+def _form(raw: FormData) -> PlanForm:
+    return PlanForm.from_form(
+        {k: str(v) for k, v in raw.items()}, [str(c) for c in raw.getlist("acknowledged")]
+    )
+
+
+def _preview(request: Request, form: PlanForm, patient: PatientRecord) -> Preview:
+    return compute_preview(form, to_engine_patient(patient), _protocols(request))
+
+
+def _request_for(request: Request, form: PlanForm) -> plan_service.RequestFor:
+    protocols = _protocols(request)
+
+    def build(patient: Any) -> Any:
+        built = form.to_request(patient)
+        if built is None:  # checked by the preview just before; kept for safety
+            raise InvalidInput(())
+        return applicable(built, protocols)
+
+    return build
+
+
+def _planner(
+    request: Request, clinician: Actor, patient: PatientRecord, form: PlanForm,
+    preview: Preview, *, plan: PlanRecord | None = None, status: int = 200,
+    fragment: bool = False, save_error: str | None = None,
+) -> Response:  # fmt: skip
+    context = {
+        "patient": patient, "form": form, "preview": preview, "plan": plan,
+        "clinician": clinician, "save_error": save_error, "choices": CHOICES,
+        "boluses": SCREENING_BOLUSES,
+    }  # fmt: skip
+    page = "plans/revise.html" if plan is not None else "plans/new.html"
+    template = "plans/_preview.html" if fragment and is_partial(request) else page
+    response = render(request, template, context, status_code=status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def _refused(
+    request: Request, clinician: Actor, patient: PatientRecord, form: PlanForm,
+    preview: Preview, exc: Exception, *, plan: PlanRecord | None = None,
+) -> Response:  # fmt: skip
+    if isinstance(exc, Forbidden):
+        return render(request, "plans/forbidden.html", {"message": str(exc),
+                      "clinician": clinician}, status_code=403)  # fmt: skip
+    if isinstance(exc, InvalidInput):
+        message = " ".join(p.message for p in exc.problems) or "The plan cannot be saved."
+        if any(p.field == "reason" for p in exc.problems):
+            form.errors["reason"] = "Give a reason for the revision."
+    else:
+        message = getattr(exc, "message", str(exc))
+    return _planner(request, clinician, patient, form, preview, plan=plan, status=422,
+                    save_error=message)  # fmt: skip
+
+
+def _load(
+    session: SessionDep, clinician: Actor, plan_id: int
+) -> tuple[PlanRecord, PlanVersionRecord, PatientRecord]:
+    record, versions = plan_service.read_plan(session, actor=clinician, plan_id=plan_id)
+    patient = patient_service.read_patient(session, actor=clinician, patient_id=record.patient_id)
+    return record, versions[-1], patient
+
+
+def _plan_context(session: SessionDep, clinician: Actor, plan_id: int) -> dict[str, Any]:
+    record, current, patient = _load(session, clinician, plan_id)
+    view = view_of_version(current)
+    current_dose = view.dose_on(date.today())
+    return {
+        "plan": record, "version": current, "view": view, "patient": patient,
+        "clinician": clinician, "refill": RefillForm.from_form({
+            "daily_dose": format_dose(current_dose).split(" ")[0] if view.is_itb else "",
+            "fill_date": date.today().isoformat()}),
+        "refill_result": None, "state_error": None,
+        "current_dose_value": format_dose(current_dose).split(" ")[0],
+        "current_dose_text": format_dose(current_dose, per_day=True),
+    }  # fmt: skip
+
+
+def _plan_page(
+    request: Request, session: SessionDep, clinician: Actor, plan_id: int, *,
+    extra: dict[str, Any] | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    context = _plan_context(session, clinician, plan_id) | (extra or {})
+    return render(request, "plans/show.html", context, status_code=status)
+
+
+def _change_state(
+    request: Request, session: SessionDep, clinician: Actor, plan_id: int,
+    new_state: str, reason: str, version: str,
+) -> Response:  # fmt: skip
+    try:
+        plan_service.change_state(
+            session, actor=clinician, plan_id=plan_id, expected_version=_version(version),
+            new_state=new_state, reason=reason,
+        )  # fmt: skip
+    except Forbidden as exc:
+        return render(request, "plans/forbidden.html", {"message": str(exc),
+                      "clinician": clinician}, status_code=403)  # fmt: skip
+    except InvalidInput:
+        extra = {"state_error": "Give a reason.", "state_action": new_state}
+        return _plan_page(request, session, clinician, plan_id, extra=extra, status=422)
+    return redirect(request, str(request.url_for("plans:detail", plan_id=plan_id)))
+
+
+def _version(raw: object) -> int:
+    text = str(raw or "")
+    # A form without a version cannot prove it saw the current plan: treat it as stale.
+    return int(text) if text.isdigit() else -1
+
+
+def _version_of(versions: list[PlanVersionRecord], number: int) -> PlanVersionRecord:
+    for version in versions:
+        if version.number == number:
+            return version
+    raise NotFound(f"version {number} not found")
