@@ -267,18 +267,25 @@ class RefillForm:
         interval = helper._int("max_refill_interval_days")
         fill = helper._date("fill_date")
         self.errors = helper.errors
-        missing = [n for n in ("reservoir_ml", "concentration_mcg_per_ml", "daily_dose")
-                   if numbers[n] is None and n not in self.errors]  # fmt: skip
-        for name in missing:
-            self.errors[name] = "Required."
-        if self.errors or fill is None:
+        reservoir, alarm = numbers["reservoir_ml"], numbers["alarm_volume_ml"]
+        concentration, dose = numbers["concentration_mcg_per_ml"], numbers["daily_dose"]
+        for name, value in (("reservoir_ml", reservoir), ("concentration_mcg_per_ml",
+                            concentration), ("daily_dose", dose)):  # fmt: skip
+            if value is None:
+                self.errors.setdefault(name, "Required.")
+        if (
+            self.errors
+            or fill is None
+            or reservoir is None
+            or concentration is None
+            or dose is None
+        ):
             return "Correct the highlighted fields."
         try:
             return titration.calculate_refill(
-                reservoir_ml=numbers["reservoir_ml"], alarm_volume_ml=numbers["alarm_volume_ml"],
-                concentration_mcg_per_ml=numbers["concentration_mcg_per_ml"],
-                daily_dose=Dose(numbers["daily_dose"], DoseUnit.MCG), fill_date=fill,
-                max_refill_interval_days=interval, protocols=protocols,
-            )  # type: ignore[arg-type]  # fmt: skip
+                reservoir_ml=reservoir, alarm_volume_ml=alarm,
+                concentration_mcg_per_ml=concentration, daily_dose=Dose(dose, DoseUnit.MCG),
+                fill_date=fill, max_refill_interval_days=interval, protocols=protocols,
+            )  # fmt: skip
         except TitrationError as exc:
             return exc.message
