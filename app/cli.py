@@ -18,9 +18,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pydantic import ValidationError
+
     parser = _build_parser()
     args = parser.parse_args(argv)
-    return int(args.handler(args) or 0)
+    try:
+        return int(args.handler(args) or 0)
+    except ValidationError as exc:  # a bad TITRATE_* setting: one clear line, no traceback
+        messages = "; ".join(str(error["msg"]) for error in exc.errors())
+        print(f"titrate: invalid settings: {messages}", file=sys.stderr)
+        return 2
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -76,6 +83,10 @@ def _migrate(_: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.config import get_settings
+
+    settings = get_settings()  # fail here, before uvicorn starts, on a bad setting
+
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -83,6 +94,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         # uvicorn's access log prints query strings, which can hold patient names; our
         # middleware logs method, path, status and request id instead.
         access_log=False,

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     clinic_timezone: str = "Europe/Berlin"
     log_level: str = "INFO"
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=5000)
+    # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips);
+    # behind a TLS proxy this makes cookies Secure and URLs https.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret_outside_dev(self) -> Settings:

@@ -103,7 +103,7 @@ class AuditEventRecord(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-    actor_kind: Mapped[str] = mapped_column(String(8))  # user | token | system
+    actor_kind: Mapped[str] = mapped_column(String(16))  # user | token | system | anonymous
     actor_id: Mapped[int | None]
     actor_name: Mapped[str] = mapped_column(String(100))
     actor_role: Mapped[str | None] = mapped_column(String(16))

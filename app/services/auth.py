@@ -169,7 +169,9 @@ def create_token(
 ) -> str:
     """Returns the token once; only its SHA-256 is kept."""
     unknown = sorted(set(scopes) - set(SCOPES))
-    if unknown or not scopes or not name.strip():
+    if not name.strip() or len(name.strip()) > 100:
+        raise InvalidInput((FieldProblem("name", "A token name of 1–100 characters."),))
+    if unknown or not scopes:
         raise InvalidInput((FieldProblem("scope", f"Scopes must be among {', '.join(SCOPES)}."),))
     token = "tt_" + secrets.token_urlsafe(32)
     record = ApiTokenRecord(

@@ -49,7 +49,7 @@ def upgrade() -> None:
         "audit_event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("actor_kind", sa.String(length=8), nullable=False),
+        sa.Column("actor_kind", sa.String(length=16), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("actor_name", sa.String(length=100), nullable=False),
         sa.Column("actor_role", sa.String(length=16), nullable=True),
