@@ -176,3 +176,27 @@ def test_a_successful_login_is_audited_as_the_user(client: TestClient, db: Sessi
         "phil.pharmacist",
         "pharmacist",
     )
+
+
+def test_a_failed_login_is_audited_without_the_password(client: TestClient, db: Session) -> None:
+    from app.db.models import AuditEventRecord
+
+    form = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+    wrong = "not-the-password-4711"
+    response = client.post(
+        "/login", data={"username": "vera.viewer", "password": wrong, "csrf_token": token}
+    )
+    assert response.status_code == 401
+    event = db.scalars(
+        select(AuditEventRecord)
+        .where(AuditEventRecord.action == "login.failure")
+        .order_by(AuditEventRecord.id.desc())
+    ).first()
+    assert event is not None
+    assert (event.actor_kind, event.outcome, event.detail) == (
+        "anonymous",
+        "failure",
+        {"user": "vera.viewer"},
+    )
+    assert wrong not in str(event.detail)
