@@ -198,7 +198,7 @@ def diff_versions(
 async def calculate_refill(
     request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
 ) -> Response:
-    refill = RefillForm.from_form(await request.form())
+    refill = RefillForm.from_form({k: str(v) for k, v in (await request.form()).items()})
     result = refill.calculate(_protocols(request))
     status = 422 if isinstance(result, str) else 200
     extra = {"refill": refill, "refill_result": result if status == 422 else refill_rows(result)}
