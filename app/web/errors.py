@@ -7,13 +7,14 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from app.services.errors import Conflict, NotFound, StaleVersion
+from app.services.errors import Conflict, Forbidden, NotFound, StaleVersion
 from app.web.deps import LoginRequired
 from app.web.htmx import redirect
 from app.web.templating import render
 
 _PAGES: dict[type[Exception], tuple[int, str]] = {
     NotFound: (404, "errors/404.html"),
+    Forbidden: (403, "errors/403.html"),
     Conflict: (409, "errors/409.html"),
     StaleVersion: (409, "errors/409.html"),
 }

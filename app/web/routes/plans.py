@@ -15,7 +15,7 @@ from app.domain.titration import ProtocolSet, TitrationError
 from app.services import patients as patient_service
 from app.services import plans as plan_service
 from app.services.context import Actor
-from app.services.errors import Forbidden, InvalidInput, NotFound
+from app.services.errors import InvalidInput, NotFound
 from app.web.deps import CurrentClinician, SessionDep
 from app.web.htmx import is_partial, redirect
 from app.web.plan_form import PlanForm, Preview, RefillForm, compute_preview
@@ -87,7 +87,7 @@ async def create_plan(
             request_for=_request_for(request, form),
             options=plan_service.SaveOptions(acknowledged=tuple(form.acknowledged)),
         )  # fmt: skip
-    except (InvalidInput, TitrationError, Forbidden) as exc:
+    except (InvalidInput, TitrationError) as exc:
         return _refused(request, clinician, patient, form, preview, exc)
     return redirect(request, str(request.url_for("plans:detail", plan_id=record.id)))
 
@@ -137,7 +137,7 @@ async def revise_plan(
             request_for=_request_for(request, form),
             options=plan_service.SaveOptions(acknowledged=tuple(form.acknowledged)),
         )  # fmt: skip
-    except (InvalidInput, TitrationError, Forbidden) as exc:
+    except (InvalidInput, TitrationError) as exc:
         return _refused(request, clinician, patient, form, preview, exc, plan=record)
     return redirect(request, str(request.url_for("plans:detail", plan_id=plan_id)))
 
@@ -259,9 +259,6 @@ def _refused(
     request: Request, clinician: Actor, patient: PatientRecord, form: PlanForm,
     preview: Preview, exc: Exception, *, plan: PlanRecord | None = None,
 ) -> Response:  # fmt: skip
-    if isinstance(exc, Forbidden):
-        return render(request, "plans/forbidden.html", {"message": str(exc),
-                      "clinician": clinician}, status_code=403)  # fmt: skip
     if isinstance(exc, InvalidInput):
         message = " ".join(p.message for p in exc.problems) or "The plan cannot be saved."
         if any(p.field == "reason" for p in exc.problems):
@@ -312,9 +309,6 @@ def _change_state(
             session, actor=clinician, plan_id=plan_id, expected_version=_version(version),
             new_state=new_state, reason=reason,
         )  # fmt: skip
-    except Forbidden as exc:
-        return render(request, "plans/forbidden.html", {"message": str(exc),
-                      "clinician": clinician}, status_code=403)  # fmt: skip
     except InvalidInput:
         extra = {"state_error": "Give a reason.", "state_action": new_state}
         return _plan_page(request, session, clinician, plan_id, extra=extra, status=422)
