@@ -23,6 +23,20 @@ TEXT_FIELDS = (
 FLAG_FIELDS = ("dialysis", "pregnant", "breastfeeding")
 
 
+def parse_decimal(raw: str) -> Decimal | None:
+    """A typed number ("72,5" or "72.5"); None when empty; ValueError when not a finite number."""
+    text = raw.strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(raw) from exc
+    if not value.is_finite():
+        raise ValueError(raw)
+    return value
+
+
 @dataclass
 class PatientForm:
     """What the user typed, kept verbatim so a re-rendered form loses nothing."""
@@ -114,14 +128,11 @@ class PatientForm:
         )
 
     def _decimal(self, name: str) -> Decimal | None:
-        raw = self.values[name].replace(",", ".")
-        if not raw:
-            return None
         try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            value = None
-        if value is None or not value.is_finite() or value.as_tuple().exponent < -4:  # type: ignore[operator]
+            value = parse_decimal(self.values[name])
+        except ValueError:
+            value = Decimal("NaN")
+        if value is not None and (value.is_nan() or value.as_tuple().exponent < -4):  # type: ignore[operator]
             self.errors[name] = "Enter a number, e.g. 72.5."
             return None
         return value

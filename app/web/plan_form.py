@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TypeVar
 
 from app.domain import titration
@@ -31,6 +31,7 @@ from app.domain.titration import (
     TitrationError,
 )
 from app.services import plans as plan_service
+from app.web.forms import parse_decimal
 from app.web.plan_views import PlanView, view_of_plan
 
 TEXT_FIELDS = (
@@ -154,14 +155,11 @@ class PlanForm:
         return None if value is None else Dose(value, unit_for(self.values["plan_type"]))
 
     def _decimal(self, name: str) -> Decimal | None:
-        raw = self.values[name].replace(",", ".")
-        if not raw:
-            return None
         try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            value = None
-        if value is None or not value.is_finite() or value < 0 or value > 100_000:
+            value = parse_decimal(self.values[name])
+        except ValueError:
+            value = Decimal(-1)
+        if value is not None and not Decimal(0) <= value <= Decimal(100_000):
             self.errors[name] = "Enter a number, e.g. 30 or 2.5."
             return None
         return value
