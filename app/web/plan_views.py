@@ -142,6 +142,26 @@ def view_of_version(version: PlanVersionRecord) -> PlanView:
     return build_plan_view(json.loads(version.plan_json))
 
 
+def effective_screening_bolus(version: PlanVersionRecord) -> str | None:
+    """The first positive screening bolus in mcg ('75'), or None when none was positive.
+
+    Responses are recorded in bolus order and the screening plan has one step per bolus
+    given, so the first positive response's step holds the effective bolus.
+    """
+    given = json.loads(version.input_json)
+    if given.get("plan_type") != "itb_screening":
+        return None
+    responses = list((given.get("intrathecal") or {}).get("screening_responses") or [])
+    if True not in responses:
+        return None
+    steps = json.loads(version.plan_json)["steps"]
+    index = responses.index(True)
+    if index >= len(steps):
+        return None
+    dose = steps[index]["daily_dose"]
+    return format_decimal(Decimal(dose["value"])) if dose.get("unit") == "mcg" else None
+
+
 def build_plan_view(plain: dict[str, Any]) -> PlanView:
     steps = tuple(_step_row(step) for step in plain["steps"])
     findings = sorted(plain["findings"], key=lambda f: SEVERITY_ORDER.get(f["severity"], 9))

@@ -315,3 +315,33 @@ class TestRevisionAndHistory:
         assert 'value="30"' in page.text
         assert "Oral taper" in page.text
         assert "Week 1" in page.text
+
+    def test_positive_screening_links_to_titration_from_the_effective_bolus(
+        self, client: TestClient, csrf: str, db: Session
+    ) -> None:
+        patient = make_patient(db, creatinine_clearance_ml_min=90)
+        negative = _plan_form(
+            csrf, plan_type="itb_screening", target_daily_dose="", screening_1="negative"
+        )
+        plan_id = _save(client, patient.id, negative)
+        assert "Start intrathecal titration" not in client.get(f"/plans/{plan_id}").text
+        data = _plan_form(
+            csrf, plan_type="itb_screening", target_daily_dose="",
+            screening_1="negative", screening_2="positive",
+        )  # fmt: skip
+        plan_id = _save(client, patient.id, data)
+        page = client.get(f"/plans/{plan_id}")
+        link = re.search(
+            r'<a href="([^"]*)">Start intrathecal titration from the effective bolus</a>',
+            page.text,
+        )
+        assert link, page.text
+        href = link.group(1).replace("&amp;", "&")
+        assert f"/patients/{patient.id}/plans/new?" in href
+        assert "plan_type=itb_titration" in href
+        assert "indication=multiple_sclerosis" in href
+        assert "itb_effective_bolus=75" in href
+        planner = client.get(href)
+        assert planner.status_code == 200
+        assert 'value="75"' in planner.text
+        assert "INTRATHECAL — micrograms" in planner.text

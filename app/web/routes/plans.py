@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from app.web.plan_views import (
     CHOICES,
     SCREENING_BOLUSES,
     diff_sections,
+    effective_screening_bolus,
     format_dose,
     refill_rows,
     version_rows,
@@ -289,6 +291,8 @@ def _plan_context(session: SessionDep, clinician: Actor, plan_id: int) -> dict[s
         "refill_result": None, "state_error": None,
         "current_dose_value": format_dose(current_dose).split(" ")[0],
         "current_dose_text": format_dose(current_dose, per_day=True),
+        "effective_bolus": effective_screening_bolus(current),
+        "indication": json.loads(current.input_json).get("indication") or "",
     }  # fmt: skip
 
 
