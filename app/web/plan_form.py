@@ -38,11 +38,11 @@ TEXT_FIELDS = (
     "plan_type", "indication", "setting", "start_date", "target_daily_dose",
     "current_daily_dose", "formulation", "step_interval_days", "doses_per_day", "taper_reason",
     "itb_effective_bolus", "itb_effect_duration_hours", "itb_step_percent", "itb_days",
-    "screening_1", "screening_2", "screening_3", "reason",
+    "screening_1", "screening_2", "screening_3", "screening_4", "reason",
 )  # fmt: skip
 OVERRIDE_PREFIX = "override__"
 _E = TypeVar("_E", Indication, Setting, Formulation, TaperReason)
-SCREENING_FIELDS = ("screening_1", "screening_2", "screening_3")
+SCREENING_FIELDS = ("screening_1", "screening_2", "screening_3", "screening_4")
 ITB_TYPES = frozenset({PlanType.ITB_SCREENING, PlanType.ITB_TITRATION})
 
 

@@ -315,11 +315,9 @@ CHOICES: dict[str, list[tuple[str, str]]] = {
                               blank="General"),
     "screening": [("", "Not given yet"), ("negative", "Negative"), ("positive", "Positive")],
 }  # fmt: skip
-SCREENING_BOLUSES = (
-    ("screening_1", "50 mcg"),
-    ("screening_2", "75 mcg"),
-    ("screening_3", "100 mcg"),
-)
+# The bolus doses come from the ITB protocol (adults 50/75/100, children 25/50/75/100 mcg) and
+# are shown in the schedule beside the form; the labels only number the days.
+SCREENING_BOLUSES = tuple((f"screening_{n}", f"day {n}") for n in range(1, 5))
 
 
 def refill_rows(result: Any) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -151,6 +152,27 @@ class TestIntrathecal:
         response = client.post(f"/patients/{patient.id}/plans/preview", data=data, headers=HX)
         assert "BLOCKED" in response.text
         assert "itb_screening_failed" in response.text
+
+    def test_a_child_screening_records_a_fourth_bolus_of_100_mcg(
+        self, client: TestClient, csrf: str, db: Session
+    ) -> None:
+        from datetime import date
+
+        child = make_patient(db, birth_date=date(2023, 1, 1), weight_kg=Decimal("20"))
+        responses = {f"screening_{n}": "negative" for n in (1, 2, 3)} | {"screening_4": "positive"}
+        data = _plan_form(
+            csrf, plan_type="itb_screening", indication="cerebral_palsy", target_daily_dose="",
+            **responses,
+        )  # fmt: skip
+        response = client.post(f"/patients/{child.id}/plans/preview", data=data, headers=HX)
+        schedule = _schedule(response.text)
+        for dose in ("25 mcg", "50 mcg", "75 mcg", "100 mcg"):
+            assert dose in schedule
+        assert "itb_screening_failed" not in response.text
+        # The fourth answer is read: four negatives end the screening as failed.
+        data["screening_4"] = "negative"
+        failed = client.post(f"/patients/{child.id}/plans/preview", data=data, headers=HX)
+        assert "itb_screening_failed" in failed.text
 
     def test_refill_calculator_gives_alarm_date_and_needs_the_alarm_volume(
         self, client: TestClient, csrf: str, db: Session
