@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from alembic.config import Config
     from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -58,7 +59,7 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def alembic_config(database_url: str):  # type: ignore[no-untyped-def]
+def alembic_config(database_url: str) -> Config:
     from alembic.config import Config
 
     config = Config(str(PROJECT_ROOT / "alembic.ini"))

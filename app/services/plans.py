@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db.models import PlanRecord, PlanVersionRecord
+from app.db.models import PatientRecord, PlanRecord, PlanVersionRecord
 from app.db.repositories import patients as patient_repo
 from app.db.repositories import plans as plan_repo
 from app.domain import titration
@@ -346,7 +346,9 @@ def _require_reason(reason: str) -> None:
         raise InvalidInput((FieldProblem("reason", "Give a reason."),))
 
 
-def _load_patient(session: Session, patient_id: int, *, allow_archived: bool = False):  # type: ignore[no-untyped-def]
+def _load_patient(
+    session: Session, patient_id: int, *, allow_archived: bool = False
+) -> PatientRecord:
     patient = patient_repo.get(session, patient_id)
     if patient is None:
         raise NotFound(f"patient {patient_id} not found")

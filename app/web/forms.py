@@ -37,6 +37,13 @@ def parse_decimal(raw: str) -> Decimal | None:
     return value
 
 
+def parse_version(raw: object) -> int:
+    """The record version a form was rendered from (its hidden `version` field)."""
+    text = str(raw or "")
+    # A form without a version cannot prove it saw the current record: treat it as stale.
+    return int(text) if text.isdigit() else -1
+
+
 @dataclass
 class PatientForm:
     """What the user typed, kept verbatim so a re-rendered form loses nothing."""

@@ -21,7 +21,9 @@ from app.domain.titration import (
     Indication,
     IntrathecalInput,
     Override,
+    OverrideNotApplicableError,
     Patient,
+    Plan,
     PlanRequest,
     PlanType,
     ProtocolSet,
@@ -52,13 +54,49 @@ def unit_for(plan_type: str) -> DoseUnit:
 
 
 @dataclass
-class PlanForm:
-    """What the prescriber typed, kept verbatim so a re-rendered form loses nothing."""
+class TypedFields:
+    """Form values as typed, plus the parsers that turn them into numbers and dates.
+
+    Each parser returns None for an empty field and records a message in `errors` for a
+    value that does not parse, so one pass shows every problem next to its field.
+    """
 
     values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def _decimal(self, name: str) -> Decimal | None:
+        try:
+            value = parse_decimal(self.values[name])
+        except ValueError:
+            value = Decimal(-1)
+        if value is not None and not Decimal(0) <= value <= Decimal(100_000):
+            self.errors[name] = "Enter a number, e.g. 30 or 2.5."
+            return None
+        return value
+
+    def _int(self, name: str) -> int | None:
+        raw = self.values[name]
+        if not raw:
+            return None
+        if not raw.isdigit() or not 0 < int(raw) <= 365:
+            self.errors[name] = "Enter a whole number, e.g. 3."
+            return None
+        return int(raw)
+
+    def _date(self, name: str) -> date | None:
+        try:
+            return date.fromisoformat(self.values[name])
+        except ValueError:
+            self.errors[name] = "Enter a date as YYYY-MM-DD."
+            return None
+
+
+@dataclass
+class PlanForm(TypedFields):
+    """What the prescriber typed, kept verbatim so a re-rendered form loses nothing."""
+
     overrides: dict[str, str] = field(default_factory=dict)
     acknowledged: list[str] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_form(cls, form: Mapping[str, str], acknowledged: list[str]) -> PlanForm:
@@ -72,7 +110,7 @@ class PlanForm:
             for key, value in form.items()
             if key.startswith(OVERRIDE_PREFIX) and str(value).strip()
         }
-        return cls(values, overrides, list(dict.fromkeys(acknowledged)))
+        return cls(values, overrides=overrides, acknowledged=list(dict.fromkeys(acknowledged)))
 
     @classmethod
     def from_stored(cls, input_json: str, acknowledged: list[str]) -> PlanForm:
@@ -154,25 +192,6 @@ class PlanForm:
         value = self._decimal(name)
         return None if value is None else Dose(value, unit_for(self.values["plan_type"]))
 
-    def _decimal(self, name: str) -> Decimal | None:
-        try:
-            value = parse_decimal(self.values[name])
-        except ValueError:
-            value = Decimal(-1)
-        if value is not None and not Decimal(0) <= value <= Decimal(100_000):
-            self.errors[name] = "Enter a number, e.g. 30 or 2.5."
-            return None
-        return value
-
-    def _int(self, name: str) -> int | None:
-        raw = self.values[name]
-        if not raw:
-            return None
-        if not raw.isdigit() or not 0 < int(raw) <= 365:
-            self.errors[name] = "Enter a whole number, e.g. 3."
-            return None
-        return int(raw)
-
     def _choice(self, name: str, kind: type[_E], *, required: bool = False) -> _E | None:
         raw = self.values[name]
         if not raw:
@@ -185,28 +204,24 @@ class PlanForm:
             self.errors[name] = "Choose one of the listed values."
             return None
 
-    def _date(self, name: str) -> date | None:
-        try:
-            return date.fromisoformat(self.values[name])
-        except ValueError:
-            self.errors[name] = "Enter a date as YYYY-MM-DD."
-            return None
 
-
-def with_applicable_overrides(request: PlanRequest, protocols: ProtocolSet) -> PlanRequest:
-    """Keep only overrides of block findings this plan really has.
+def plan_with_applicable_overrides(
+    request: PlanRequest, protocols: ProtocolSet
+) -> tuple[PlanRequest, Plan]:
+    """Build the plan, dropping overrides of blocks this plan no longer has.
 
     A reason typed for a block that a later change removed would otherwise make the engine
     refuse the whole plan; dropping it is safe because an override can only lift a block.
+    The engine runs once on the usual path (every keystroke of the live preview); only
+    when an override no longer applies does it run again to find the remaining blocks.
     """
-    if not request.overrides:
-        return request
     try:
-        bare = titration.build_plan(replace(request, overrides=()), protocols)
-    except TitrationError:
-        return request  # the real call raises the same error, shown to the user
+        return request, plan_service.preview_plan(protocols, request)
+    except OverrideNotApplicableError:
+        bare = plan_service.preview_plan(protocols, replace(request, overrides=()))
     blocks = {f.code for f in bare.findings if f.severity is Severity.BLOCK and f.overridable}
-    return replace(request, overrides=tuple(o for o in request.overrides if o.code in blocks))
+    kept = replace(request, overrides=tuple(o for o in request.overrides if o.code in blocks))
+    return kept, plan_service.preview_plan(protocols, kept)
 
 
 def _dose_text(dose: dict[str, str] | None) -> str:
@@ -235,7 +250,7 @@ def compute_preview(form: PlanForm, patient: Patient, protocols: ProtocolSet) ->
     if request is None:
         return Preview(error="Correct the highlighted fields to see the schedule.")
     try:
-        plan = plan_service.preview_plan(protocols, with_applicable_overrides(request, protocols))
+        _, plan = plan_with_applicable_overrides(request, protocols)
     except TitrationError as exc:
         return Preview(error=exc.message)
     return Preview(view=view_of_plan(plan))
@@ -248,11 +263,8 @@ REFILL_FIELDS = (
 
 
 @dataclass
-class RefillForm:
+class RefillForm(TypedFields):
     """Pump refill calculator inputs (mL, mcg/mL, mcg/day), as typed."""
-
-    values: dict[str, str]
-    errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> RefillForm:
@@ -260,11 +272,10 @@ class RefillForm:
 
     def calculate(self, protocols: ProtocolSet) -> titration.RefillPlan | str:
         """The refill plan, or a message (no alarm volume: no date is guessed)."""
-        helper = PlanForm(dict.fromkeys(TEXT_FIELDS, "") | self.values)
-        numbers = {n: helper._decimal(n) for n in REFILL_FIELDS[:4]}
-        interval = helper._int("max_refill_interval_days")
-        fill = helper._date("fill_date")
-        self.errors = helper.errors
+        self.errors = {}
+        numbers = {n: self._decimal(n) for n in REFILL_FIELDS[:4]}
+        interval = self._int("max_refill_interval_days")
+        fill = self._date("fill_date")
         reservoir, alarm = numbers["reservoir_ml"], numbers["alarm_volume_ml"]
         concentration, dose = numbers["concentration_mcg_per_ml"], numbers["daily_dose"]
         for name, value in (("reservoir_ml", reservoir), ("concentration_mcg_per_ml",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from app.domain.titration.library import ProtocolSet
@@ -63,3 +63,23 @@ def get_protocols(request: Request) -> ProtocolSet:
 
 
 ProtocolsDep = Annotated[ProtocolSet, Depends(get_protocols)]
+
+
+# Optimistic concurrency: the ETag of a record is its version number.
+IfMatch = Annotated[
+    str | None,
+    Header(description='The ETag of the version being changed, e.g. `"3"`. Required.'),
+]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_if_match(value: str | None) -> int:
+    if value is None or not value.strip():
+        raise HTTPException(428, "Send If-Match with the ETag of the version you are changing.")
+    tag = value.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise HTTPException(412, "If-Match does not name a version of this record.")
+    return int(tag)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
+from app.db.models import PatientRecord
 from app.db.repositories.patients import to_facts
-from app.domain.patients import CONDITIONS
+from app.domain.patients import CONDITIONS, PatientFacts
 from app.services import patients as patient_service
 from app.services.errors import InvalidInput
 from app.services.pagination import BadCursor, decode_cursor, encode_cursor
 from app.web.deps import CurrentClinician, SessionDep
-from app.web.forms import PatientForm
+from app.web.forms import PatientForm, parse_version
 from app.web.htmx import is_partial, redirect
 from app.web.templating import render
 
@@ -96,7 +98,7 @@ async def update_patient(
             session,
             actor=clinician,
             patient_id=patient_id,
-            expected_version=_version(raw.get("version")),
+            expected_version=parse_version(raw.get("version")),
             changes=_changed_fields(facts, record),
             today=date.today(),
         )
@@ -120,7 +122,7 @@ def archive_patient(
             session,
             actor=clinician,
             patient_id=patient_id,
-            expected_version=_version(version),
+            expected_version=parse_version(version),
             reason=reason,
         )
     except InvalidInput as exc:
@@ -142,16 +144,10 @@ def _form_page(
     return render(request, template, context, status_code=status)
 
 
-def _version(raw: object) -> int:
-    text = str(raw or "")
-    # A form without a version cannot prove it saw the current record: treat it as stale.
-    return int(text) if text.isdigit() else -1
-
-
-def _changed_fields(facts: object, record: object) -> dict[str, object]:
-    current = to_facts(record)  # type: ignore[arg-type]
+def _changed_fields(facts: PatientFacts, record: PatientRecord) -> dict[str, object]:
+    current = to_facts(record)
     return {
-        name: getattr(facts, name)
-        for name in current.__dataclass_fields__
-        if getattr(facts, name) != getattr(current, name)
+        f.name: getattr(facts, f.name)
+        for f in dataclasses.fields(current)
+        if getattr(facts, f.name) != getattr(current, f.name)
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -12,15 +13,21 @@ from starlette.datastructures import FormData
 
 from app.db.models import PatientRecord, PlanRecord, PlanVersionRecord
 from app.db.repositories.patients import to_engine_patient
-from app.domain.titration import ProtocolSet, TitrationError
+from app.domain.titration import Patient, PlanRequest, ProtocolSet, TitrationError
 from app.services import patients as patient_service
 from app.services import plans as plan_service
 from app.services.context import Actor
 from app.services.errors import InvalidInput, NotFound
 from app.web.deps import CurrentClinician, SessionDep
+from app.web.forms import parse_version
 from app.web.htmx import is_partial, redirect
-from app.web.plan_form import PlanForm, Preview, RefillForm, compute_preview
-from app.web.plan_form import with_applicable_overrides as applicable
+from app.web.plan_form import (
+    PlanForm,
+    Preview,
+    RefillForm,
+    compute_preview,
+    plan_with_applicable_overrides,
+)
 from app.web.plan_views import (
     CHOICES,
     SCREENING_BOLUSES,
@@ -31,7 +38,7 @@ from app.web.plan_views import (
     version_rows,
     view_of_version,
 )
-from app.web.templating import render
+from app.web.templating import format_decimal, render
 
 router = APIRouter()
 Reason = Annotated[str, Form(max_length=2000)]
@@ -135,7 +142,7 @@ async def revise_plan(
     try:
         plan_service.revise_plan(
             session, actor=clinician, protocols=_protocols(request), plan_id=plan_id,
-            expected_version=_version(raw.get("version")), reason=str(raw.get("reason", "")),
+            expected_version=parse_version(raw.get("version")), reason=str(raw.get("reason", "")),
             request_for=_request_for(request, form),
             options=plan_service.SaveOptions(acknowledged=tuple(form.acknowledged)),
         )  # fmt: skip
@@ -231,11 +238,11 @@ def _preview(request: Request, form: PlanForm, patient: PatientRecord) -> Previe
 def _request_for(request: Request, form: PlanForm) -> plan_service.RequestFor:
     protocols = _protocols(request)
 
-    def build(patient: Any) -> Any:
+    def build(patient: Patient) -> PlanRequest:
         built = form.to_request(patient)
         if built is None:  # checked by the preview just before; kept for safety
             raise InvalidInput(())
-        return applicable(built, protocols)
+        return plan_with_applicable_overrides(built, protocols)[0]
 
     return build
 
@@ -286,14 +293,19 @@ def _plan_context(session: SessionDep, clinician: Actor, plan_id: int) -> dict[s
     return {
         "plan": record, "version": current, "view": view, "patient": patient,
         "clinician": clinician, "refill": RefillForm.from_form({
-            "daily_dose": format_dose(current_dose).split(" ")[0] if view.is_itb else "",
+            "daily_dose": _dose_number(current_dose) if view.is_itb else "",
             "fill_date": date.today().isoformat()}),
         "refill_result": None, "state_error": None,
-        "current_dose_value": format_dose(current_dose).split(" ")[0],
+        "current_dose_value": _dose_number(current_dose),
         "current_dose_text": format_dose(current_dose, per_day=True),
         "effective_bolus": effective_screening_bolus(current),
         "indication": json.loads(current.input_json).get("indication") or "",
     }  # fmt: skip
+
+
+def _dose_number(dose: dict[str, str] | None) -> str:
+    """The number alone ("7.5"), to prefill a field whose unit the form already shows."""
+    return format_decimal(Decimal(dose["value"])) if dose else ""
 
 
 def _plan_page(
@@ -310,19 +322,13 @@ def _change_state(
 ) -> Response:  # fmt: skip
     try:
         plan_service.change_state(
-            session, actor=clinician, plan_id=plan_id, expected_version=_version(version),
+            session, actor=clinician, plan_id=plan_id, expected_version=parse_version(version),
             new_state=new_state, reason=reason,
         )  # fmt: skip
     except InvalidInput:
         extra = {"state_error": "Give a reason.", "state_action": new_state}
         return _plan_page(request, session, clinician, plan_id, extra=extra, status=422)
     return redirect(request, str(request.url_for("plans:detail", plan_id=plan_id)))
-
-
-def _version(raw: object) -> int:
-    text = str(raw or "")
-    # A form without a version cannot prove it saw the current plan: treat it as stale.
-    return int(text) if text.isdigit() else -1
 
 
 def _version_of(versions: list[PlanVersionRecord], number: int) -> PlanVersionRecord:

@@ -5,9 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
-from app.api.v1.deps import PatientsReader, PatientsWriter, SessionDep
+from app.api.v1.deps import (
+    IfMatch,
+    PatientsReader,
+    PatientsWriter,
+    SessionDep,
+    etag,
+    parse_if_match,
+)
 from app.api.v1.patient_mapping import changes_from_update, facts_from_create, to_patient_read
 from app.api.v1.problems import problem_responses
 from app.api.v1.schemas import ArchiveRequest, Page, PatientCreate, PatientRead, PatientUpdate
@@ -15,11 +22,6 @@ from app.services import patients as patient_service
 from app.services.pagination import BadCursor, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/patients", tags=["patients"])
-
-IfMatch = Annotated[
-    str | None,
-    Header(description='The ETag of the version being changed, e.g. `"3"`. Required.'),
-]
 
 
 @router.post(
@@ -39,7 +41,7 @@ def create_patient(
     facts = facts_from_create(body)
     record = patient_service.create_patient(session, actor=client, facts=facts, today=date.today())
     response.headers["Location"] = str(request.url_for("api:show_patient", patient_id=record.id))
-    response.headers["ETag"] = _etag(record.version)
+    response.headers["ETag"] = etag(record.version)
     return to_patient_read(record)
 
 
@@ -75,7 +77,7 @@ def show_patient(
 ) -> PatientRead:
     """One patient, with its `ETag` (pass it back as `If-Match` to change the record)."""
     record = patient_service.read_patient(session, actor=client, patient_id=patient_id)
-    response.headers["ETag"] = _etag(record.version)
+    response.headers["ETag"] = etag(record.version)
     return to_patient_read(record)
 
 
@@ -101,7 +103,7 @@ def update_patient(
         changes=changes_from_update(body),
         today=date.today(),
     )
-    response.headers["ETag"] = _etag(record.version)
+    response.headers["ETag"] = etag(record.version)
     return to_patient_read(record)
 
 
@@ -126,21 +128,8 @@ def archive_patient(
         expected_version=parse_if_match(if_match),
         reason=body.reason,
     )
-    response.headers["ETag"] = _etag(record.version)
+    response.headers["ETag"] = etag(record.version)
     return to_patient_read(record)
-
-
-def _etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def parse_if_match(value: str | None) -> int:
-    if value is None or not value.strip():
-        raise HTTPException(428, "Send If-Match with the ETag of the version you are changing.")
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise HTTPException(412, "If-Match does not name a version of this record.")
-    return int(tag)
 
 
 def _decode_cursor(cursor: str | None) -> tuple[str, int] | None:

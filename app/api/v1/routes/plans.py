@@ -7,7 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
 
-from app.api.v1.deps import PlansPreviewer, PlansReader, PlansWriter, ProtocolsDep, SessionDep
+from app.api.v1.deps import (
+    IfMatch,
+    PlansPreviewer,
+    PlansReader,
+    PlansWriter,
+    ProtocolsDep,
+    SessionDep,
+    etag,
+    parse_if_match,
+)
 from app.api.v1.plan_mapping import (
     plan_input_to_domain,
     plan_to_out,
@@ -25,7 +34,6 @@ from app.api.v1.plan_schemas import (
     StoredPlanOut,
 )
 from app.api.v1.problems import problem_responses
-from app.api.v1.routes.patients import IfMatch, parse_if_match
 from app.domain import titration
 from app.services import plans as plan_service
 from app.services.plans import SaveOptions
@@ -81,7 +89,7 @@ async def create_plan(
         # A retry answers like the first call did, and says that it is a replay.
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = str(request.url_for("api:show_plan", plan_id=record.id))
-    response.headers["ETag"] = f'"{record.current_version}"'
+    response.headers["ETag"] = etag(record.current_version)
     return stored_plan_out(record, version)
 
 
@@ -104,7 +112,7 @@ def show_plan(
 ) -> StoredPlanOut:
     """The current version of a plan, with `ETag` (send it as `If-Match` to revise)."""
     record, versions = plan_service.read_plan(session, actor=client, plan_id=plan_id)
-    response.headers["ETag"] = f'"{record.current_version}"'
+    response.headers["ETag"] = etag(record.current_version)
     return stored_plan_out(record, versions[-1])
 
 
@@ -146,7 +154,7 @@ def revise_plan(
         request_for=lambda patient: plan_input_to_domain(body, patient=patient, today=date.today()),
     )  # fmt: skip
     response.headers["Location"] = str(request.url_for("api:show_plan", plan_id=record.id))
-    response.headers["ETag"] = f'"{record.current_version}"'
+    response.headers["ETag"] = etag(record.current_version)
     return stored_plan_out(record, version)
 
 
