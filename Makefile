@@ -3,7 +3,7 @@
 #   make run          set up, migrate ./data/titrate.db, serve on http://127.0.0.1:8000
 #   make test         set up, lint, then the whole pytest suite (TEST_DATABASE_URL for PostgreSQL)
 #   make lint         ruff, ruff format --check, import contracts, mypy, alembic check
-#   make browser-deps Debian chromium + poppler-utils for the browser tests (root)
+#   make browser-deps Debian chromium, poppler-utils, pango, fonts for browser and PDF tests (root)
 #
 # Set-up is driven by stamp files, so a second `make setup` does nothing and takes no time.
 
@@ -41,7 +41,7 @@ help:
 	@echo "make lint          ruff check, ruff format --check, lint-imports, mypy, alembic check"
 	@echo "make coverage-domain  tests/unit/domain with 100 % branch coverage of app/domain"
 	@echo "make typecheck     mypy --strict on app/"
-	@echo "make browser-deps  apt-get install chromium poppler-utils (root; for browser tests)"
+	@echo "make browser-deps  apt-get install $(SYSTEM_PACKAGES) (root)"
 	@echo "make bench         run the benchmarks under bench/"
 	@echo "make lock          rewrite $(LOCK) from the current virtualenv"
 	@echo "make clean         remove the virtualenv, node_modules, vendored htmx and caches"
@@ -119,20 +119,25 @@ typecheck: setup
 	$(BIN)/mypy
 
 # ---------------------------------------------------------------------------------------------
-# Browser test dependencies (Debian packages; Playwright drives /usr/bin/chromium directly).
+# Debian packages: Chromium for the browser tests (Playwright drives /usr/bin/chromium), poppler
+# for pdftotext, and pango + DejaVu fonts, which WeasyPrint needs
+# to write PDFs (DejaVu covers Vietnamese).
+SYSTEM_PACKAGES := chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
+	fonts-dejavu-core
 
 browser-deps:
-	@if [ -x /usr/bin/chromium ] && command -v pdftoppm >/dev/null; then \
-		echo "browser-deps: chromium and poppler-utils already installed"; \
+	@if [ -x /usr/bin/chromium ] && command -v pdftoppm >/dev/null \
+		&& dpkg-query -W libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1; then \
+		echo "browser-deps: chromium, poppler-utils, pango and fonts already installed"; \
 	else \
 		if [ "$$(id -u)" -ne 0 ]; then \
-			echo "browser-deps: needs root (apt-get install -y chromium poppler-utils)" >&2; \
+			echo "browser-deps: needs root (apt-get install -y $(SYSTEM_PACKAGES))" >&2; \
 			exit 1; \
 		fi; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq; \
-		apt-get install -y -qq chromium poppler-utils >/dev/null; \
-		dpkg-query -W chromium poppler-utils; \
+		apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+		dpkg-query -W $(SYSTEM_PACKAGES); \
 	fi
 
 # ---------------------------------------------------------------------------------------------

@@ -32,7 +32,10 @@ def format_date(value: date | datetime | None) -> str:
     return value.isoformat()
 
 
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR), extensions=["jinja2.ext.i18n"])
+# Every template may use _() and {% trans %}; message catalogues replace these identity
+# translations per request.
+templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 templates.env.filters["decimal"] = format_decimal
 templates.env.filters["date"] = format_date
 
