@@ -32,7 +32,8 @@ def format_date(value: date | datetime | None) -> str:
     return value.isoformat()
 
 
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR), extensions=["jinja2.ext.i18n"])
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.add_extension("jinja2.ext.i18n")
 # Every template may use _() and {% trans %}; message catalogues replace these identity
 # translations per request.
 templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
