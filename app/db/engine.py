@@ -38,6 +38,10 @@ def _make_sqlite_engine(database_url: str, busy_timeout_ms: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
+        # Migrations step out of the transaction for statements SQLite ignores inside one
+        # (PRAGMA foreign_keys); those run on an AUTOCOMMIT connection and must stay bare.
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 

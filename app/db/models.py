@@ -6,13 +6,23 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
 from app.db.types import ScaledDecimal, UtcDateTime
 
 ROLES = ("admin", "prescriber", "pharmacist", "viewer")
+
+
+class ClinicRecord(Base):
+    """A care team. Users, API clients and patients belong to one; nobody sees another's."""
+
+    __tablename__ = "clinic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class UserRecord(Base):
@@ -25,6 +35,7 @@ class UserRecord(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -51,6 +62,7 @@ class ApiTokenRecord(Base):
     name: Mapped[str] = mapped_column(String(100))
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[list[str]] = mapped_column(JSON)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -63,10 +75,14 @@ class PatientRecord(Base):
         CheckConstraint("serum_creatinine_unit IN ('mg/dL','umol/L')", name="creatinine_unit"),
         CheckConstraint("preferred_language IN ('en','de','vi')", name="language"),
         Index("ix_patient_family_given", "family_name", "given_name"),
+        # An MRN is unique within its clinic: a clash with another clinic's patient must not
+        # reveal that the patient exists.
+        UniqueConstraint("clinic_id", "mrn", name="uq_patient_clinic_mrn"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    mrn: Mapped[str] = mapped_column(String(40), unique=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    mrn: Mapped[str] = mapped_column(String(40))
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
     # Lower-cased copy of "given family mrn" so search is one indexed-friendly LIKE everywhere.
@@ -186,3 +202,19 @@ class IdempotencyKeyRecord(Base):
     request_sha256: Mapped[str] = mapped_column(String(64))
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LoginAttemptRecord(Base):
+    """One login attempt. Rate limits count these, so every worker and instance agrees."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_account_at", "account", "attempted_at"),
+        Index("ix_login_attempt_client_ip_at", "client_ip", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))  # the username as typed, case-folded
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    succeeded: Mapped[bool]

@@ -1,3 +1,3 @@
-"""Documents for people: printable schedules and summaries (HTML and PDF), in the patient's language.
+"""Documents for people: printable schedules and summaries (HTML, PDF), in their language.
 
 Used by both HTTP surfaces, so it sits between them and the services."""

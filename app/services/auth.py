@@ -55,13 +55,16 @@ class LoginSession:
     username: str
     role: str
     csrf_token: str
+    clinic_id: int
 
 
 def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def create_user(session: Session, *, username: str, password: str, role: str) -> int:
+def create_user(
+    session: Session, *, username: str, password: str, role: str, clinic_id: int | None = None
+) -> int:
     problems = _user_problems(username, password, role)
     if problems:
         raise InvalidInput(problems)
@@ -69,6 +72,7 @@ def create_user(session: Session, *, username: str, password: str, role: str) ->
         username=username,
         password_hash=_hasher.hash(password),
         role=role,
+        clinic_id=clinic_id or user_repo.default_clinic_id(session),
         is_active=True,
         created_at=utc_now(),
     )
@@ -121,11 +125,13 @@ def log_in(
     )
     user_repo.add(session, login)
     user_actor = dataclasses.replace(
-        actor, kind="user", id=user.id, name=user.username, role=user.role
+        actor, kind="user", id=user.id, name=user.username, role=user.role, clinic_id=user.clinic_id
     )
     audit.record(session, user_actor, AuditEntry("login.success", "user", str(user.id)))
     session.commit()
-    return LoginSession(session_id, user.id, user.username, user.role, login.csrf_token)
+    return LoginSession(
+        session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id
+    )
 
 
 def _password_matches(password_hash: str | None, password: str) -> bool:
@@ -152,7 +158,9 @@ def resume_session(session: Session, *, session_id: str, policy: SessionPolicy) 
     if now - login.last_seen_at > timedelta(seconds=30):
         login.last_seen_at = now
         session.commit()
-    return LoginSession(session_id, user.id, user.username, user.role, login.csrf_token)
+    return LoginSession(
+        session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id
+    )
 
 
 def log_out(session: Session, *, session_id: str, actor: Actor) -> None:
@@ -165,7 +173,12 @@ def log_out(session: Session, *, session_id: str, actor: Actor) -> None:
 
 
 def create_token(
-    session: Session, *, name: str, scopes: tuple[str, ...], expires_at: datetime | None
+    session: Session,
+    *,
+    name: str,
+    scopes: tuple[str, ...],
+    expires_at: datetime | None,
+    clinic_id: int | None = None,
 ) -> str:
     """Returns the token once; only its SHA-256 is kept."""
     unknown = sorted(set(scopes) - set(SCOPES))
@@ -180,6 +193,7 @@ def create_token(
         scopes=sorted(set(scopes)),
         created_at=utc_now(),
         expires_at=expires_at,
+        clinic_id=clinic_id or user_repo.default_clinic_id(session),
     )
     user_repo.add(session, record)
     audit.record(
@@ -198,4 +212,10 @@ def authenticate_token(session: Session, *, token: str) -> Actor:
         raise AuthenticationFailed("unknown or revoked token")
     if record.expires_at is not None and now >= record.expires_at:
         raise AuthenticationFailed("token expired")
-    return Actor(kind="token", id=record.id, name=record.name, scopes=tuple(record.scopes))
+    return Actor(
+        kind="token",
+        id=record.id,
+        name=record.name,
+        scopes=tuple(record.scopes),
+        clinic_id=record.clinic_id,
+    )

@@ -15,6 +15,8 @@ class Actor:
     scopes: tuple[str, ...] = ()
     request_id: str | None = None
     client_ip: str | None = None
+    # The care team whose patients this actor may see; None only for the system itself.
+    clinic_id: int | None = None
 
 
 SYSTEM = Actor(kind="system", id=None, name="titrate")

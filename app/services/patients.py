@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import PatientRecord
 from app.db.repositories import patients as patient_repo
+from app.db.repositories import users as user_repo
 from app.db.repositories.patients import PatientPage
 from app.domain.patients import FieldProblem, PatientFacts, find_patient_problems
 from app.services import audit
@@ -25,9 +26,10 @@ def create_patient(
     session: Session, *, actor: Actor, facts: PatientFacts, today: date
 ) -> PatientRecord:
     _require_valid(facts, today)
-    _require_unique_mrn(session, facts.mrn, patient_id=None)
+    clinic_id = actor.clinic_id or user_repo.default_clinic_id(session)
+    _require_unique_mrn(session, clinic_id, facts.mrn, patient_id=None)
     now = utc_now()
-    record = PatientRecord(created_at=now, updated_at=now)
+    record = PatientRecord(clinic_id=clinic_id, created_at=now, updated_at=now)
     patient_repo.apply_facts(record, facts)
     _flush_or_conflict(session, record)
     audit.record(
@@ -56,7 +58,7 @@ def update_patient(
         raise Conflict("an archived patient cannot be edited")
     facts = dataclasses.replace(patient_repo.to_facts(record), **changes)
     _require_valid(facts, today)
-    _require_unique_mrn(session, facts.mrn, patient_id=record.id)
+    _require_unique_mrn(session, record.clinic_id, facts.mrn, patient_id=record.id)
     old_version = record.version
     patient_repo.apply_facts(record, facts)
     record.updated_at = utc_now()
@@ -158,8 +160,10 @@ def _require_valid(facts: PatientFacts, today: date) -> None:
         raise InvalidInput(problems)
 
 
-def _require_unique_mrn(session: Session, mrn: str, *, patient_id: int | None) -> None:
-    existing = patient_repo.get_by_mrn(session, mrn)
+def _require_unique_mrn(
+    session: Session, clinic_id: int, mrn: str, *, patient_id: int | None
+) -> None:
+    existing = patient_repo.get_by_mrn(session, clinic_id, mrn)
     if existing is not None and existing.id != patient_id:
         raise Conflict(f"MRN {mrn} is already in use")
 

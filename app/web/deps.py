@@ -82,6 +82,7 @@ def request_actor(request: Request, login: LoginSession | None) -> Actor:
         id=login.user_id if login else None,
         name=login.username if login else "anonymous",
         role=login.role if login else None,
+        clinic_id=login.clinic_id if login else None,
         request_id=request.scope.get("state", {}).get("request_id"),
         client_ip=request.client.host if request.client else None,
     )

@@ -42,6 +42,7 @@ def require_scope(scope: str) -> Callable[..., Actor]:
             id=client.id,
             name=client.name,
             scopes=client.scopes,
+            clinic_id=client.clinic_id,
             request_id=request.scope.get("state", {}).get("request_id"),
             client_ip=request.client.host if request.client else None,
         )

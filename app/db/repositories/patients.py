@@ -22,8 +22,11 @@ def get(session: Session, patient_id: int) -> PatientRecord | None:
     return session.get(PatientRecord, patient_id)
 
 
-def get_by_mrn(session: Session, mrn: str) -> PatientRecord | None:
-    return session.scalars(select(PatientRecord).where(PatientRecord.mrn == mrn)).first()
+def get_by_mrn(session: Session, clinic_id: int, mrn: str) -> PatientRecord | None:
+    query = select(PatientRecord).where(
+        PatientRecord.clinic_id == clinic_id, PatientRecord.mrn == mrn
+    )
+    return session.scalars(query).first()
 
 
 def add(session: Session, record: PatientRecord) -> None:

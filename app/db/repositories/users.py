@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import ApiTokenRecord, UserRecord, UserSessionRecord
+from app.db.models import ApiTokenRecord, ClinicRecord, UserRecord, UserSessionRecord
 
 
 def get_user_by_username(session: Session, username: str) -> UserRecord | None:
@@ -29,3 +29,12 @@ def get_login_session(session: Session, id_sha256: str) -> UserSessionRecord | N
 def get_token(session: Session, token_sha256: str) -> ApiTokenRecord | None:
     query = select(ApiTokenRecord).where(ApiTokenRecord.token_sha256 == token_sha256)
     return session.scalars(query).first()
+
+
+def default_clinic_id(session: Session) -> int:
+    """The oldest clinic: where users and tokens go when no clinic is named (the migration
+    creates one, so a fresh database has it)."""
+    clinic_id = session.scalars(select(ClinicRecord.id).order_by(ClinicRecord.id)).first()
+    if clinic_id is None:
+        raise LookupError("the database has no clinic; run `titrate migrate`")
+    return clinic_id
