@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me"
@@ -22,11 +24,31 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=15, ge=1, le=240)
     session_absolute_hours: int = Field(default=12, ge=1, le=24)
     clinic_timezone: str = "Europe/Berlin"
+    # Clock times of the dose times in calendar exports, in the clinic's time zone.
+    calendar_morning_time: time = time(8, 0)
+    calendar_midday_time: time = time(12, 0)
+    calendar_evening_time: time = time(18, 0)
+    calendar_night_time: time = time(22, 0)
+    calendar_bolus_time: time = time(9, 0)
+    calendar_reminder_minutes: int = Field(default=10, ge=0, le=240)
+    # Identifier systems in FHIR exports: set them to the hospital's own URIs.
+    fhir_mrn_system: str = "https://titrate.invalid/fhir/sid/mrn"
+    fhir_plan_system: str = "https://titrate.invalid/fhir/sid/plan"
     log_level: str = "INFO"
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=5000)
     # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips);
     # behind a TLS proxy this makes cookies Secure and URLs https.
     forwarded_allow_ips: str = "127.0.0.1"
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        # Fail at start-up, not at the first calendar export.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone: {value}") from exc
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret_outside_dev(self) -> Settings:
