@@ -33,7 +33,7 @@ TITRATE_DATABASE_URL ?= sqlite:///./data/titrate.db
 DOMAIN_TESTS := $(shell find tests/unit/domain -name 'test_*.py' 2>/dev/null | head -n 1)
 
 .PHONY: help setup run serve migrate test pytest lint typecheck coverage-domain browser-deps \
-        bench lock clean
+        bench lock clean messages
 
 help:
 	@echo "make run           set up, migrate ./data/titrate.db and serve on http://$(HOST):$(PORT)"
@@ -43,6 +43,7 @@ help:
 	@echo "make typecheck     mypy --strict on app/"
 	@echo "make browser-deps  apt-get install $(SYSTEM_PACKAGES) (root)"
 	@echo "make bench         run the benchmarks under bench/"
+	@echo "make messages      extract translatable text into $(LOCALES)/messages.pot, merge into each .po"
 	@echo "make lock          rewrite $(LOCK) from the current virtualenv"
 	@echo "make clean         remove the virtualenv, node_modules, vendored htmx and caches"
 
@@ -139,6 +140,19 @@ browser-deps:
 		apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 		dpkg-query -W $(SYSTEM_PACKAGES); \
 	fi
+
+# ---------------------------------------------------------------------------------------------
+# Translations: patient documents in en, de, vi. The .po files are the source (no .mo is kept;
+# app/printing/i18n.py compiles them in memory). After `make messages`, translate every new
+# entry in de and vi; tests/printing fails while one is missing.
+
+LOCALES := app/printing/locales
+
+messages: setup
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k N_ --sort-by-file --no-wrap \
+		--project=Titrate --copyright-holder="Titrate" -o $(LOCALES)/messages.pot .
+	$(BIN)/pybabel --quiet update -D messages -i $(LOCALES)/messages.pot -d $(LOCALES) \
+		--no-wrap --no-fuzzy-matching
 
 # ---------------------------------------------------------------------------------------------
 # Other

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +10,11 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from app.printing.i18n import DEFAULT_LANGUAGE, translations
+from app.printing.numbers import format_decimal as format_decimal  # re-exported for pages
 from app.web.deps import CSRF_FIELD
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
-
-
-def format_decimal(value: Decimal | None) -> str:
-    """ISMP style: no trailing zeros ("5", not "5.0"), a leading zero ("0.5", not ".5")."""
-    if value is None:
-        return ""
-    text = format(value.normalize(), "f")
-    return text if "." not in text else text.rstrip("0").rstrip(".")
 
 
 def format_date(value: date | datetime | None) -> str:
@@ -34,9 +27,11 @@ def format_date(value: date | datetime | None) -> str:
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.add_extension("jinja2.ext.i18n")
-# Every template may use _() and {% trans %}; message catalogues replace these identity
-# translations per request.
-templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+# Clinician pages are English but go through the same catalogues as the patient documents, so
+# _() and {% trans %} work in every template.
+templates.env.install_gettext_translations(  # type: ignore[attr-defined]
+    translations(DEFAULT_LANGUAGE), newstyle=True
+)
 templates.env.filters["decimal"] = format_decimal
 templates.env.filters["date"] = format_date
 
