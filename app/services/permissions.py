@@ -1,0 +1,111 @@
+"""Who may do what: one table of operations, the roles allowed each, and token scopes.
+
+`ACCESS.md` at the repository root is the written form of these tables; a test parses it
+and fails when the two differ. Every service entry point that reads or writes patient data
+calls `require(actor, operation)` before it touches a record, so both HTTP surfaces (and any
+future one) get the same answer.
+
+Least privilege: the admin runs the system (users, tokens, clinics, the audit trail) and sees
+no patient data; audit rows carry record ids, never names. Client systems (API tokens) keep
+their scopes; each scope grants a fixed set of operations (`SCOPE_OPERATIONS`). The command
+line runs as `SYSTEM` and may do everything.
+"""
+
+from __future__ import annotations
+
+from app.services.context import Actor
+from app.services.errors import Forbidden
+
+ADMIN, PRESCRIBER, PHARMACIST, VIEWER = "admin", "prescriber", "pharmacist", "viewer"
+_CLINICIANS = frozenset({PRESCRIBER, PHARMACIST, VIEWER})
+_DISPENSING = frozenset({PRESCRIBER, PHARMACIST})
+
+OPERATIONS: dict[str, frozenset[str]] = {
+    "patient.read": _CLINICIANS,
+    "patient.search": _CLINICIANS,
+    "patient.create": frozenset({PRESCRIBER}),
+    "patient.update": frozenset({PRESCRIBER}),
+    "patient.archive": frozenset({PRESCRIBER}),
+    "plan.read": _CLINICIANS,
+    "plan.preview": _DISPENSING,
+    "plan.create": frozenset({PRESCRIBER}),
+    "plan.revise": frozenset({PRESCRIBER}),
+    "plan.hold": frozenset({PRESCRIBER}),
+    "plan.resume": frozenset({PRESCRIBER}),
+    "plan.discontinue": frozenset({PRESCRIBER}),
+    "plan.override": frozenset({PRESCRIBER}),
+    "plan.review": frozenset({PHARMACIST}),
+    "plan.print": _DISPENSING,
+    "plan.export": _DISPENSING,
+    "refill.calculate": _DISPENSING,
+    "user.manage": frozenset({ADMIN}),
+    "token.manage": frozenset({ADMIN}),
+    "clinic.manage": frozenset({ADMIN}),
+    "audit.review": frozenset({ADMIN}),
+}
+
+# A client system (API token) is limited by its scopes; no scope reaches administration.
+# plans:review is its own scope so that a system that writes plans cannot also sign off
+# the pharmacist's check of them (separation of duties).
+SCOPE_OPERATIONS: dict[str, frozenset[str]] = {
+    "patients:read": frozenset({"patient.read", "patient.search"}),
+    "patients:write": frozenset({"patient.create", "patient.update", "patient.archive"}),
+    "plans:read": frozenset({"plan.read", "plan.print", "plan.export"}),
+    "plans:write": frozenset(
+        {
+            "plan.create",
+            "plan.revise",
+            "plan.hold",
+            "plan.resume",
+            "plan.discontinue",
+            "plan.override",
+        }
+    ),
+    "plans:preview": frozenset({"plan.preview", "refill.calculate"}),
+    "plans:review": frozenset({"plan.review"}),
+}
+
+SCOPES: tuple[str, ...] = tuple(SCOPE_OPERATIONS)
+
+_REFUSALS = {
+    "patient": "Only prescribers register, edit or archive patients.",
+    "plan": "Only prescribers create, revise, override, hold, resume or discontinue plans.",
+}
+
+
+def can(actor: Actor, operation: str) -> bool:
+    if operation not in OPERATIONS:
+        raise KeyError(f"unknown operation {operation!r}")  # a typo must not read as "denied"
+    if actor.kind == "system":
+        return True
+    if actor.kind == "user":
+        return actor.role in OPERATIONS[operation]
+    if actor.kind == "token":
+        return any(operation in SCOPE_OPERATIONS.get(scope, ()) for scope in actor.scopes)
+    return False
+
+
+def require(actor: Actor, operation: str) -> None:
+    """Raise Forbidden unless the actor may perform the operation (checked before any read)."""
+    if not can(actor, operation):
+        raise Forbidden(refusal_message(operation))
+
+
+def refusal_message(operation: str) -> str:
+    allowed = OPERATIONS[operation]
+    if allowed == frozenset({PRESCRIBER}):
+        return _REFUSALS.get(operation.split(".")[0], "Only prescribers may do this.")
+    roles = " or ".join(sorted(allowed))
+    return f"Your role may not do this ({operation}); it needs: {roles}."
+
+
+def clinic_scope(actor: Actor) -> int | None:
+    """The clinic whose records the actor may see; None (every clinic) only for the system.
+
+    A person or client without a clinic is refused rather than shown everything.
+    """
+    if actor.kind == "system":
+        return actor.clinic_id
+    if actor.clinic_id is None:
+        raise Forbidden("This account belongs to no clinic.")
+    return actor.clinic_id
