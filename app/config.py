@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     calendar_night_time: time = time(22, 0)
     calendar_bolus_time: time = time(9, 0)
     calendar_reminder_minutes: int = Field(default=10, ge=0, le=240)
+    # Who a patient calls, printed on every schedule. Empty: the printout leaves a line to
+    # write it in by hand (a made-up default number could be dialled).
+    clinic_name: str = Field(default="", max_length=120)
+    clinic_phone: str = Field(default="", max_length=40)
     # Identifier systems in FHIR exports: set them to the hospital's own URIs.
     fhir_mrn_system: str = "https://titrate.invalid/fhir/sid/mrn"
     fhir_plan_system: str = "https://titrate.invalid/fhir/sid/plan"
