@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.v1.routes import patients, plans
+from app.api.v1.routes import exports, patients, plans
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(patients.router)
 router.include_router(plans.router)
+router.include_router(exports.router)

@@ -1,0 +1,43 @@
+"""Downloads of a stored plan for clinicians: the FHIR R4 Bundle and the iCalendar file."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from app.exports import files as export_files
+from app.exports.files import ExportFile
+from app.services import plan_exports as export_service
+from app.services.context import utc_now
+from app.web.deps import CurrentClinician, SessionDep, SettingsDep
+
+router = APIRouter()
+VersionQuery = Annotated[int | None, Query(ge=1)]
+
+
+@router.get("/plans/{plan_id}/fhir.json", name="plans:export_fhir")
+def download_fhir(
+    plan_id: int, session: SessionDep, clinician: CurrentClinician, settings: SettingsDep,
+    version: VersionQuery = None,
+) -> Response:  # fmt: skip
+    source = export_service.read_plan_for_export(
+        session, actor=clinician, plan_id=plan_id, version=version, export_format="fhir"
+    )
+    return _download(export_files.fhir_file(source, settings, now=utc_now()))
+
+
+@router.get("/plans/{plan_id}/calendar.ics", name="plans:export_calendar")
+def download_calendar(
+    plan_id: int, session: SessionDep, clinician: CurrentClinician, settings: SettingsDep,
+    version: VersionQuery = None,
+) -> Response:  # fmt: skip
+    source = export_service.read_plan_for_export(
+        session, actor=clinician, plan_id=plan_id, version=version, export_format="ical"
+    )
+    return _download(export_files.calendar_file(source, settings, now=utc_now()))
+
+
+def _download(file: ExportFile) -> Response:
+    return Response(file.content, media_type=file.media_type, headers=file.headers)
