@@ -190,6 +190,24 @@ class PlanVersionRecord(Base):
     created_by_role: Mapped[str | None] = mapped_column(String(16))
 
 
+class PlanReviewRecord(Base):
+    """A pharmacist's review of one plan version: written once, never changed (a trigger
+    refuses it). A new version needs a review of its own."""
+
+    __tablename__ = "plan_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
+    plan_version_id: Mapped[int] = mapped_column(ForeignKey("plan_version.id"))
+    version_number: Mapped[int]
+    # The finding codes of that version the reviewer acknowledged (every non-info finding).
+    acknowledged: Mapped[list[str]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    reviewed_by: Mapped[str] = mapped_column(String(100))
+    reviewed_by_role: Mapped[str | None] = mapped_column(String(16))
+
+
 class IdempotencyKeyRecord(Base):
     """A client's Idempotency-Key: a retried create returns the first plan instead of a second."""
 

@@ -24,19 +24,13 @@ from app.services import audit
 from app.services.audit import AuditEntry
 from app.services.context import SYSTEM, Actor, utc_now
 from app.services.errors import AuthenticationFailed, Conflict, InvalidInput
+from app.services.permissions import SCOPES as SCOPES  # what each grants: permissions.py
 
 # RFC 9106 second recommendation and above the OWASP floor (m=19 MiB, t=2, p=1).
 _hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1)
 # Verified against when the username is unknown, so both paths cost the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
-SCOPES = (
-    "patients:read",
-    "patients:write",
-    "plans:read",
-    "plans:write",
-    "plans:preview",
-)
 MIN_PASSWORD_LENGTH = 12
 
 

@@ -18,6 +18,7 @@ from app.services import audit
 from app.services.audit import AuditEntry
 from app.services.context import Actor, utc_now
 from app.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from app.services.permissions import clinic_scope, require
 
 MAX_PAGE_SIZE = 100
 
@@ -25,8 +26,11 @@ MAX_PAGE_SIZE = 100
 def create_patient(
     session: Session, *, actor: Actor, facts: PatientFacts, today: date
 ) -> PatientRecord:
+    require(actor, "patient.create")
     _require_valid(facts, today)
-    clinic_id = actor.clinic_id or user_repo.default_clinic_id(session)
+    # The patient joins the creator's clinic; only the system (CLI, seeding) may fall back
+    # to the default clinic.
+    clinic_id = clinic_scope(actor) or user_repo.default_clinic_id(session)
     _require_unique_mrn(session, clinic_id, facts.mrn, patient_id=None)
     now = utc_now()
     record = PatientRecord(clinic_id=clinic_id, created_at=now, updated_at=now)
@@ -51,7 +55,8 @@ def update_patient(
     today: date,
 ) -> PatientRecord:
     """Apply a partial change to the version the caller saw; anything else is a conflict."""
-    record = _load(session, patient_id)
+    require(actor, "patient.update")
+    record = _load(session, actor, patient_id)
     if record.version != expected_version:
         raise StaleVersion(expected=expected_version, current=record.version)
     if record.archived_at is not None:
@@ -84,9 +89,10 @@ def archive_patient(
     session: Session, *, actor: Actor, patient_id: int, expected_version: int, reason: str
 ) -> PatientRecord:
     """Patients are never deleted; archiving hides them from the list and keeps everything."""
+    require(actor, "patient.archive")
     if not reason.strip():
         raise InvalidInput((FieldProblem("reason", "Give a reason for archiving."),))
-    record = _load(session, patient_id)
+    record = _load(session, actor, patient_id)
     if record.version != expected_version:
         raise StaleVersion(expected=expected_version, current=record.version)
     if record.archived_at is not None:
@@ -113,9 +119,16 @@ def archive_patient(
     return record
 
 
-def read_patient(session: Session, *, actor: Actor, patient_id: int) -> PatientRecord:
-    """A read of patient data is itself recorded (HIPAA 'sensitive read')."""
-    record = _load(session, patient_id)
+def read_patient(
+    session: Session, *, actor: Actor, patient_id: int, operation: str = "patient.read"
+) -> PatientRecord:
+    """A read of patient data is itself recorded (HIPAA 'sensitive read').
+
+    `operation` names what the page is for (the planner reads the patient for
+    `plan.preview`), so a role that may not do it is refused before anything is read.
+    """
+    require(actor, operation)
+    record = _load(session, actor, patient_id)
     audit.record(session, actor, AuditEntry("patient.read", "patient", str(record.id), record.id))
     session.commit()
     return record
@@ -130,8 +143,10 @@ def search_patients(
     after: tuple[str, int] | None,
     include_archived: bool = False,
 ) -> PatientPage:
+    require(actor, "patient.search")
     page = patient_repo.search(
         session,
+        clinic_id=clinic_scope(actor),
         text=text,
         limit=max(1, min(limit, MAX_PAGE_SIZE)),
         after=after,
@@ -147,8 +162,9 @@ def search_patients(
     return page
 
 
-def _load(session: Session, patient_id: int) -> PatientRecord:
-    record = patient_repo.get(session, patient_id)
+def _load(session: Session, actor: Actor, patient_id: int) -> PatientRecord:
+    # Another clinic's patient is "not found", never "forbidden": that would confirm it exists.
+    record = patient_repo.get(session, patient_id, clinic_id=clinic_scope(actor))
     if record is None:
         raise NotFound(f"patient {patient_id} not found")
     return record

@@ -1,19 +1,22 @@
-"""Plan use cases: preview, save as version 1, revise, hold, resume, discontinue.
+"""Plan use cases: preview, save as version 1, revise, hold, resume, discontinue, review.
 
 A saved version is never changed: a revision adds version n+1 pointing at n. Every state
 change writes its audit rows (with the reason) in the same transaction as the change.
+Every entry point checks the actor's permission first (`permissions.require`), then loads
+the plan or patient within the actor's clinic, so another clinic's record is "not found".
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db.models import PatientRecord, PlanRecord, PlanVersionRecord
+from app.db.models import PatientRecord, PlanRecord, PlanReviewRecord, PlanVersionRecord
 from app.db.repositories import patients as patient_repo
 from app.db.repositories import plans as plan_repo
 from app.domain import titration
@@ -25,12 +28,21 @@ from app.domain.titration.plan import Plan, PlanStatus
 from app.services import audit
 from app.services.audit import AuditEntry
 from app.services.context import Actor, utc_now
-from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
+from app.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from app.services.permissions import clinic_scope, require
 from app.services.plan_codec import canonical_json, content_sha256
 
 # Builds the engine request once the patient's facts are known (stored plans take the
 # patient from the record, never from the request body).
 RequestFor = Callable[[Patient], PlanRequest]
+
+MAX_NOTE_LENGTH = 2000
+# The operation (and audit action) of each state change, by the state it leads to.
+STATE_OPERATIONS = {
+    "on_hold": "plan.hold",
+    "active": "plan.resume",
+    "discontinued": "plan.discontinue",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +68,14 @@ def create_plan(
 ) -> tuple[PlanRecord, PlanVersionRecord, bool]:
     """Save a new plan as version 1. Returns (plan, version, created) — created is False when
     an Idempotency-Key replay returned the plan the first call made."""
-    _require_prescriber(actor)
+    require(actor, "plan.create")
     replay = _replayed(session, actor, options)
     if replay is not None:
         return (*replay, False)
-    patient = _load_patient(session, patient_id)
+    patient = _load_patient(session, actor, patient_id)
     request = request_for(patient_repo.to_engine_patient(patient))
     plan = titration.build_plan(request, protocols)
-    _require_savable(plan, options.acknowledged)
+    _require_savable(actor, plan, options.acknowledged)
     now = utc_now()
     record = PlanRecord(
         patient_id=patient.id,
@@ -112,12 +124,12 @@ def revise_plan(
     options: SaveOptions,
 ) -> tuple[PlanRecord, PlanVersionRecord]:
     """Add version n+1; the old one stays, superseded. Only the version seen may be revised."""
-    _require_prescriber(actor)
+    require(actor, "plan.revise")
     _require_reason(reason)
-    record = _load_current(session, plan_id, expected_version)
+    record = _load_current(session, actor, plan_id, expected_version)
     if record.state == "discontinued":
         raise Conflict("a discontinued plan cannot be revised; start a new plan")
-    patient = _load_patient(session, record.patient_id)
+    patient = _load_patient(session, actor, record.patient_id)
     request = request_for(patient_repo.to_engine_patient(patient))
     plan = titration.build_plan(request, protocols)
     if plan.plan_type.value != record.plan_type:
@@ -128,7 +140,7 @@ def revise_plan(
                 ),
             )
         )
-    _require_savable(plan, options.acknowledged)
+    _require_savable(actor, plan, options.acknowledged)
     old_version = record.current_version
     record.current_version = old_version + 1
     record.updated_at = utc_now()
@@ -149,11 +161,12 @@ def change_state(
     expected_version: int | None,
     new_state: str,
     reason: str,
-) -> PlanRecord:
-    """Hold, resume or discontinue. Discontinuing is final; every change needs a reason."""
-    _require_prescriber(actor)
+) -> tuple[PlanRecord, PlanVersionRecord]:
+    """Hold, resume or discontinue. Discontinuing is final; every change needs a reason.
+    Returns the plan and its current version (the change itself adds no version)."""
+    require(actor, STATE_OPERATIONS[new_state])
     _require_reason(reason)
-    record = _load_current(session, plan_id, expected_version)
+    record = _load_current(session, actor, plan_id, expected_version)
     allowed = {"on_hold": {"active"}, "active": {"on_hold"}, "discontinued": {"active", "on_hold"}}
     if record.state not in allowed[new_state]:
         raise Conflict(f"a plan that is {_words(record.state)} cannot become {_words(new_state)}")
@@ -162,14 +175,11 @@ def change_state(
     record.state_reason = reason.strip()
     record.updated_at = utc_now()
     session.flush()
-    action = {"on_hold": "plan.hold", "active": "plan.resume", "discontinued": "plan.discontinue"}[
-        new_state
-    ]
     audit.record(
         session,
         actor,
         AuditEntry(
-            action,
+            STATE_OPERATIONS[new_state],
             "plan",
             str(record.id),
             record.patient_id,
@@ -179,17 +189,22 @@ def change_state(
             {"from": old_state, "to": new_state},
         ),
     )
+    current = plan_repo.version(session, record.id, record.current_version)
+    assert current is not None  # a plan always has its current version
     session.commit()
-    return record
+    return record, current
 
 
 def read_plan(
-    session: Session, *, actor: Actor, plan_id: int
+    session: Session, *, actor: Actor, plan_id: int, operation: str = "plan.read"
 ) -> tuple[PlanRecord, list[PlanVersionRecord]]:
-    """The plan and every version, oldest first; the read is recorded (it shows patient data)."""
-    record = plan_repo.get(session, plan_id)
-    if record is None:
-        raise NotFound(f"plan {plan_id} not found")
+    """The plan and every version, oldest first; the read is recorded (it shows patient data).
+
+    `operation` names what the page is for (the revision form reads the plan for
+    `plan.revise`), so a role that may not do it is refused before anything is read.
+    """
+    require(actor, operation)
+    record = _load_plan(session, actor, plan_id)
     versions = plan_repo.versions(session, plan_id)
     audit.record(session, actor, AuditEntry("plan.read", "plan", str(record.id), record.patient_id))
     session.commit()
@@ -200,11 +215,74 @@ def list_patient_plans(
     session: Session, *, actor: Actor, patient_id: int
 ) -> list[tuple[PlanRecord, PlanVersionRecord]]:
     """The patient's plans, newest first, each with its current version."""
-    _load_patient(session, patient_id, allow_archived=True)
+    require(actor, "plan.read")
+    _load_patient(session, actor, patient_id, allow_archived=True)
     plans = plan_repo.current_versions_for_patient(session, patient_id)
     audit.record(session, actor, AuditEntry("plan.list", "patient", str(patient_id), patient_id))
     session.commit()
     return plans
+
+
+def review_plan(
+    session: Session,
+    *,
+    actor: Actor,
+    plan_id: int,
+    expected_version: int,
+    acknowledged: tuple[str, ...],
+    note: str,
+) -> PlanReviewRecord:
+    """A pharmacist's review of the current version: every finding that is not merely
+    informational must be acknowledged. Only the version the reviewer saw can be reviewed."""
+    require(actor, "plan.review")
+    if len(note) > MAX_NOTE_LENGTH:
+        raise InvalidInput((FieldProblem("note", f"At most {MAX_NOTE_LENGTH} characters."),))
+    record = _load_current(session, actor, plan_id, expected_version)
+    if record.state == "discontinued":
+        raise Conflict("a discontinued plan needs no review")
+    version = plan_repo.version(session, record.id, record.current_version)
+    assert version is not None  # a plan always has its current version
+    _require_acknowledged(reviewable_findings(version), acknowledged)
+    review = PlanReviewRecord(
+        plan_id=record.id,
+        plan_version_id=version.id,
+        version_number=version.number,
+        acknowledged=sorted(set(acknowledged)),
+        note=note.strip() or None,
+        reviewed_at=utc_now(),
+        reviewed_by=actor.name,
+        reviewed_by_role=actor.role,
+    )
+    plan_repo.add(session, review)
+    audit.record(
+        session,
+        actor,
+        AuditEntry(
+            "plan.review",
+            "plan",
+            str(record.id),
+            record.patient_id,
+            version.number,
+            version.number,
+            review.note,
+            {"review_id": review.id, "acknowledged": review.acknowledged},
+        ),
+    )
+    session.commit()
+    return review
+
+
+def list_reviews(session: Session, *, actor: Actor, plan_id: int) -> list[PlanReviewRecord]:
+    """Reviews of every version, oldest first. Shown beside the plan, whose read is audited."""
+    require(actor, "plan.read")
+    record = _load_plan(session, actor, plan_id)
+    return plan_repo.reviews(session, record.id)
+
+
+def reviewable_findings(version: PlanVersionRecord) -> tuple[str, ...]:
+    """The finding codes of a version a review must acknowledge (all but info)."""
+    findings = json.loads(version.plan_json).get("findings", [])
+    return tuple(sorted({f["code"] for f in findings if f.get("severity") != Severity.INFO.value}))
 
 
 def request_fingerprint(body: bytes) -> str:
@@ -302,7 +380,9 @@ def _audit_save(
         )
 
 
-def _require_savable(plan: Plan, acknowledged: tuple[str, ...]) -> None:
+def _require_savable(actor: Actor, plan: Plan, acknowledged: tuple[str, ...]) -> None:
+    if plan.overrides:
+        require(actor, "plan.override")
     if plan.status is PlanStatus.BLOCKED:
         blocks = sorted(f.code for f in plan.findings if f.severity is Severity.BLOCK)
         raise InvalidInput(
@@ -335,10 +415,20 @@ def _require_savable(plan: Plan, acknowledged: tuple[str, ...]) -> None:
         )
 
 
-def _require_prescriber(actor: Actor) -> None:
-    # Client systems are limited by token scope; people by role.
-    if actor.kind == "user" and actor.role != "prescriber":
-        raise Forbidden("only prescribers create, revise, hold or discontinue plans")
+def _require_acknowledged(findings: tuple[str, ...], acknowledged: tuple[str, ...]) -> None:
+    missing = sorted(set(findings) - set(acknowledged))
+    stray = sorted(set(acknowledged) - set(findings))
+    problems = []
+    if missing:
+        problems.append(
+            FieldProblem("acknowledged", f"Acknowledge every finding: {', '.join(missing)}.")
+        )
+    if stray:
+        problems.append(
+            FieldProblem("acknowledged", f"Not a finding of this version: {', '.join(stray)}.")
+        )
+    if problems:
+        raise InvalidInput(tuple(problems))
 
 
 def _require_reason(reason: str) -> None:
@@ -347,9 +437,9 @@ def _require_reason(reason: str) -> None:
 
 
 def _load_patient(
-    session: Session, patient_id: int, *, allow_archived: bool = False
+    session: Session, actor: Actor, patient_id: int, *, allow_archived: bool = False
 ) -> PatientRecord:
-    patient = patient_repo.get(session, patient_id)
+    patient = patient_repo.get(session, patient_id, clinic_id=clinic_scope(actor))
     if patient is None:
         raise NotFound(f"patient {patient_id} not found")
     if patient.archived_at is not None and not allow_archived:
@@ -357,10 +447,18 @@ def _load_patient(
     return patient
 
 
-def _load_current(session: Session, plan_id: int, expected_version: int | None) -> PlanRecord:
-    record = plan_repo.get(session, plan_id)
+def _load_plan(session: Session, actor: Actor, plan_id: int) -> PlanRecord:
+    # Another clinic's plan is "not found", never "forbidden": that would confirm it exists.
+    record = plan_repo.get(session, plan_id, clinic_id=clinic_scope(actor))
     if record is None:
         raise NotFound(f"plan {plan_id} not found")
+    return record
+
+
+def _load_current(
+    session: Session, actor: Actor, plan_id: int, expected_version: int | None
+) -> PlanRecord:
+    record = _load_plan(session, actor, plan_id)
     if expected_version is not None and record.current_version != expected_version:
         raise StaleVersion(expected=expected_version, current=record.current_version)
     return record
@@ -380,8 +478,9 @@ def _replayed(
         return None
     if stored.request_sha256 != options.request_fingerprint:
         raise Conflict("this Idempotency-Key was already used with a different request")
-    record = plan_repo.get(session, stored.plan_id)
-    assert record is not None  # the foreign key guarantees it
+    record = plan_repo.get(session, stored.plan_id, clinic_id=clinic_scope(actor))
+    if record is None:  # the client's clinic no longer holds the patient
+        raise NotFound(f"plan {stored.plan_id} not found")
     first = plan_repo.version(session, record.id, 1)
     assert first is not None
     return record, first

@@ -56,6 +56,7 @@ PatientsWriter = Annotated[Actor, Depends(require_scope("patients:write"))]
 PlansReader = Annotated[Actor, Depends(require_scope("plans:read"))]
 PlansWriter = Annotated[Actor, Depends(require_scope("plans:write"))]
 PlansPreviewer = Annotated[Actor, Depends(require_scope("plans:preview"))]
+PlansReviewer = Annotated[Actor, Depends(require_scope("plans:review"))]
 
 
 def get_protocols(request: Request) -> ProtocolSet:

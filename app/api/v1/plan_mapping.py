@@ -11,9 +11,10 @@ from app.api.v1.plan_schemas import (
     PlanInput,
     PlanOut,
     PlanPreviewRequest,
+    ReviewOut,
     StoredPlanOut,
 )
-from app.db.models import PlanRecord, PlanVersionRecord
+from app.db.models import PlanRecord, PlanReviewRecord, PlanVersionRecord
 from app.domain.titration.model import (
     CreatinineUnit,
     IntrathecalInput,
@@ -107,4 +108,16 @@ def stored_plan_out(record: PlanRecord, version: PlanVersionRecord) -> StoredPla
         content_sha256=version.content_sha256,
         created_by=version.created_by,
         created_at=version.created_at,
+    )
+
+
+def review_out(review: PlanReviewRecord) -> ReviewOut:
+    return ReviewOut(
+        id=review.id,
+        plan_id=review.plan_id,
+        version=review.version_number,
+        acknowledged=list(review.acknowledged),
+        note=review.note,
+        reviewed_by=review.reviewed_by,
+        reviewed_at=review.reviewed_at,
     )

@@ -208,6 +208,27 @@ class StateChange(InputModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class ReviewCreate(InputModel):
+    """A pharmacist's review of the plan's current version (named by `If-Match`)."""
+
+    acknowledged: list[Annotated[str, Field(max_length=60)]] = Field(
+        default_factory=list,
+        max_length=40,
+        description="Codes of every finding of the version that is not `info`.",
+    )
+    note: str = Field(default="", max_length=2000, description="What the reviewer checked.")
+
+
+class ReviewOut(OutputModel):
+    id: int
+    plan_id: int
+    version: int = Field(description="The plan version reviewed.")
+    acknowledged: list[str]
+    note: str | None
+    reviewed_by: str
+    reviewed_at: datetime
+
+
 class StoredPlanOut(PlanOut):
     """One saved version of a plan, with who saved it, when and why."""
 

@@ -18,8 +18,15 @@ class PatientPage:
     next_after: tuple[str, int] | None
 
 
-def get(session: Session, patient_id: int) -> PatientRecord | None:
-    return session.get(PatientRecord, patient_id)
+def get(session: Session, patient_id: int, *, clinic_id: int | None) -> PatientRecord | None:
+    """The patient if it belongs to `clinic_id`; None also for another clinic's patient, so the
+    caller cannot tell the two apart. `clinic_id=None` (every clinic) is for the system only."""
+    if clinic_id is None:
+        return session.get(PatientRecord, patient_id)
+    query = select(PatientRecord).where(
+        PatientRecord.id == patient_id, PatientRecord.clinic_id == clinic_id
+    )
+    return session.scalars(query).first()
 
 
 def get_by_mrn(session: Session, clinic_id: int, mrn: str) -> PatientRecord | None:
@@ -37,6 +44,7 @@ def add(session: Session, record: PatientRecord) -> None:
 def search(
     session: Session,
     *,
+    clinic_id: int | None,
     text: str,
     limit: int,
     after: tuple[str, int] | None,
@@ -44,6 +52,8 @@ def search(
 ) -> PatientPage:
     """Keyset pagination on (search_text, id): stable pages, no OFFSET scans."""
     query = select(PatientRecord)
+    if clinic_id is not None:
+        query = query.where(PatientRecord.clinic_id == clinic_id)
     for word in text.lower().split():
         query = query.where(PatientRecord.search_text.contains(word, autoescape=True))
     if not include_archived:

@@ -7,14 +7,29 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import IdempotencyKeyRecord, PlanRecord, PlanVersionRecord
+from app.db.models import (
+    IdempotencyKeyRecord,
+    PatientRecord,
+    PlanRecord,
+    PlanReviewRecord,
+    PlanVersionRecord,
+)
 
 
-def get(session: Session, plan_id: int) -> PlanRecord | None:
-    return session.get(PlanRecord, plan_id)
+def get(session: Session, plan_id: int, *, clinic_id: int | None) -> PlanRecord | None:
+    """The plan if its patient belongs to `clinic_id` (None for another clinic's plan, as for
+    a missing one). Versions and reviews are read by plan id only after this check."""
+    if clinic_id is None:
+        return session.get(PlanRecord, plan_id)
+    query = (
+        select(PlanRecord)
+        .join(PatientRecord, PatientRecord.id == PlanRecord.patient_id)
+        .where(PlanRecord.id == plan_id, PatientRecord.clinic_id == clinic_id)
+    )
+    return session.scalars(query).first()
 
 
-def add(session: Session, record: PlanRecord | PlanVersionRecord) -> None:
+def add(session: Session, record: PlanRecord | PlanVersionRecord | PlanReviewRecord) -> None:
     session.add(record)
     session.flush()
 
@@ -66,3 +81,12 @@ def add_idempotency_key(
         )
     )
     session.flush()
+
+
+def reviews(session: Session, plan_id: int) -> list[PlanReviewRecord]:
+    query = (
+        select(PlanReviewRecord)
+        .where(PlanReviewRecord.plan_id == plan_id)
+        .order_by(PlanReviewRecord.id)
+    )
+    return list(session.scalars(query))

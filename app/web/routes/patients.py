@@ -15,6 +15,7 @@ from app.domain.patients import CONDITIONS, PatientFacts
 from app.services import patients as patient_service
 from app.services.errors import InvalidInput
 from app.services.pagination import BadCursor, decode_cursor, encode_cursor
+from app.services.permissions import require
 from app.web.deps import CurrentClinician, SessionDep
 from app.web.forms import PatientForm, parse_version
 from app.web.htmx import is_partial, redirect
@@ -46,6 +47,7 @@ def list_patients(
 
 @router.get("/new", name="patients:new")
 def new_patient(request: Request, clinician: CurrentClinician) -> Response:
+    require(clinician, "patient.create")  # the form reads nothing; refuse it before it is filled
     return _form_page(request, clinician, PatientForm.empty(), patient=None)
 
 
@@ -79,7 +81,9 @@ def show_patient(
 def edit_patient(
     request: Request, patient_id: int, session: SessionDep, clinician: CurrentClinician
 ) -> Response:
-    record = patient_service.read_patient(session, actor=clinician, patient_id=patient_id)
+    record = patient_service.read_patient(
+        session, actor=clinician, patient_id=patient_id, operation="patient.update"
+    )
     return _form_page(request, clinician, PatientForm.from_facts(to_facts(record)), patient=record)
 
 
@@ -89,7 +93,9 @@ async def update_patient(
 ) -> Response:
     raw = await request.form()
     form = PatientForm.from_form(raw)
-    record = patient_service.read_patient(session, actor=clinician, patient_id=patient_id)
+    record = patient_service.read_patient(
+        session, actor=clinician, patient_id=patient_id, operation="patient.update"
+    )
     facts = form.to_facts()
     if facts is None:
         return _form_page(request, clinician, form, patient=record, status=422)

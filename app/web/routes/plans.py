@@ -62,7 +62,9 @@ def list_plans(
 def new_plan(
     request: Request, patient_id: int, session: SessionDep, clinician: CurrentClinician
 ) -> Response:
-    patient = patient_service.read_patient(session, actor=clinician, patient_id=patient_id)
+    patient = patient_service.read_patient(
+        session, actor=clinician, patient_id=patient_id, operation="plan.preview"
+    )
     query = request.query_params
     form = PlanForm.from_form(query, query.getlist("acknowledged"))
     preview = _preview(request, form, patient) if form.values["indication"] else Preview()
@@ -74,7 +76,9 @@ def new_plan(
 async def preview_plan(
     request: Request, patient_id: int, session: SessionDep, clinician: CurrentClinician
 ) -> Response:
-    patient = patient_service.read_patient(session, actor=clinician, patient_id=patient_id)
+    patient = patient_service.read_patient(
+        session, actor=clinician, patient_id=patient_id, operation="plan.preview"
+    )
     form = _form(await request.form())
     preview = _preview(request, form, patient)
     status = 422 if preview.error else 200
@@ -85,7 +89,9 @@ async def preview_plan(
 async def create_plan(
     request: Request, patient_id: int, session: SessionDep, clinician: CurrentClinician
 ) -> Response:
-    patient = patient_service.read_patient(session, actor=clinician, patient_id=patient_id)
+    patient = patient_service.read_patient(
+        session, actor=clinician, patient_id=patient_id, operation="plan.create"
+    )
     form = _form(await request.form())
     preview = _preview(request, form, patient)
     if preview.error:
@@ -112,7 +118,7 @@ def show_plan(
 def revise_form(
     request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
 ) -> Response:
-    record, current, patient = _load(session, clinician, plan_id)
+    record, current, patient = _load(session, clinician, plan_id, "plan.revise")
     form = PlanForm.from_stored(current.input_json, list(current.acknowledged))
     preview = _preview(request, form, patient)
     return _planner(request, clinician, patient, form, preview, plan=record)
@@ -122,7 +128,7 @@ def revise_form(
 async def preview_revision(
     request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
 ) -> Response:
-    record, _, patient = _load(session, clinician, plan_id)
+    record, _, patient = _load(session, clinician, plan_id, "plan.revise")
     form = _form(await request.form())
     preview = _preview(request, form, patient)
     status = 422 if preview.error else 200
@@ -136,7 +142,7 @@ async def revise_plan(
     request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
 ) -> Response:
     raw = await request.form()
-    record, _, patient = _load(session, clinician, plan_id)
+    record, _, patient = _load(session, clinician, plan_id, "plan.revise")
     form = _form(raw)
     preview = _preview(request, form, patient)
     try:
@@ -173,6 +179,24 @@ def discontinue_plan(
     reason: Reason = "", version: Version = "",
 ) -> Response:  # fmt: skip
     return _change_state(request, session, clinician, plan_id, "discontinued", reason, version)
+
+
+@router.post("/plans/{plan_id}/reviews", name="plans:review")
+async def review_plan(
+    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
+) -> Response:
+    raw = await request.form()
+    try:
+        plan_service.review_plan(
+            session, actor=clinician, plan_id=plan_id,
+            expected_version=parse_version(raw.get("version")),
+            acknowledged=tuple(str(c) for c in raw.getlist("acknowledged")),
+            note=str(raw.get("note", "")),
+        )  # fmt: skip
+    except InvalidInput as exc:
+        extra = {"review_error": " ".join(p.message for p in exc.problems)}
+        return _plan_page(request, session, clinician, plan_id, extra=extra, status=422)
+    return redirect(request, str(request.url_for("plans:detail", plan_id=plan_id)))
 
 
 @router.get("/plans/{plan_id}/history", name="plans:history")
@@ -213,8 +237,10 @@ async def calculate_refill(
     extra = {"refill": refill, "refill_result": result if status == 422 else refill_rows(result)}
     if is_partial(request):
         return render(request, "plans/_refill.html", _plan_context(
-            session, clinician, plan_id) | extra, status_code=status)  # fmt: skip
-    return _plan_page(request, session, clinician, plan_id, extra=extra, status=status)
+            session, clinician, plan_id, "refill.calculate") | extra,
+            status_code=status)  # fmt: skip
+    return _plan_page(request, session, clinician, plan_id, extra=extra, status=status,
+                      operation="refill.calculate")  # fmt: skip
 
 
 # ---- helpers (not handlers) -------------------------------------------------------------
@@ -279,15 +305,23 @@ def _refused(
 
 
 def _load(
-    session: SessionDep, clinician: Actor, plan_id: int
+    session: SessionDep, clinician: Actor, plan_id: int, operation: str = "plan.read"
 ) -> tuple[PlanRecord, PlanVersionRecord, PatientRecord]:
-    record, versions = plan_service.read_plan(session, actor=clinician, plan_id=plan_id)
-    patient = patient_service.read_patient(session, actor=clinician, patient_id=record.patient_id)
+    """The plan and its patient, each read for `operation` (refused before anything is read)."""
+    record, versions = plan_service.read_plan(
+        session, actor=clinician, plan_id=plan_id, operation=operation
+    )
+    patient = patient_service.read_patient(
+        session, actor=clinician, patient_id=record.patient_id, operation=operation
+    )
     return record, versions[-1], patient
 
 
-def _plan_context(session: SessionDep, clinician: Actor, plan_id: int) -> dict[str, Any]:
-    record, current, patient = _load(session, clinician, plan_id)
+def _plan_context(
+    session: SessionDep, clinician: Actor, plan_id: int, operation: str = "plan.read"
+) -> dict[str, Any]:
+    record, current, patient = _load(session, clinician, plan_id, operation)
+    reviews = plan_service.list_reviews(session, actor=clinician, plan_id=plan_id)
     view = view_of_version(current)
     current_dose = view.dose_on(date.today())
     return {
@@ -300,6 +334,9 @@ def _plan_context(session: SessionDep, clinician: Actor, plan_id: int) -> dict[s
         "current_dose_text": format_dose(current_dose, per_day=True),
         "effective_bolus": effective_screening_bolus(current),
         "indication": json.loads(current.input_json).get("indication") or "",
+        "reviews": reviews, "review_error": None,
+        "current_reviewed": any(r.version_number == current.number for r in reviews),
+        "review_findings": plan_service.reviewable_findings(current),
     }  # fmt: skip
 
 
@@ -310,9 +347,9 @@ def _dose_number(dose: dict[str, str] | None) -> str:
 
 def _plan_page(
     request: Request, session: SessionDep, clinician: Actor, plan_id: int, *,
-    extra: dict[str, Any] | None = None, status: int = 200,
+    extra: dict[str, Any] | None = None, status: int = 200, operation: str = "plan.read",
 ) -> Response:  # fmt: skip
-    context = _plan_context(session, clinician, plan_id) | (extra or {})
+    context = _plan_context(session, clinician, plan_id, operation) | (extra or {})
     return render(request, "plans/show.html", context, status_code=status)
 
 

@@ -17,7 +17,9 @@ from app.services import patients as patient_service
 from app.services.context import Actor
 from tests.factories.patients import patient_payload
 
-ACTOR = Actor(kind="user", id=1, name="paula.prescriber", role="prescriber", request_id="r1")
+ACTOR = Actor(
+    kind="user", id=1, name="paula.prescriber", role="prescriber", request_id="r1", clinic_id=1
+)
 
 
 def _facts(**overrides: object):  # type: ignore[no-untyped-def]

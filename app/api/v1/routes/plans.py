@@ -11,6 +11,7 @@ from app.api.v1.deps import (
     IfMatch,
     PlansPreviewer,
     PlansReader,
+    PlansReviewer,
     PlansWriter,
     ProtocolsDep,
     SessionDep,
@@ -21,6 +22,7 @@ from app.api.v1.plan_mapping import (
     plan_input_to_domain,
     plan_to_out,
     preview_request_to_domain,
+    review_out,
     stored_plan_out,
 )
 from app.api.v1.plan_schemas import (
@@ -30,6 +32,8 @@ from app.api.v1.plan_schemas import (
     PlanRevision,
     RefillOut,
     RefillRequest,
+    ReviewCreate,
+    ReviewOut,
     StateChange,
     StoredPlanOut,
 )
@@ -173,17 +177,49 @@ def _state_route(path: str, new_state: str, summary: str) -> None:
         if_match: IfMatch = None,
     ) -> StoredPlanOut:
         expected = parse_if_match(if_match) if if_match else None
-        plan_service.change_state(
+        record, version = plan_service.change_state(
             session, actor=client, plan_id=plan_id, expected_version=expected, new_state=new_state,
             reason=body.reason,
         )  # fmt: skip
-        record, versions = plan_service.read_plan(session, actor=client, plan_id=plan_id)
-        return stored_plan_out(record, versions[-1])
+        return stored_plan_out(record, version)
 
 
 _state_route("hold", "on_hold", "Put a plan on hold, with a reason")
 _state_route("resume", "active", "Resume a plan that is on hold, with a reason")
 _state_route("discontinue", "discontinued", "Discontinue a plan, with a reason (final)")
+
+
+@router.post(
+    "/plans/{plan_id}/reviews",
+    status_code=status.HTTP_201_CREATED,
+    name="api:review_plan",
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+)
+def review_plan(
+    plan_id: int,
+    body: ReviewCreate,
+    session: SessionDep,
+    client: PlansReviewer,
+    if_match: IfMatch = None,
+) -> ReviewOut:
+    """Record a pharmacist's review of the current version, acknowledging every finding
+    that is not `info`. Needs `If-Match` with the plan's ETag (the version reviewed)."""
+    review = plan_service.review_plan(
+        session, actor=client, plan_id=plan_id, expected_version=parse_if_match(if_match),
+        acknowledged=tuple(body.acknowledged), note=body.note,
+    )  # fmt: skip
+    return review_out(review)
+
+
+@router.get(
+    "/plans/{plan_id}/reviews",
+    name="api:list_plan_reviews",
+    responses=problem_responses(401, 403, 404),
+)
+def list_plan_reviews(plan_id: int, session: SessionDep, client: PlansReader) -> list[ReviewOut]:
+    """Every review of every version of the plan, oldest first."""
+    reviews = plan_service.list_reviews(session, actor=client, plan_id=plan_id)
+    return [review_out(review) for review in reviews]
 
 
 @router.post("/itb/refill", name="api:calculate_refill", responses=problem_responses(401, 403, 422))
