@@ -96,7 +96,7 @@ def build_calendar(source: ExportSource, options: CalendarOptions, *, now: datet
     calendar.add("x-wr-calname", f"Baclofen plan {source.plan.id} v{source.version.number}")
     calendar.add("x-wr-timezone", options.zone.key)
     # Always the clinic's zone, even when only all-day events (pump rates) reference none.
-    first, last = _span(context.plan)
+    first, last = _span(context.plan, today=now.date())
     calendar.add_component(Timezone.from_tzinfo(options.zone, first_date=first, last_date=last))
     for step in context.plan.steps:
         for admin in step.administrations:
@@ -106,11 +106,11 @@ def build_calendar(source: ExportSource, options: CalendarOptions, *, now: datet
     return bytes(calendar.to_ical())
 
 
-def _span(plan: ExportPlan) -> tuple[date, date]:
+def _span(plan: ExportPlan, *, today: date) -> tuple[date, date]:
     days = [s.start for s in plan.steps] + [s.end for s in plan.steps]
     days += [m.on for m in plan.milestones]
-    if not days:
-        return date.today(), date.today()
+    if not days:  # a plan without steps (blocked) still names the clinic's zone
+        days = [today]
     # A year either side gives clients the offsets around every event, both DST rules.
     return min(days) - timedelta(days=366), max(days) + timedelta(days=366)
 
