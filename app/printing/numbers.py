@@ -16,6 +16,9 @@ from babel.dates import format_skeleton
 from babel.dates import format_time as babel_format_time
 from babel.numbers import format_decimal as babel_format_decimal
 
+# Between a number and its unit: a line never breaks inside "7,5 mg" (a "7,5" at the end of
+# one line and "mg" at the start of the next is a misreading waiting to happen).
+UNIT_SPACE = "\u00a0"
 # "0" keeps the leading zero; quantization off keeps every significant digit the plan holds.
 _PATTERN = "0.###"
 
@@ -43,7 +46,7 @@ def format_number(value: Decimal, locale: str) -> str:
 
 def format_quantity(value: Decimal, unit: str, locale: str) -> str:
     """A number with its unit, which is never translated: "2,5 mg", "75 mcg", "5 mL"."""
-    return f"{format_number(value, locale)} {unit}"
+    return f"{format_number(value, locale)}{UNIT_SPACE}{unit}"
 
 
 def format_long_date(value: date, locale: str) -> str:

@@ -43,9 +43,12 @@ def read_plan_version_for_document(
     plan_id: int,
     version: int | None,
     document: str,
+    language: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> PlanDocumentSource:
     """The plan, the asked-for version (the current one by default) and its patient.
+
+    The audit row names the language printed: the one asked for, else the patient's own.
 
     Raises:
         Forbidden: the actor may not print plans.
@@ -68,7 +71,12 @@ def read_plan_version_for_document(
         "plan",
         str(record.id),
         record.patient_id,
-        detail={"document": document, "version": number, **(detail or {})},
+        detail={
+            "document": document,
+            "version": number,
+            "language": language or patient.preferred_language,
+            **(detail or {}),
+        },
     )
     audit.record(session, actor, entry)
     session.commit()

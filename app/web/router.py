@@ -6,12 +6,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from app.web.deps import verify_csrf
-from app.web.routes import auth, patients, plan_exports, plans
+from app.web.routes import auth, patients, plan_exports, plans, print_schedule
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(patients.router)
 router.include_router(plans.router)
+router.include_router(print_schedule.router)
 router.include_router(plan_exports.router)
 
 
