@@ -35,16 +35,17 @@ T = TypeVar("T")
 LanguageQuery = Annotated[Literal["en", "de", "vi"] | None, Query()]
 VersionQuery = Annotated[int | None, Query(ge=1)]
 PaperQuery = Annotated[Literal["a4", "letter"], Query()]
-_Positive = Annotated[Decimal | None, Query(gt=0, le=100_000)]
+# The refill calculator's limits (api RefillRequest): mL, mcg/mL, mcg/day, days.
+_Volume = Annotated[Decimal | None, Query(gt=0, le=100)]
 
 
 def pump_figures(
-    reservoir_ml: _Positive = None,
-    alarm_volume_ml: Annotated[Decimal | None, Query(ge=0, le=100_000)] = None,
-    concentration_mcg_per_ml: _Positive = None,
-    daily_dose: _Positive = None,
+    reservoir_ml: _Volume = None,
+    alarm_volume_ml: Annotated[Decimal | None, Query(ge=0, le=100)] = None,
+    concentration_mcg_per_ml: Annotated[Decimal | None, Query(gt=0, le=5000)] = None,
+    daily_dose: Annotated[Decimal | None, Query(gt=0, le=5000)] = None,
     fill_date: date | None = None,
-    max_refill_interval_days: Annotated[int | None, Query(ge=1, le=3650)] = None,
+    max_refill_interval_days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> PumpFigures:
     """The refill calculator's fields, for the pump card (daily_dose in mcg)."""
     return PumpFigures(
