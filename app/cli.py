@@ -49,13 +49,19 @@ def _build_parser() -> argparse.ArgumentParser:
     user.add_argument(
         "--role", required=True, choices=["admin", "prescriber", "pharmacist", "viewer"]
     )
+    user.add_argument("--clinic", default=None, help="clinic name (default: the oldest clinic)")
     user.set_defaults(handler=_create_user)
 
     token = commands.add_parser("create-token", help="create an API token and print it once")
     token.add_argument("--name", required=True)
     token.add_argument("--scope", action="append", default=[], help="repeat for several scopes")
     token.add_argument("--expires-days", type=int, default=None)
+    token.add_argument("--clinic", default=None, help="clinic name (default: the oldest clinic)")
     token.set_defaults(handler=_create_token)
+
+    clinic = commands.add_parser("create-clinic", help="create a clinic (care team)")
+    clinic.add_argument("--name", required=True)
+    clinic.set_defaults(handler=_create_clinic)
     return parser
 
 
@@ -118,14 +124,22 @@ def _with_session(work: Callable[[Session], T]) -> T:
 
 def _create_user(args: argparse.Namespace) -> int:
     from app.services import auth
-    from app.services.errors import Conflict, InvalidInput
+    from app.services.errors import Conflict, InvalidInput, NotFound
 
     password = sys.stdin.readline().rstrip("\r\n")
-    try:
-        user_id = _with_session(
-            lambda s: auth.create_user(s, username=args.username, password=password, role=args.role)
+
+    def create(session: Session) -> int:
+        return auth.create_user(
+            session,
+            username=args.username,
+            password=password,
+            role=args.role,
+            clinic_id=_clinic_id(session, args.clinic),
         )
-    except (InvalidInput, Conflict) as exc:
+
+    try:
+        user_id = _with_session(create)
+    except (InvalidInput, Conflict, NotFound) as exc:
         print(f"titrate: {exc}", file=sys.stderr)
         return 2
     print(f"created user {args.username} (id {user_id}, role {args.role})", file=sys.stderr)
@@ -134,19 +148,45 @@ def _create_user(args: argparse.Namespace) -> int:
 
 def _create_token(args: argparse.Namespace) -> int:
     from app.services import auth
-    from app.services.errors import InvalidInput
+    from app.services.errors import InvalidInput, NotFound
 
     scopes = tuple(args.scope) or auth.SCOPES
     expires = datetime.now(UTC) + timedelta(days=args.expires_days) if args.expires_days else None
-    try:
-        token = _with_session(
-            lambda s: auth.create_token(s, name=args.name, scopes=scopes, expires_at=expires)
+
+    def create(session: Session) -> str:
+        clinic_id = _clinic_id(session, args.clinic)
+        return auth.create_token(
+            session, name=args.name, scopes=scopes, expires_at=expires, clinic_id=clinic_id
         )
-    except InvalidInput as exc:
+
+    try:
+        token = _with_session(create)
+    except (InvalidInput, NotFound) as exc:
         print(f"titrate: {exc}", file=sys.stderr)
         return 2
     print(token)
     return 0
+
+
+def _create_clinic(args: argparse.Namespace) -> int:
+    from app.services import admin
+    from app.services.context import SYSTEM
+    from app.services.errors import InvalidInput
+
+    try:
+        clinic_id = _with_session(lambda s: admin.create_clinic(s, actor=SYSTEM, name=args.name))
+    except InvalidInput as exc:
+        print(f"titrate: {exc}", file=sys.stderr)
+        return 2
+    print(f"created clinic {args.name} (id {clinic_id})", file=sys.stderr)
+    return 0
+
+
+def _clinic_id(session: Session, name: str | None) -> int | None:
+    """The named clinic's id; None lets the service pick the oldest clinic."""
+    from app.services import admin
+
+    return None if name is None else admin.clinic_id_by_name(session, name)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,6 +44,20 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips);
     # behind a TLS proxy this makes cookies Secure and URLs https.
     forwarded_allow_ips: str = "127.0.0.1"
+    # Login rate limits, counted in the database so every worker and instance agrees
+    # (RELIABILITY.md S7: 50 wrong passwords for one account in 60 s → at least 45 refused).
+    # After `max_failures` failed logins within the window, each further attempt waits
+    # `lockout_initial_seconds`, doubling per failure up to `lockout_max_seconds`: the OWASP
+    # Authentication Cheat Sheet's exponential lockout. The per-address limit is higher
+    # because a whole ward may share one NAT address.
+    login_max_failures_per_account: int = Field(default=5, ge=1, le=100)
+    login_max_failures_per_client_ip: int = Field(default=50, ge=1, le=10_000)
+    login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    login_lockout_initial_seconds: int = Field(default=30, ge=1, le=3600)
+    login_lockout_max_seconds: int = Field(default=900, ge=1, le=24 * 3600)
+    # Peers (addresses or networks, comma-separated) whose X-Forwarded-For names the client
+    # that login limits count. Empty: the direct peer is the client.
+    login_trusted_proxies: str = ""
 
     @field_validator("clinic_timezone")
     @classmethod
@@ -52,6 +67,16 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone: {value}") from exc
+        return value
+
+    @field_validator("login_trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not an address or network: {entry}") from exc
         return value
 
     @model_validator(mode="after")
@@ -67,6 +92,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        parts = (part.strip() for part in self.login_trusted_proxies.split(","))
+        return tuple(ip_network(part, strict=False) for part in parts if part)
 
     def sqlite_path(self) -> Path | None:
         if not self.is_sqlite or ":memory:" in self.database_url:

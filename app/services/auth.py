@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,11 +21,12 @@ from sqlalchemy.orm import Session
 from app.db.models import ROLES, ApiTokenRecord, UserRecord, UserSessionRecord
 from app.db.repositories import users as user_repo
 from app.domain.patients import FieldProblem
-from app.services import audit
+from app.services import audit, rate_limit
 from app.services.audit import AuditEntry
 from app.services.context import SYSTEM, Actor, utc_now
 from app.services.errors import AuthenticationFailed, Conflict, InvalidInput
 from app.services.permissions import SCOPES as SCOPES  # what each grants: permissions.py
+from app.services.rate_limit import LoginLimits
 
 # RFC 9106 second recommendation and above the OWASP floor (m=19 MiB, t=2, p=1).
 _hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1)
@@ -57,14 +59,20 @@ def sha256_hex(value: str) -> str:
 
 
 def create_user(
-    session: Session, *, username: str, password: str, role: str, clinic_id: int | None = None
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    clinic_id: int | None = None,
+    actor: Actor = SYSTEM,
 ) -> int:
-    problems = _user_problems(username, password, role)
+    problems = user_problems(username, password, role)
     if problems:
         raise InvalidInput(problems)
     user = UserRecord(
         username=username,
-        password_hash=_hasher.hash(password),
+        password_hash=hash_password(password),
         role=role,
         clinic_id=clinic_id or user_repo.default_clinic_id(session),
         is_active=True,
@@ -75,13 +83,17 @@ def create_user(
     except IntegrityError as exc:
         raise Conflict(f"user {username!r} already exists") from exc
     audit.record(
-        session, SYSTEM, AuditEntry("user.create", "user", str(user.id), detail={"role": role})
+        session, actor, AuditEntry("user.create", "user", str(user.id), detail={"role": role})
     )
     session.commit()
     return user.id
 
 
-def _user_problems(username: str, password: str, role: str) -> tuple[FieldProblem, ...]:
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def user_problems(username: str, password: str, role: str) -> tuple[FieldProblem, ...]:
     problems = []
     if not 3 <= len(username) <= 64 or not username.replace(".", "").replace("_", "").isalnum():
         problems.append(FieldProblem("username", "3–64 letters, digits, '.' or '_'."))
@@ -93,21 +105,35 @@ def _user_problems(username: str, password: str, role: str) -> tuple[FieldProble
 
 
 def log_in(
-    session: Session, *, username: str, password: str, policy: SessionPolicy, actor: Actor
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    policy: SessionPolicy,
+    limits: LoginLimits,
+    actor: Actor,
 ) -> LoginSession:
-    """Check the password and open a brand-new session (a new id at every login: no fixation)."""
+    """Check the password and open a brand-new session (a new id at every login: no fixation).
+
+    Raises LoginRefused, without looking at the password, while the account or the client
+    address is locked out by the shared rate limit (services/rate_limit.py).
+    """
+    account, now = rate_limit.account_key(username), utc_now()
+    wait = rate_limit.wait_before_attempt(
+        session, account=account, client_ip=actor.client_ip, limits=limits, now=now
+    )
+    if wait is not None:
+        _record_failure(session, actor, account=account, username=username, now=now, wait=wait)
+        session.commit()
+        raise rate_limit.LoginRefused(wait)
     user = user_repo.get_user_by_username(session, username)
     if user is None or not user.is_active or not _password_matches(user.password_hash, password):
-        audit.record(
-            session,
-            actor,
-            AuditEntry(
-                "login.failure", "user", None, outcome="failure", detail={"user": username[:64]}
-            ),
-        )
+        _record_failure(session, actor, account=account, username=username, now=now, wait=None)
         session.commit()
         raise AuthenticationFailed("unknown user or wrong password")
-    now = utc_now()
+    rate_limit.record_attempt(
+        session, account=account, client_ip=actor.client_ip, succeeded=True, now=now
+    )
     session_id = secrets.token_urlsafe(32)
     login = UserSessionRecord(
         id_sha256=sha256_hex(session_id),
@@ -126,6 +152,30 @@ def log_in(
     return LoginSession(
         session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id
     )
+
+
+def _record_failure(
+    session: Session,
+    actor: Actor,
+    *,
+    account: str,
+    username: str,
+    now: datetime,
+    wait: timedelta | None,
+) -> None:
+    """Counts the failure for the rate limit and audits it: a refusal, or a wrong password."""
+    rate_limit.record_attempt(
+        session, account=account, client_ip=actor.client_ip, succeeded=False, now=now
+    )
+    detail: dict[str, object] = {"user": username[:64]}
+    if wait is None:
+        entry = AuditEntry("login.failure", "user", None, outcome="failure", detail=detail)
+    else:
+        detail["retry_after_seconds"] = math.ceil(wait.total_seconds())
+        entry = AuditEntry(
+            "excess_rate_limit_exceeded", "user", None, outcome="failure", detail=detail
+        )
+    audit.record(session, actor, entry)
 
 
 def _password_matches(password_hash: str | None, password: str) -> bool:
@@ -173,13 +223,12 @@ def create_token(
     scopes: tuple[str, ...],
     expires_at: datetime | None,
     clinic_id: int | None = None,
+    actor: Actor = SYSTEM,
 ) -> str:
     """Returns the token once; only its SHA-256 is kept."""
-    unknown = sorted(set(scopes) - set(SCOPES))
-    if not name.strip() or len(name.strip()) > 100:
-        raise InvalidInput((FieldProblem("name", "A token name of 1–100 characters."),))
-    if unknown or not scopes:
-        raise InvalidInput((FieldProblem("scope", f"Scopes must be among {', '.join(SCOPES)}."),))
+    problems = token_problems(name, scopes)
+    if problems:
+        raise InvalidInput(problems)
     token = "tt_" + secrets.token_urlsafe(32)
     record = ApiTokenRecord(
         name=name.strip(),
@@ -192,11 +241,20 @@ def create_token(
     user_repo.add(session, record)
     audit.record(
         session,
-        SYSTEM,
+        actor,
         AuditEntry("token.create", "api_token", str(record.id), detail={"scopes": record.scopes}),
     )
     session.commit()
     return token
+
+
+def token_problems(name: str, scopes: tuple[str, ...]) -> tuple[FieldProblem, ...]:
+    problems = []
+    if not name.strip() or len(name.strip()) > 100:
+        problems.append(FieldProblem("name", "A token name of 1–100 characters."))
+    if set(scopes) - set(SCOPES) or not scopes:
+        problems.append(FieldProblem("scope", f"Scopes must be among {', '.join(SCOPES)}."))
+    return tuple(problems)
 
 
 def authenticate_token(session: Session, *, token: str) -> Actor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import secrets
 from typing import Annotated
 
@@ -10,6 +12,7 @@ from fastapi.responses import Response
 
 from app.services import auth as auth_service
 from app.services.errors import AuthenticationFailed
+from app.services.rate_limit import LoginRefused
 from app.web.deps import (
     LOGIN_CSRF_COOKIE,
     CurrentClinician,
@@ -21,6 +24,7 @@ from app.web.deps import (
     session_policy,
 )
 from app.web.htmx import redirect
+from app.web.login_guard import client_ip, login_limits
 from app.web.templating import render
 
 router = APIRouter()
@@ -29,7 +33,7 @@ router = APIRouter()
 @router.get("/login", name="auth:login_form")
 def show_login(request: Request, login: OptionalLogin) -> Response:
     if login is not None:
-        return redirect(request, str(request.url_for("patients:index")))
+        return redirect(request, _landing_url(request, login.role))
     return _login_page(request, error=None, username="")
 
 
@@ -41,19 +45,26 @@ def log_in(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
 ) -> Response:
+    actor = dataclasses.replace(
+        request_actor(request, None),
+        client_ip=client_ip(request, settings.trusted_proxy_networks),
+    )
     try:
         login = auth_service.log_in(
             session,
             username=username,
             password=password,
             policy=session_policy(settings),
-            actor=request_actor(request, None),
+            limits=login_limits(settings),
+            actor=actor,
         )
+    except LoginRefused as exc:
+        return _refused_page(request, exc, username=username)
     except AuthenticationFailed:
         return _login_page(
             request, error="Unknown user or wrong password.", username=username, status=401
         )
-    response = redirect(request, str(request.url_for("patients:index")))
+    response = redirect(request, _landing_url(request, login.role))
     response.set_cookie(
         session_cookie_name(request),
         login.session_id,
@@ -76,8 +87,31 @@ def log_out(request: Request, session: SessionDep, clinician: CurrentClinician) 
     return response
 
 
+def _landing_url(request: Request, role: str) -> str:
+    # Administrators see no patient data; their work starts on the user list.
+    return str(request.url_for("admin:users" if role == "admin" else "patients:index"))
+
+
+def _refused_page(request: Request, refusal: LoginRefused, *, username: str) -> Response:
+    # Neutral on purpose: unknown usernames are limited the same way, so this says nothing
+    # about whether the account exists.
+    minutes = max(1, math.ceil(refusal.retry_after_seconds / 60))
+    error = (
+        "Too many failed logins for this username or from this network. Logging in is paused "
+        f"for about {minutes} minute{'s' if minutes > 1 else ''}; until then no password is "
+        "accepted, not even the correct one."
+    )
+    headers = {"Retry-After": str(refusal.retry_after_seconds)}
+    return _login_page(request, error=error, username=username, status=429, headers=headers)
+
+
 def _login_page(
-    request: Request, *, error: str | None, username: str, status: int = 200
+    request: Request,
+    *,
+    error: str | None,
+    username: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     token = secrets.token_urlsafe(32)
     response = render(
@@ -85,6 +119,7 @@ def _login_page(
         "auth/login.html",
         {"error": error, "username": username, "login_csrf": token},
         status_code=status,
+        headers=headers,
     )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,

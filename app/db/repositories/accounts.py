@@ -1,0 +1,97 @@
+"""Queries behind the administration pages: users with their last login, tokens, sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.db.models import ApiTokenRecord, ClinicRecord, UserRecord, UserSessionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: int
+    username: str
+    role: str
+    clinic_name: str
+    is_active: bool
+    last_login_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    id: int
+    name: str
+    clinic_name: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+def list_users(session: Session) -> list[UserRow]:
+    # Every login opens a session row, so the newest one is the last login.
+    last_login = (
+        select(UserSessionRecord.user_id, func.max(UserSessionRecord.created_at).label("at"))
+        .group_by(UserSessionRecord.user_id)
+        .subquery()
+    )
+    query = (
+        select(UserRecord, ClinicRecord.name, last_login.c.at)
+        .join(ClinicRecord, ClinicRecord.id == UserRecord.clinic_id)
+        .outerjoin(last_login, last_login.c.user_id == UserRecord.id)
+        .order_by(UserRecord.username)
+    )
+    return [
+        UserRow(user.id, user.username, user.role, clinic, user.is_active, at)
+        for user, clinic, at in session.execute(query)
+    ]
+
+
+def list_tokens(session: Session) -> list[TokenRow]:
+    query = (
+        select(ApiTokenRecord, ClinicRecord.name)
+        .join(ClinicRecord, ClinicRecord.id == ApiTokenRecord.clinic_id)
+        .order_by(ApiTokenRecord.created_at.desc(), ApiTokenRecord.id.desc())
+    )
+    return [
+        TokenRow(
+            token.id,
+            token.name,
+            clinic,
+            tuple(token.scopes),
+            token.created_at,
+            token.expires_at,
+            token.revoked_at,
+        )
+        for token, clinic in session.execute(query)
+    ]
+
+
+def get_token_by_id(session: Session, token_id: int) -> ApiTokenRecord | None:
+    return session.get(ApiTokenRecord, token_id)
+
+
+def end_open_sessions(session: Session, user_id: int, *, at: datetime) -> int:
+    """Ends every open session of a user; returns how many were open."""
+    result = session.execute(
+        update(UserSessionRecord)
+        .where(UserSessionRecord.user_id == user_id, UserSessionRecord.ended_at.is_(None))
+        .values(ended_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def username_taken(session: Session, username: str) -> bool:
+    """Case-insensitively: "Paula.P" next to "paula.p" would be a look-alike account."""
+    query = select(UserRecord.id).where(func.lower(UserRecord.username) == username.lower())
+    return session.scalars(query).first() is not None
+
+
+def clinic_name_taken(session: Session, name: str) -> bool:
+    query = select(ClinicRecord.id).where(func.lower(ClinicRecord.name) == name.lower())
+    return session.scalars(query).first() is not None

@@ -1,0 +1,222 @@
+"""Administration: users, API tokens and clinics. Only actors with the matching operation
+(`user.manage`, `token.manage`, `clinic.manage`: the admin role, or the command line) get in.
+
+Every change is one transaction with its audit row, the admin as actor. Disabling a user or
+resetting their password ends every session they have at once, so a stolen or shared login
+stops working on its very next request; revoking a token works the same way for API clients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from app.db.models import ROLES, ClinicRecord, UserRecord
+from app.db.repositories import accounts as account_repo
+from app.db.repositories import clinics as clinic_repo
+from app.db.repositories import users as user_repo
+from app.db.repositories.accounts import TokenRow, UserRow
+from app.domain.patients import FieldProblem
+from app.services import audit, auth
+from app.services.audit import AuditEntry
+from app.services.context import Actor, utc_now
+from app.services.errors import Forbidden, InvalidInput, NotFound
+from app.services.permissions import can, require
+
+MAX_PASSWORD_LENGTH = 256  # the login form accepts no more, so a longer one could never be used
+MAX_TOKEN_DAYS = 730
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    username: str
+    password: str
+    role: str
+    clinic_id: int | None  # None: not chosen (refused; only the command line has a default)
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    name: str
+    scopes: tuple[str, ...]
+    expires_in_days: int | None
+    clinic_id: int | None
+
+
+def list_users(session: Session, *, actor: Actor) -> list[UserRow]:
+    require(actor, "user.manage")
+    return account_repo.list_users(session)
+
+
+def create_user(session: Session, *, actor: Actor, new: NewUser) -> int:
+    require(actor, "user.manage")
+    problems = auth.user_problems(new.username, new.password, new.role)
+    if len(new.password) >= auth.MIN_PASSWORD_LENGTH:  # the short case is in user_problems
+        problems += _password_problems(new.password)
+    problems += _clinic_problems(session, new.clinic_id)
+    if account_repo.username_taken(session, new.username):
+        problems += (FieldProblem("username", "That username is taken."),)
+    if problems:
+        raise InvalidInput(problems)
+    return auth.create_user(
+        session,
+        username=new.username,
+        password=new.password,
+        role=new.role,
+        clinic_id=new.clinic_id,
+        actor=actor,
+    )
+
+
+def get_user(session: Session, *, actor: Actor, user_id: int) -> UserRecord:
+    require(actor, "user.manage")
+    return _user(session, user_id)
+
+
+def set_user_active(session: Session, *, actor: Actor, user_id: int, active: bool) -> None:
+    """Enable or disable a login; disabling ends all of the user's sessions in the same commit."""
+    require(actor, "user.manage")
+    user = _other_user(session, actor, user_id)
+    if user.is_active == active:
+        return
+    user.is_active = active
+    detail = None
+    if not active:
+        ended = account_repo.end_open_sessions(session, user.id, at=utc_now())
+        detail = {"sessions_ended": ended}
+    action = "user.enable" if active else "user.disable"
+    audit.record(session, actor, AuditEntry(action, "user", str(user.id), detail=detail))
+    session.commit()
+
+
+def reset_password(session: Session, *, actor: Actor, user_id: int, password: str) -> None:
+    """Sets a new password and ends the user's sessions (the password is never audited)."""
+    require(actor, "user.manage")
+    user = _user(session, user_id)
+    problems = _password_problems(password)
+    if problems:
+        raise InvalidInput(problems)
+    user.password_hash = auth.hash_password(password)
+    ended = account_repo.end_open_sessions(session, user.id, at=utc_now())
+    entry = AuditEntry(
+        "user.password_reset", "user", str(user.id), detail={"sessions_ended": ended}
+    )
+    audit.record(session, actor, entry)
+    session.commit()
+
+
+def change_role(session: Session, *, actor: Actor, user_id: int, role: str) -> None:
+    require(actor, "user.manage")
+    user = _other_user(session, actor, user_id)
+    if role not in ROLES:
+        raise InvalidInput((FieldProblem("role", f"Role must be one of {', '.join(ROLES)}."),))
+    if user.role == role:
+        return
+    detail = {"from": user.role, "to": role}
+    user.role = role
+    audit.record(
+        session, actor, AuditEntry("user.role_change", "user", str(user.id), detail=detail)
+    )
+    session.commit()
+
+
+def list_tokens(session: Session, *, actor: Actor) -> list[TokenRow]:
+    require(actor, "token.manage")
+    return account_repo.list_tokens(session)
+
+
+def create_token(session: Session, *, actor: Actor, new: NewToken) -> str:
+    """Returns the token: the caller shows it once; only its SHA-256 is stored."""
+    require(actor, "token.manage")
+    problems = auth.token_problems(new.name, new.scopes) + _clinic_problems(session, new.clinic_id)
+    if new.expires_in_days is None or not 1 <= new.expires_in_days <= MAX_TOKEN_DAYS:
+        message = f"Between 1 and {MAX_TOKEN_DAYS} days; rotate the token before it ends."
+        problems += (FieldProblem("expires_in_days", message),)
+    if problems:
+        raise InvalidInput(problems)
+    return auth.create_token(
+        session,
+        name=new.name,
+        scopes=new.scopes,
+        expires_at=utc_now() + timedelta(days=new.expires_in_days or 0),
+        clinic_id=new.clinic_id,
+        actor=actor,
+    )
+
+
+def revoke_token(session: Session, *, actor: Actor, token_id: int) -> None:
+    """Revoked tokens fail from the very next request: every call looks the token up."""
+    require(actor, "token.manage")
+    token = account_repo.get_token_by_id(session, token_id)
+    if token is None:
+        raise NotFound(f"token {token_id} not found")
+    if token.revoked_at is not None:
+        return
+    token.revoked_at = utc_now()
+    audit.record(session, actor, AuditEntry("token.revoke", "api_token", str(token.id)))
+    session.commit()
+
+
+def list_clinics(session: Session, *, actor: Actor) -> list[ClinicRecord]:
+    require(actor, "clinic.manage")
+    return clinic_repo.list_clinics(session)
+
+
+def clinic_choices(session: Session, *, actor: Actor) -> list[ClinicRecord]:
+    """The clinics a new user or token may join (for the forms' menus)."""
+    if not (can(actor, "user.manage") or can(actor, "token.manage")):
+        raise Forbidden("Only administrators manage users and tokens.")
+    return clinic_repo.list_clinics(session)
+
+
+def create_clinic(session: Session, *, actor: Actor, name: str) -> int:
+    require(actor, "clinic.manage")
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= 100:
+        raise InvalidInput((FieldProblem("name", "A clinic name of 1–100 characters."),))
+    if account_repo.clinic_name_taken(session, name):
+        raise InvalidInput((FieldProblem("name", "A clinic of that name exists."),))
+    clinic = ClinicRecord(name=name, created_at=utc_now())
+    clinic_repo.add(session, clinic)
+    audit.record(session, actor, AuditEntry("clinic.create", "clinic", str(clinic.id)))
+    session.commit()
+    return clinic.id
+
+
+def clinic_id_by_name(session: Session, name: str) -> int:
+    clinic = clinic_repo.get_clinic_by_name(session, name)
+    if clinic is None:
+        raise NotFound(f"no clinic named {name!r}")
+    return clinic.id
+
+
+def _user(session: Session, user_id: int) -> UserRecord:
+    user = user_repo.get_user(session, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+def _other_user(session: Session, actor: Actor, user_id: int) -> UserRecord:
+    # An admin who disables or demotes themselves could leave nobody able to administer.
+    if actor.kind == "user" and actor.id == user_id:
+        raise Forbidden("You cannot disable your own account or change your own role.")
+    return _user(session, user_id)
+
+
+def _password_problems(password: str) -> tuple[FieldProblem, ...]:
+    if len(password) < auth.MIN_PASSWORD_LENGTH:
+        return (FieldProblem("password", f"At least {auth.MIN_PASSWORD_LENGTH} characters."),)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return (FieldProblem("password", f"At most {MAX_PASSWORD_LENGTH} characters."),)
+    return ()
+
+
+def _clinic_problems(session: Session, clinic_id: int | None) -> tuple[FieldProblem, ...]:
+    if clinic_id is None:
+        return (FieldProblem("clinic_id", "Choose a clinic."),)
+    if clinic_repo.get_clinic(session, clinic_id) is None:
+        return (FieldProblem("clinic_id", "Choose one of the clinics."),)
+    return ()
