@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from app.web.deps import verify_csrf
-from app.web.routes import admin, auth, patients, plan_exports, plans, print_schedule
+from app.web.routes import admin, auth, patients, plan_exports, plans, print_schedule, print_summary
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 router.include_router(auth.router)
@@ -15,6 +15,7 @@ router.include_router(patients.router)
 router.include_router(plans.router)
 router.include_router(print_schedule.router)
 router.include_router(plan_exports.router)
+router.include_router(print_summary.router)
 
 
 @router.get("/", name="home")
