@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -19,6 +20,7 @@ from app.services.audit import AuditEntry
 from app.services.context import Actor, utc_now
 from app.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from app.services.permissions import clinic_scope, require
+from app.services.versioning import lost_race_is_stale
 
 MAX_PAGE_SIZE = 100
 
@@ -67,7 +69,8 @@ def update_patient(
     old_version = record.version
     patient_repo.apply_facts(record, facts)
     record.updated_at = utc_now()
-    _flush_or_conflict(session, record)
+    with lost_race_is_stale(session, expected=expected_version, current=_reread(record)):
+        _flush_or_conflict(session, record)
     audit.record(
         session,
         actor,
@@ -101,7 +104,8 @@ def archive_patient(
     record.archived_at = utc_now()
     record.archive_reason = reason.strip()
     record.updated_at = record.archived_at
-    session.flush()
+    with lost_race_is_stale(session, expected=expected_version, current=_reread(record)):
+        session.flush()
     audit.record(
         session,
         actor,
@@ -168,6 +172,11 @@ def _load(session: Session, actor: Actor, patient_id: int) -> PatientRecord:
     if record is None:
         raise NotFound(f"patient {patient_id} not found")
     return record
+
+
+def _reread(record: PatientRecord) -> Callable[[], int]:
+    # After a rollback the record is expired: reading an attribute loads the stored row.
+    return lambda: record.version
 
 
 def _require_valid(facts: PatientFacts, today: date) -> None:

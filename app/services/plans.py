@@ -31,6 +31,7 @@ from app.services.context import Actor, utc_now
 from app.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from app.services.permissions import clinic_scope, require
 from app.services.plan_codec import canonical_json, content_sha256
+from app.services.versioning import lost_race_is_stale
 
 # Builds the engine request once the patient's facts are known (stored plans take the
 # patient from the record, never from the request body).
@@ -87,21 +88,23 @@ def create_plan(
         created_by=actor.name,
         updated_at=now,
     )
-    plan_repo.add(session, record)
-    version = _add_version(
-        session, record, request, plan, actor, options, action="create", reason=None
-    )
-    if options.idempotency_key:
-        plan_repo.add_idempotency_key(
-            session,
-            _client(actor),
-            options.idempotency_key,
-            options.request_fingerprint,
-            record.id,
-            now,
-        )
-    _audit_save(session, actor, record, version, plan, old_version=None)
+    # The key's unique index decides a race between two requests with the same key; on
+    # PostgreSQL the loser fails at the key's flush (after waiting for the winner's commit).
     try:
+        plan_repo.add(session, record)
+        version = _add_version(
+            session, record, request, plan, actor, options, action="create", reason=None
+        )
+        if options.idempotency_key:
+            plan_repo.add_idempotency_key(
+                session,
+                _client(actor),
+                options.idempotency_key,
+                options.request_fingerprint,
+                record.id,
+                now,
+            )
+        _audit_save(session, actor, record, version, plan, old_version=None)
         session.commit()
     except IntegrityError:  # a concurrent retry with the same key won the race
         session.rollback()
@@ -144,7 +147,8 @@ def revise_plan(
     old_version = record.current_version
     record.current_version = old_version + 1
     record.updated_at = utc_now()
-    session.flush()
+    with lost_race_is_stale(session, expected=expected_version, current=_reread(record)):
+        session.flush()
     version = _add_version(
         session, record, request, plan, actor, options, action="revise", reason=reason.strip()
     )
@@ -174,7 +178,8 @@ def change_state(
     record.state = new_state
     record.state_reason = reason.strip()
     record.updated_at = utc_now()
-    session.flush()
+    with lost_race_is_stale(session, expected=expected_version, current=_reread(record)):
+        session.flush()
     audit.record(
         session,
         actor,
@@ -462,6 +467,11 @@ def _load_current(
     if expected_version is not None and record.current_version != expected_version:
         raise StaleVersion(expected=expected_version, current=record.current_version)
     return record
+
+
+def _reread(record: PlanRecord) -> Callable[[], int]:
+    # After a rollback the record is expired: reading an attribute loads the stored row.
+    return lambda: record.current_version
 
 
 def _client(actor: Actor) -> str:
