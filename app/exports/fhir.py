@@ -4,15 +4,17 @@ The Bundle is a `collection`: a set of resources for the receiver to read or imp
 references between them resolved inside the Bundle (`urn:uuid:` fullUrls). A `document`
 would need a Composition and attestation; a `transaction` would tell a server to write.
 
-Entries: the Patient, the MedicationRequest that carries the schedule (one
-`dosageInstruction` per step, `sequence` = step number), and one supply MedicationRequest per
-dispense line (`basedOn` the schedule). FHIR gives a MedicationRequest a single
-`dispenseRequest.quantity` of a single medication, and a plan may dispense tablets of three
-strengths, so each product gets its own request rather than an ambiguous "99 tablets".
+Entries, exactly as API.md §4 fixes them: the Patient and the one MedicationRequest that
+carries the schedule, with exactly one `dosageInstruction` per step (`sequence` = step
+number, strictly increasing) and its `dispenseRequest`; then one SupplyRequest per dispense
+line. FHIR gives a MedicationRequest a single `dispenseRequest.quantity` of a single product,
+and a plan may dispense tablets of three strengths, so the request carries the quantity only
+when the plan dispenses one product, and the SupplyRequests always name every product with
+its count (never an ambiguous "99 tablets").
 
-A step whose doses differ between dose times (a taper level of 15 / 10 / 15 mg) is written
-as one Dosage per distinct dose, all with the step's `sequence`: FHIR reads Dosages with the
-same sequence as concurrent. Every other step has exactly one Dosage.
+A step whose doses differ between dose times (a taper level of 15 / 10 / 15 mg) still has one
+Dosage: its `text` gives every dose time's dose, `doseRange` spans the smallest to the largest
+single dose, and `maxDosePerPeriod` holds the exact daily total (every oral step carries it).
 
 Codes, and where they were checked:
 - route: SNOMED CT 26643006 "Oral route" (FHIR route-codes value set) and 72607000
@@ -39,9 +41,9 @@ from app.exports.schedule import (
     ExportPlan,
     Step,
     Supply,
-    instruction_text,
     json_number,
     read_plan,
+    step_instruction_text,
 )
 from app.services.plan_exports import ExportSource
 
@@ -55,6 +57,8 @@ _ROUTES = {
 }
 _EVENT_TIMING = {"morning": "MORN", "midday": "NOON", "evening": "EVE", "night": "HS"}
 _STATUS = {"active": "active", "on_hold": "on-hold", "discontinued": "stopped"}
+_SUPPLY_STATUS = {"active": "active", "on-hold": "suspended", "stopped": "cancelled"}
+_PER_DAY = {"value": 1, "unit": "d", "system": UCUM, "code": "d"}
 _GENDER = {"female": "female", "male": "male"}
 _MRN_TYPE = {
     "coding": [
@@ -89,7 +93,7 @@ def build_bundle(source: ExportSource, options: FhirOptions, *, now: datetime) -
         _entry(schedule_url, _schedule(source, plan, options, patient_url)),
     ]
     for number, supply in enumerate(plan.supplies, start=1):
-        request = _supply_request(source, supply, options, patient_url, schedule_url)
+        request = _supply_request(source, supply, patient_url)
         entries.append(_entry(_urn(source, f"supply-{number}"), request))
     return {
         "resourceType": "Bundle",
@@ -173,13 +177,14 @@ def _schedule(
         },
     ]
     request["note"] = [{"text": _provenance(source, plan)}]
-    request["dosageInstruction"] = [
-        _dosage(step, group, plan.route) for step in plan.steps for group in step.groups()
-    ]
+    request["dosageInstruction"] = [_dosage(step, plan.route) for step in plan.steps]
+    dispense: dict[str, Any] = {}
     if plan.steps:
-        request["dispenseRequest"] = {
-            "validityPeriod": _period(plan.steps[0].start, plan.steps[-1].end)
-        }
+        dispense["validityPeriod"] = _period(plan.steps[0].start, plan.steps[-1].end)
+    if len(plan.supplies) == 1:
+        dispense["quantity"] = _supply_quantity(plan.supplies[0])
+    if dispense:
+        request["dispenseRequest"] = dispense
     return request
 
 
@@ -191,33 +196,46 @@ def _provenance(source: ExportSource, plan: ExportPlan) -> str:
     )
 
 
-def _dosage(step: Step, group: DoseGroup, route: str) -> dict[str, Any]:
+def _dosage(step: Step, route: str) -> dict[str, Any]:
+    groups = step.groups()
+    times = [a.time_of_day for a in step.administrations]
+    one_a_day = times in (["bolus"], ["continuous"])
     repeat: dict[str, Any] = {
         "boundsPeriod": _period(step.start, step.end),
-        "frequency": 1 if group.times in {("bolus",), ("continuous",)} else len(group.times),
+        "frequency": 1 if one_a_day else len(times),
         "period": 1,
         "periodUnit": "d",
     }
-    when = [_EVENT_TIMING[t] for t in group.times if t in _EVENT_TIMING]
+    when = [_EVENT_TIMING[t] for t in times if t in _EVENT_TIMING]
     if when:
         repeat["when"] = when
-    dose_and_rate: dict[str, Any] = {
-        "type": _ORDERED,
-        "doseQuantity": _quantity(group.dose),
+    dosage: dict[str, Any] = {
+        "sequence": step.index,
+        "text": step_instruction_text(step),
+        "timing": {"repeat": repeat},
+        "route": {"coding": [_ROUTES[route]], "text": route},
+        "doseAndRate": [_dose_and_rate(groups)],
     }
+    if not one_a_day:
+        dosage["maxDosePerPeriod"] = {"numerator": _quantity(step.daily), "denominator": _PER_DAY}
+    return dosage
+
+
+def _dose_and_rate(groups: tuple[DoseGroup, ...]) -> dict[str, Any]:
+    """One single dose when every dose time takes the same; otherwise the range of them."""
+    if len(groups) > 1:
+        doses = sorted((g.dose for g in groups), key=lambda dose: dose.value)
+        low, high = _quantity(doses[0]), _quantity(doses[-1])
+        return {"type": _ORDERED, "doseRange": {"low": low, "high": high}}
+    [group] = groups
+    dose_and_rate: dict[str, Any] = {"type": _ORDERED, "doseQuantity": _quantity(group.dose)}
     if group.times == ("continuous",):
         dose_and_rate["rateQuantity"] = {
             **_quantity(group.dose),
             "unit": f"{group.dose.unit}/day",
             "code": f"{_UCUM_CODES[group.dose.unit]}/d",
         }
-    return {
-        "sequence": step.index,
-        "text": instruction_text(step, group),
-        "timing": {"repeat": repeat},
-        "route": {"coding": [_ROUTES[route]], "text": route},
-        "doseAndRate": [dose_and_rate],
-    }
+    return dose_and_rate
 
 
 def _quantity(dose: Dose) -> dict[str, Any]:
@@ -234,15 +252,20 @@ def _period(start: date, end: date) -> dict[str, str]:
     return {"start": start.isoformat(), "end": end.isoformat()}
 
 
-def _supply_request(
-    source: ExportSource,
-    supply: Supply,
-    options: FhirOptions,
-    patient_url: str,
-    schedule_url: str,
-) -> dict[str, Any]:
-    request = _request_base(source, options, patient_url, supply.product)
-    request["basedOn"] = [{"reference": schedule_url}]
+def _supply_request(source: ExportSource, supply: Supply, patient_url: str) -> dict[str, Any]:
+    status, _ = _status(source)
+    return {
+        "resourceType": "SupplyRequest",
+        "status": _SUPPLY_STATUS[status],
+        "itemCodeableConcept": {"text": supply.product},
+        "quantity": _supply_quantity(supply),
+        "authoredOn": source.version.created_at.isoformat(),
+        "requester": {"display": source.version.created_by},
+        "deliverTo": {"reference": patient_url},
+    }
+
+
+def _supply_quantity(supply: Supply) -> dict[str, Any]:
     quantity: dict[str, Any] = {"value": json_number(supply.quantity)}
     if supply.unit == "tablet":
         quantity |= {
@@ -252,5 +275,4 @@ def _supply_request(
         }
     else:
         quantity |= {"unit": "mL", "system": UCUM, "code": "mL"}
-    request["dispenseRequest"] = {"quantity": quantity}
-    return request
+    return quantity

@@ -237,3 +237,14 @@ def instruction_text(step: Step, group: DoseGroup) -> str:
     if group.times == ("bolus",):
         return f"Give {group.dose.text} as an intrathecal bolus ({group.take}), {dates}"
     return f"Take {group.take} ({group.dose.text}) {times_text(group.times)}, {dates}"
+
+
+def step_instruction_text(step: Step) -> str:
+    """A whole step in words: one group reads as `instruction_text`; uneven doses name each
+    dose time's dose, e.g. 'Take 3 tablets of 5 mg (15 mg) in the morning and in the evening;
+    2 tablets of 5 mg (10 mg) at midday, 6 Dec – 10 Dec 2026'."""
+    groups = step.groups()
+    if len(groups) == 1:
+        return instruction_text(step, groups[0])
+    doses = "; ".join(f"{g.take} ({g.dose.text}) {times_text(g.times)}" for g in groups)
+    return f"Take {doses}, {date_range_text(step.start, step.end)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from fastapi import FastAPI
@@ -34,7 +35,8 @@ def resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 
 def schedule_of(bundle: dict[str, Any]) -> dict[str, Any]:
-    [schedule] = [r for r in resources(bundle, "MedicationRequest") if "basedOn" not in r]
+    """API.md §4: the Bundle holds *the* MedicationRequest, so there is exactly one."""
+    [schedule] = resources(bundle, "MedicationRequest")
     return schedule
 
 
@@ -45,23 +47,26 @@ def test_every_kind_of_plan_exports_a_valid_bundle_whose_doses_are_the_plans(
     assert bundle["type"] == "collection"
     schedule = schedule_of(bundle)
     dosages = schedule["dosageInstruction"]
+    # One dosageInstruction per step, strictly increasing sequence (API.md §4).
     sequences = [d["sequence"] for d in dosages]
-    assert sequences == sorted(sequences)
-    assert sorted(set(sequences)) == [s["index"] for s in stored.steps]
-    for step in stored.steps:
-        mine = [d for d in dosages if d["sequence"] == step["index"]]
-        for dosage in mine:
-            bounds = dosage["timing"]["repeat"]["boundsPeriod"]
-            assert (bounds["start"], bounds["end"]) == (step["start_date"], step["end_date"])
-        exported = sorted(
-            (time, exact(d["doseAndRate"][0]["doseQuantity"]["value"]))
-            for d in mine
-            for time in _times(d)
-        )
-        planned = sorted(
-            (a["time_of_day"], exact(a["dose"]["value"])) for a in step["administrations"]
-        )
-        assert exported == planned
+    assert sequences == [s["index"] for s in stored.steps]
+    assert all(a < b for a, b in pairwise(sequences))
+    for step, dosage in zip(stored.steps, dosages, strict=True):
+        bounds = dosage["timing"]["repeat"]["boundsPeriod"]
+        assert (bounds["start"], bounds["end"]) == (step["start_date"], step["end_date"])
+        assert sorted(_times(dosage)) == sorted(a["time_of_day"] for a in step["administrations"])
+        singles = sorted(exact(a["dose"]["value"]) for a in step["administrations"])
+        dose_and_rate = dosage["doseAndRate"][0]
+        if "doseQuantity" in dose_and_rate:
+            assert set(singles) == {exact(dose_and_rate["doseQuantity"]["value"])}
+        else:
+            span = dose_and_rate["doseRange"]
+            assert (exact(span["low"]["value"]), exact(span["high"]["value"])) == (
+                singles[0], singles[-1]
+            )  # fmt: skip
+        if "maxDosePerPeriod" in dosage:
+            daily = dosage["maxDosePerPeriod"]["numerator"]["value"]
+            assert exact(daily) == sum(singles) == exact(step["daily_dose"]["value"])
 
 
 def _times(dosage: dict[str, Any]) -> list[str]:
@@ -78,10 +83,13 @@ def test_units_and_routes_follow_the_plan_and_never_mix(
 ) -> None:
     bundle, text = fetch_bundle(client, api_headers, stored.id)
     for dosage in schedule_of(bundle)["dosageInstruction"]:
-        quantity = dosage["doseAndRate"][0]["doseQuantity"]
-        assert quantity["system"] == UCUM
-        expected = ("mcg", "ug") if stored.is_itb else ("mg", "mg")
-        assert (quantity["unit"], quantity["code"]) == expected
+        dose_and_rate = dosage["doseAndRate"][0]
+        span = dose_and_rate.get("doseRange", {})
+        quantities = [dose_and_rate.get("doseQuantity"), span.get("low"), span.get("high")]
+        for quantity in filter(None, quantities):
+            assert quantity["system"] == UCUM
+            expected = ("mcg", "ug") if stored.is_itb else ("mg", "mg")
+            assert (quantity["unit"], quantity["code"]) == expected
         assert dosage["route"]["coding"][0]["code"] == ROUTES[stored.plan["route"]]
     if stored.is_itb:
         assert not re.search(r"\bmg\b", text), "an intrathecal export never shows mg"
@@ -146,19 +154,25 @@ def test_the_request_names_version_hash_prescriber_and_state(
     }  # fmt: skip
 
 
-def test_a_taper_level_with_uneven_doses_is_two_concurrent_dosages(
+def test_a_taper_level_with_uneven_doses_is_one_dosage_with_a_range_and_the_daily_total(
     client: TestClient, api_headers: dict[str, str], db: Session
 ) -> None:
     plan = store_plan(client, api_headers, db, "oral_taper")
     level = plan.steps[1]
     assert len({a["dose"]["value"] for a in level["administrations"]}) == 2
     dosages = schedule_of(fetch_bundle(client, api_headers, plan.id)[0])["dosageInstruction"]
-    texts = [d["text"] for d in dosages if d["sequence"] == level["index"]]
-    assert texts == [
-        "Take 3 tablets of 5 mg (15 mg) in the morning and in the evening, 6 Dec – 10 Dec 2026",
-        "Take 2 tablets of 5 mg (10 mg) at midday, 6 Dec – 10 Dec 2026",
-    ]
-    assert sum(1 for d in dosages if d["sequence"] == 1) == 1
+    [dosage] = [d for d in dosages if d["sequence"] == level["index"]]
+    assert dosage["text"] == (
+        "Take 3 tablets of 5 mg (15 mg) in the morning and in the evening; "
+        "2 tablets of 5 mg (10 mg) at midday, 6 Dec – 10 Dec 2026"
+    )
+    span = dosage["doseAndRate"][0]["doseRange"]
+    assert (span["low"]["value"], span["high"]["value"]) == (10, 15)
+    assert dosage["maxDosePerPeriod"]["numerator"]["value"] == 40
+    assert dosage["maxDosePerPeriod"]["denominator"] == {
+        "value": 1, "unit": "d", "system": UCUM, "code": "d"
+    }  # fmt: skip
+    assert dosage["timing"]["repeat"]["frequency"] == 3
 
 
 def test_the_child_gets_solution_in_mg_with_its_volume_and_an_hs_night_dose(
@@ -172,26 +186,32 @@ def test_the_child_gets_solution_in_mg_with_its_volume_and_an_hs_night_dose(
     assert first["doseAndRate"][0]["doseQuantity"]["value"] == Decimal("1.3")
 
 
-def test_each_dispense_line_is_a_supply_request_based_on_the_schedule(
+def test_each_dispense_line_is_a_supply_request_and_a_single_product_is_dispensed(
     client: TestClient, api_headers: dict[str, str], stored: StoredPlan
 ) -> None:
     bundle, _ = fetch_bundle(client, api_headers, stored.id)
-    schedule_url = next(
-        e["fullUrl"] for e in bundle["entry"] if e["resource"] is schedule_of(bundle)
+    patient_url = next(
+        e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
     )
-    supplies = [r for r in resources(bundle, "MedicationRequest") if "basedOn" in r]
-    assert len(supplies) == len(stored.plan["dispense"])
-    for supply, line in zip(supplies, stored.plan["dispense"], strict=True):
-        assert supply["basedOn"] == [{"reference": schedule_url}]
-        quantity = supply["dispenseRequest"]["quantity"]
+    supplies = resources(bundle, "SupplyRequest")
+    lines = stored.plan["dispense"]
+    assert len(supplies) == len(lines)
+    for supply, line in zip(supplies, lines, strict=True):
+        assert supply["deliverTo"] == {"reference": patient_url}
+        quantity = supply["quantity"]
         assert exact(quantity["value"]) == exact(line["quantity"])
         if line["form"] == "tablet":
             strength = line["tablet_strength"]
             assert (quantity["code"], quantity["unit"]) == ("TAB", "tablet")
             expected = f"Baclofen {exact(strength['value']):f} {strength['unit']} tablet"
-            assert supply["medicationCodeableConcept"]["text"] == expected
+            assert supply["itemCodeableConcept"]["text"] == expected
         else:
             assert (quantity["code"], quantity["system"]) == ("mL", UCUM)
+    dispense = schedule_of(bundle).get("dispenseRequest", {})
+    if len(lines) == 1:
+        assert dispense["quantity"] == supplies[0]["quantity"]
+    else:
+        assert "quantity" not in dispense, "one quantity cannot count several products"
 
 
 def test_the_pump_steps_carry_a_daily_rate_in_ug_per_day(
