@@ -62,7 +62,30 @@ def _build_parser() -> argparse.ArgumentParser:
     clinic = commands.add_parser("create-clinic", help="create a clinic (care team)")
     clinic.add_argument("--name", required=True)
     clinic.set_defaults(handler=_create_clinic)
+    _add_records_commands(commands)
     return parser
+
+
+def _add_records_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = commands.add_parser("audit", help="check the audit trail")
+    audit_commands = audit.add_subparsers(required=True, metavar="ACTION")
+    verify = audit_commands.add_parser(
+        "verify", help="walk the audit hash chain; exit 1 naming the first bad entry"
+    )
+    verify.set_defaults(handler=_audit_verify)
+
+    backup = commands.add_parser(
+        "backup", help="online backup, checked, with a manifest beside it (docs/operations)"
+    )
+    backup.add_argument("--to", required=True, type=Path, metavar="PATH")
+    backup.set_defaults(handler=_backup)
+
+    restore = commands.add_parser(
+        "restore", help="restore a SQLite backup to a new path and check it there"
+    )
+    restore.add_argument("--from", dest="source", required=True, type=Path, metavar="BACKUP")
+    restore.add_argument("--to", required=True, type=Path, metavar="PATH")
+    restore.set_defaults(handler=_restore)
 
 
 def alembic_config(database_url: str) -> Config:
@@ -187,6 +210,53 @@ def _clinic_id(session: Session, name: str | None) -> int | None:
     from app.services import admin
 
     return None if name is None else admin.clinic_id_by_name(session, name)
+
+
+def _audit_verify(_: argparse.Namespace) -> int:
+    from app.services.audit_chain import verify_chain
+
+    report = _with_session(verify_chain)
+    print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from app.config import get_settings
+    from app.services import backup
+
+    settings = get_settings()
+    target: Path = args.to
+    try:
+        sqlite_path = settings.sqlite_path()
+        if sqlite_path is not None:
+            result = backup.backup_sqlite(sqlite_path, target)
+        elif not backup.has_pg_dump():
+            command = backup.pg_dump_command(settings.database_url, target)
+            print("pg_dump is not installed here; on the database host run:", file=sys.stderr)
+            print(f"  {command.display()}", file=sys.stderr)
+            return 2
+        else:
+            result = backup.backup_postgresql(settings.database_url, target)
+    except backup.BackupError as exc:
+        print(f"titrate: {exc}", file=sys.stderr)
+        return 1
+    for problem in result.problems:
+        print(f"titrate: backup check failed: {problem}", file=sys.stderr)
+    verdict = "backup ok" if result.ok else "backup FAILED"
+    print(f"{verdict}: {result.path} (manifest {result.manifest_path})")
+    return 0 if result.ok else 1
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from app.services import backup
+
+    try:
+        checks = backup.restore_sqlite(args.source, args.to)
+    except (backup.BackupError, OSError, ValueError) as exc:
+        print(f"titrate: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {args.to}: integrity ok, {checks.chain.summary()}")
+    return 0
 
 
 if __name__ == "__main__":

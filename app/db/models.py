@@ -134,6 +134,24 @@ class AuditEventRecord(Base):
     request_id: Mapped[str | None] = mapped_column(String(40))
     client_ip: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16), default="success")
+    # Hash chain (app/db/audit_chain.py): prev_hash is the row_hash of id - 1.
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHeadRecord(Base):
+    """The one row naming the newest audit event and its hash. Writers lock it (FOR UPDATE on
+    PostgreSQL) before they read the previous hash, so ids and chain order always agree."""
+
+    __tablename__ = "audit_chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_id: Mapped[int]
+    last_hash: Mapped[str] = mapped_column(String(64))
+    # Rows up to this id were chained by the migration; their ids came from a sequence and
+    # may skip numbers. Later ids are handed out here, one after the other.
+    legacy_last_id: Mapped[int]
 
 
 class PlanRecord(Base):

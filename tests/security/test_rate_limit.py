@@ -3,10 +3,12 @@ the password, audited, keyed on the account and on a client address we can trust
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from ipaddress import ip_network
 
 import pytest
 from fastapi import FastAPI
@@ -14,20 +16,23 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
 
 from app.config import Settings
+from app.db.engine import make_engine
 from app.db.models import AuditEventRecord, LoginAttemptRecord
 from app.main import create_app
+from app.web.login_guard import client_ip
 from tests.factories.users import PASSWORD
 from tests.web.helpers import log_in
 
 WRONG = "not the password at all"
 
 
-def _refusals(db: Session, *, client_ip: str | None = None) -> list[AuditEventRecord]:
+def _refusals(db: Session, *, address: str | None = None) -> list[AuditEventRecord]:
     query = select(AuditEventRecord).where(AuditEventRecord.action == "excess_rate_limit_exceeded")
-    if client_ip is not None:
-        query = query.where(AuditEventRecord.client_ip == client_ip)
+    if address is not None:
+        query = query.where(AuditEventRecord.client_ip == address)
     return list(db.scalars(query.order_by(AuditEventRecord.id)))
 
 
@@ -160,7 +165,7 @@ class TestClientAddress:
         for n in range(3):
             assert log_in(ip_limited, f"spray.{n}", WRONG).status_code == 401
         assert log_in(ip_limited, "paula.prescriber", PASSWORD).status_code == 429
-        (event,) = _refusals(db, client_ip="198.51.100.10")
+        (event,) = _refusals(db, address="198.51.100.10")
         assert event.detail == {"user": "paula.prescriber", "retry_after_seconds": 30}
 
     def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(
@@ -191,8 +196,6 @@ class TestClientAddress:
 
 def _normalised(response: Response, username: str) -> str:
     """The page without what differs by nature: the form token and the typed username."""
-    import re
-
     text = re.sub(r'value="[A-Za-z0-9_-]{40,}"', 'value="TOKEN"', response.text)
     return text.replace(username, "USERNAME")
 
@@ -203,8 +206,6 @@ def real_database(settings: Settings, migrated_engine: object) -> Iterator[tuple
     commits. Leaves no login attempts behind (audit rows stay, as they must)."""
     account = f"instances.{uuid.uuid4().hex[:10]}"
     yield settings, account
-    from app.db.engine import make_engine
-
     engine = make_engine(settings.database_url)
     with sessionmaker(bind=engine)() as session:
         session.execute(
@@ -228,3 +229,23 @@ def test_a_second_app_instance_sees_the_same_counters(
             assert log_in(one, account, WRONG).status_code == 401
         assert log_in(two, account, WRONG).status_code == 429
         assert log_in(one, account, WRONG).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        ("198.51.100.1", "203.0.113.9", "198.51.100.1"),  # untrusted peer: header ignored
+        ("10.0.0.1", "203.0.113.9", "203.0.113.9"),
+        ("10.0.0.1", "1.2.3.4, 203.0.113.9, 10.0.0.5", "203.0.113.9"),  # skips our proxies
+        ("10.0.0.1", "", "10.0.0.1"),
+        ("10.0.0.1", "10.0.0.7, 10.0.0.5", "10.0.0.7"),  # only proxies: the farthest one
+        ("10.0.0.1", "not-an-address", "10.0.0.1"),  # garbage from a proxy: keep the peer
+        ("10.0.0.1", "2001:DB8::1", "2001:db8::1"),
+    ],
+)
+def test_client_ip_believes_forwarded_for_only_from_trusted_proxies(
+    peer: str, forwarded: str, expected: str
+) -> None:
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    request = Request({"type": "http", "client": (peer, 1234), "headers": headers})
+    assert client_ip(request, (ip_network("10.0.0.0/8"),)) == expected

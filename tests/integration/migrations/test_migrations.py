@@ -59,8 +59,8 @@ def test_the_audit_table_refuses_updates_and_deletes(migrated_engine) -> None:  
         connection.execute(
             text(
                 "INSERT INTO audit_event (occurred_at, actor_kind, actor_name, action, "
-                "entity_type, outcome) VALUES (CURRENT_TIMESTAMP, 'system', 'test', "
-                "'test.event', 'test', 'success')"
+                "entity_type, outcome, prev_hash, row_hash) VALUES (CURRENT_TIMESTAMP, "
+                "'system', 'test', 'test.event', 'test', 'success', 'x', 'x')"
             )
         )
         for statement in ("UPDATE audit_event SET action = 'forged'", "DELETE FROM audit_event"):

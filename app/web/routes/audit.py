@@ -1,0 +1,216 @@
+"""Audit review for admins: a filtered, paginated page (htmx filtering) and a CSV report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from app.db.models import AuditEventRecord
+from app.services import audit_review
+from app.services.audit_review import CATEGORIES, AuditFilters
+from app.services.pagination import BadCursor, decode_cursor, encode_cursor
+from app.web.deps import CurrentClinician, SessionDep
+from app.web.htmx import is_partial
+from app.web.templating import render
+
+router = APIRouter(prefix="/audit")
+
+CATEGORY_LABELS = {
+    "all": "All events",
+    "overrides": "Overrides",
+    "failed_logins": "Failed logins",
+    "rate_limits": "Rate-limit refusals",
+    "phi_reads": "Reads of patient data",
+    "writes": "Changes",
+}
+CSV_COLUMNS = (
+    "id", "occurred_at", "action", "outcome", "actor_kind", "actor_name", "actor_role",
+    "entity_type", "entity_id", "patient_id", "old_version", "new_version", "reason",
+    "detail", "request_id", "client_ip", "row_hash",
+)  # fmt: skip
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+Text = Annotated[str, Query(max_length=100)]
+
+
+@dataclass
+class FilterForm:
+    """The filter fields as typed (so the form shows them back) and what they mean."""
+
+    values: dict[str, str]
+    filters: AuditFilters = field(default_factory=AuditFilters)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(
+        cls, patient: str, user: str, date_from: str, date_to: str, category: str
+    ) -> FilterForm:
+        values = {
+            "patient": patient.strip(),
+            "user": user.strip(),
+            "date_from": date_from.strip(),
+            "date_to": date_to.strip(),
+            "category": category or "all",
+        }
+        errors: dict[str, str] = {}
+        patient_id = _parse_id(values["patient"], errors)
+        start = _parse_date(values, "date_from", errors)
+        end = _parse_date(values, "date_to", errors)
+        if start and end and end < start:
+            errors["date_to"] = "The end date is before the start date."
+        if values["category"] not in CATEGORIES:
+            errors["category"] = "Choose one of the listed kinds of event."
+            values["category"] = "all"
+        filters = AuditFilters(patient_id, values["user"], start, end, values["category"])
+        return cls(values, filters, errors)
+
+    def query_string(self) -> str:
+        return urlencode({key: value for key, value in self.values.items() if value})
+
+
+@router.get("", name="audit:index")
+def review_audit(
+    request: Request,
+    session: SessionDep,
+    clinician: CurrentClinician,
+    patient: Text = "",
+    user: Text = "",
+    date_from: Text = "",
+    date_to: Text = "",
+    category: Text = "all",
+    cursor: Annotated[str, Query(max_length=400)] = "",
+) -> Response:
+    form = FilterForm.parse(patient, user, date_from, date_to, category)
+    if form.errors:
+        return _page(request, clinician, form, events=[], next_cursor=None, status=422)
+    page = audit_review.review_audit(
+        session, actor=clinician, filters=form.filters, before_id=_before_id(cursor)
+    )
+    next_cursor = None
+    if page.next_before_id is not None:
+        next_cursor = encode_cursor(("audit", page.next_before_id))
+    return _page(request, clinician, form, events=page.events, next_cursor=next_cursor)
+
+
+@router.get("/report.csv", name="audit:report")
+def download_audit_report(
+    request: Request,
+    session: SessionDep,
+    clinician: CurrentClinician,
+    patient: Text = "",
+    user: Text = "",
+    date_from: Text = "",
+    date_to: Text = "",
+    category: Text = "all",
+) -> Response:
+    form = FilterForm.parse(patient, user, date_from, date_to, category)
+    if form.errors:
+        return _page(request, clinician, form, events=[], next_cursor=None, status=422)
+    events, truncated = audit_review.audit_report(session, actor=clinician, filters=form.filters)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    headers = {"Content-Disposition": f'attachment; filename="audit-report-{stamp}.csv"'}
+    if truncated:
+        headers["X-Report-Truncated"] = str(audit_review.REPORT_LIMIT)
+    return Response(report_csv(events), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def report_csv(events: list[AuditEventRecord]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for event in events:
+        writer.writerow([csv_cell(value) for value in _csv_values(event)])
+    return buffer.getvalue()
+
+
+def csv_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def detail_text(detail: object) -> str:
+    return "" if detail is None else json.dumps(detail, sort_keys=True, ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One event as the page shows it: UTC time with its zone, detail as compact JSON."""
+
+    event: AuditEventRecord
+    at_iso: str
+    at_text: str
+    detail: str
+
+
+def _row(event: AuditEventRecord) -> EventRow:
+    at = event.occurred_at.astimezone(UTC)
+    return EventRow(
+        event, at.isoformat(), at.strftime("%Y-%m-%d %H:%M:%S UTC"), detail_text(event.detail)
+    )
+
+
+def _csv_values(event: AuditEventRecord) -> list[object]:
+    values: list[object] = [getattr(event, name) for name in CSV_COLUMNS]
+    values[CSV_COLUMNS.index("occurred_at")] = event.occurred_at.isoformat()
+    values[CSV_COLUMNS.index("detail")] = detail_text(event.detail)
+    return values
+
+
+def _page(
+    request: Request,
+    clinician: object,
+    form: FilterForm,
+    *,
+    events: list[AuditEventRecord],
+    next_cursor: str | None,
+    status: int = 200,
+) -> Response:
+    context = {
+        "clinician": clinician,
+        "form": form,
+        "rows": [_row(event) for event in events],
+        "next_cursor": next_cursor,
+        "categories": CATEGORY_LABELS,
+        "query": form.query_string(),
+    }
+    template = "audit/_results.html" if is_partial(request) else "audit/index.html"
+    response = render(request, template, context, status_code=status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def _before_id(cursor: str) -> int | None:
+    try:
+        after = decode_cursor(cursor)
+    except BadCursor:
+        return None  # a mangled "next" link restarts at the newest events
+    return after[1] if after else None
+
+
+def _parse_id(raw: str, errors: dict[str, str]) -> int | None:
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+        errors["patient"] = "A patient id is a whole number."
+        return None
+    return int(raw)
+
+
+def _parse_date(values: dict[str, str], name: str, errors: dict[str, str]) -> date | None:
+    raw = values[name]
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = "Use the form YYYY-MM-DD."
+        return None

@@ -1,0 +1,92 @@
+"""`titrate create-clinic`; `--clinic` on create-user and create-token (API.md §1, additive)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from app.cli import alembic_config, main
+from app.config import get_settings
+from app.db.engine import make_engine
+from app.db.models import ApiTokenRecord, AuditEventRecord, ClinicRecord, UserRecord
+
+
+@pytest.fixture
+def cli_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    command.upgrade(alembic_config(url), "head")
+    monkeypatch.setenv("TITRATE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    get_settings.cache_clear()
+
+
+def _clinic(engine: Engine, name: str) -> ClinicRecord | None:
+    with Session(engine) as session:
+        return session.scalars(select(ClinicRecord).where(ClinicRecord.name == name)).first()
+
+
+def test_create_clinic_then_a_user_and_a_token_in_it(
+    cli_engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["create-clinic", "--name", "Rehab West"]) == 0
+    clinic = _clinic(cli_engine, "Rehab West")
+    assert clinic is not None
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert (
+        main(
+            ["create-user", "--username", "rw.nurse", "--role", "viewer", "--clinic", "Rehab West"]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["create-token", "--name", "rw-pharmacy", "--clinic", "Rehab West"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert token.startswith("tt_")
+
+    with Session(cli_engine) as session:
+        user = session.scalars(select(UserRecord).where(UserRecord.username == "rw.nurse")).one()
+        api = session.scalars(
+            select(ApiTokenRecord).where(ApiTokenRecord.name == "rw-pharmacy")
+        ).one()
+        events = session.scalars(
+            select(AuditEventRecord.action).where(AuditEventRecord.entity_id == str(clinic.id))
+        ).all()
+    assert user.clinic_id == clinic.id
+    assert api.clinic_id == clinic.id
+    assert "clinic.create" in events
+
+
+def test_without_clinic_the_oldest_clinic_is_used(
+    cli_engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["create-clinic", "--name", "Newer clinic"]) == 0
+    assert main(["create-token", "--name", "default-client"]) == 0
+    with Session(cli_engine) as session:
+        api = session.scalars(
+            select(ApiTokenRecord).where(ApiTokenRecord.name == "default-client")
+        ).one()
+        oldest = session.scalars(select(ClinicRecord).order_by(ClinicRecord.id)).first()
+    assert oldest is not None
+    assert api.clinic_id == oldest.id
+    assert oldest.name == "Default clinic"
+
+
+def test_an_unknown_or_duplicate_clinic_is_a_clear_error(
+    cli_engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["create-token", "--name", "lost", "--clinic", "Nowhere"]) == 2
+    assert "no clinic named 'Nowhere'" in capsys.readouterr().err
+    assert main(["create-clinic", "--name", "default clinic"]) == 2
+    assert "A clinic of that name exists." in capsys.readouterr().err
+    with Session(cli_engine) as session:
+        assert session.scalars(select(ApiTokenRecord)).first() is None
