@@ -43,6 +43,11 @@ def plan_doses(plan: dict[str, Any], language: str = "en") -> set[str]:
     return doses
 
 
+def quantities(text: str) -> set[str]:
+    """Every "number unit" pair in a text: "1.3 mg", "150 mcg", "0,5 mL"."""
+    return set(re.findall(r"(?<![\d.,])\d+(?:[.,]\d+)? (?:mg|mcg|mL)\b", text))
+
+
 def assert_ismp(text: str) -> None:
     assert not TRAILING_ZERO.search(text), TRAILING_ZERO.search(text)
     assert not NAKED_DECIMAL.search(text), NAKED_DECIMAL.search(text)

@@ -21,6 +21,7 @@ from tests.printing.pdf_text import (
     assert_one_unit_system,
     pdf_pages,
     plan_doses,
+    quantities,
 )
 from tests.printing.scenarios import SCENARIOS, Stored, store
 
@@ -82,7 +83,7 @@ def test_every_kind_of_plan_prints_every_dose_with_its_unit(
     assert "<script" not in page.text
     assert "style=" not in page.text
     words = " ".join(page_text(page.text).split())
-    assert plan_doses(stored.plan) <= set(_quantities(words))
+    assert plan_doses(stored.plan) <= quantities(words)
     for expected in EXPECTED_WORDS[scenario]:
         assert expected in words, expected
 
@@ -94,7 +95,7 @@ def test_every_kind_of_plan_prints_every_dose_with_its_unit(
     assert disposition == (f'inline; filename="baclofen-schedule-plan-{stored.plan_id}-v1-en.pdf"')
     pages = pdf_pages(pdf.content)
     text = "\n".join(pages)
-    missing = plan_doses(stored.plan) - set(_quantities(text))
+    missing = plan_doses(stored.plan) - quantities(text)
     assert missing == set(), f"doses missing from the PDF: {missing}"
     assert_ismp(text)
     assert_one_unit_system(text, intrathecal=intrathecal)
@@ -104,11 +105,6 @@ def test_every_kind_of_plan_prints_every_dose_with_its_unit(
     assert SUPERSEDED not in text
     if intrathecal:
         assert all(INTRATHECAL_BANNER in p for p in pages), "a page lacks the intrathecal banner"
-
-
-def _quantities(text: str) -> list[str]:
-    """Every "number unit" pair in a text, e.g. "1.3 mg", "150 mcg", "0.5 mL"."""
-    return re.findall(r"(?<![\d.,])\d+(?:[.,]\d+)? (?:mg|mcg|mL)\b", text)
 
 
 def test_a_superseded_version_says_so_on_every_page_and_the_current_one_does_not(
@@ -145,7 +141,7 @@ def test_a_german_pdf_has_german_words_commas_and_german_dates(
     assert pdf.headers["content-disposition"].endswith('-de.pdf"')
     text = "\n".join(pdf_pages(pdf.content))
     flat = " ".join(text.split())
-    assert plan_doses(stored.plan, "de") <= set(_quantities(text))
+    assert plan_doses(stored.plan, "de") <= quantities(text)
     for expected in ["Ihr Baclofen-Plan", "Geburtsdatum: 01.06.2021", "Zur Nacht", "1,3 mL",
                      "Nicht plötzlich absetzen", "Woche 1 · 01.12.2026 – 07.12.2026",
                      "Kontrolltermin: 12.01.2027",
