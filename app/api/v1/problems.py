@@ -81,6 +81,8 @@ def render_api_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ServiceError):
         status, slug, title = _SERVICE_PROBLEMS.get(type(exc), (400, "bad-request", "Bad request"))
         return problem(request, status=status, slug=slug, title=title, detail=str(exc))
+    if isinstance(exc, HTTPException) and exc.status_code == 400:
+        return _unreadable_body_problem(request)
     if isinstance(exc, HTTPException):
         slug, title = _HTTP_TITLES.get(exc.status_code, ("http-error", "Request refused"))
         return problem(
@@ -97,6 +99,19 @@ def render_api_error(request: Request, exc: Exception) -> JSONResponse:
         slug="internal-error",
         title="Internal server error",
         detail="The server failed; the request id in X-Request-Id identifies the log entry.",
+    )
+
+
+def _unreadable_body_problem(request: Request) -> JSONResponse:
+    """FastAPI answers 400 when a JSON body is not even text (invalid UTF-8), but 422 when the
+    text does not parse; both are the same client mistake, so both get the documented 422."""
+    return problem(
+        request,
+        status=422,
+        slug="validation-error",
+        title="Invalid input",
+        detail="The body could not be read as JSON.",
+        errors=[{"loc": ["body"], "msg": "The body could not be read as JSON."}],
     )
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 from app.domain.patients import CONDITIONS
 
@@ -32,10 +32,30 @@ Sex = Literal["female", "male"]
 Language = Literal["en", "de", "vi"]
 Condition = Literal[CONDITIONS]  # type: ignore[valid-type]
 CreatinineUnit = Literal["mg/dL", "umol/L"]
+# Free text in a query string: anything but NUL (see InputModel._refuse_nul).
+NO_NUL = r"^[^\x00]*$"
 
 
 class InputModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_nul(cls, value: object) -> object:
+        # PostgreSQL cannot store NUL in text (SQLite can), and no name, MRN or reason needs
+        # one: refused here, as a 422 on both databases, instead of failing in the INSERT.
+        if _contains_nul(value):
+            raise ValueError("Text may not contain the NUL character (U+0000).")
+        return value
+
+
+def _contains_nul(value: object) -> bool:
+    # Objects are left to their own model's validator, which names the exact field.
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(item) for item in value)
+    return False
 
 
 class OutputModel(BaseModel):

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.db.models import PatientRecord
+from app.db.row_ids import is_possible_row_id
 from app.domain.patients import PatientFacts
 from app.domain.titration.model import CreatinineUnit, Patient, SerumCreatinine, Sex
 
@@ -21,6 +22,8 @@ class PatientPage:
 def get(session: Session, patient_id: int, *, clinic_id: int | None) -> PatientRecord | None:
     """The patient if it belongs to `clinic_id`; None also for another clinic's patient, so the
     caller cannot tell the two apart. `clinic_id=None` (every clinic) is for the system only."""
+    if not is_possible_row_id(patient_id):
+        return None
     if clinic_id is None:
         return session.get(PatientRecord, patient_id)
     query = select(PatientRecord).where(

@@ -14,11 +14,14 @@ from app.db.models import (
     PlanReviewRecord,
     PlanVersionRecord,
 )
+from app.db.row_ids import is_possible_row_id
 
 
 def get(session: Session, plan_id: int, *, clinic_id: int | None) -> PlanRecord | None:
     """The plan if its patient belongs to `clinic_id` (None for another clinic's plan, as for
     a missing one). Versions and reviews are read by plan id only after this check."""
+    if not is_possible_row_id(plan_id):
+        return None
     if clinic_id is None:
         return session.get(PlanRecord, plan_id)
     query = (
@@ -35,6 +38,8 @@ def add(session: Session, record: PlanRecord | PlanVersionRecord | PlanReviewRec
 
 
 def version(session: Session, plan_id: int, number: int) -> PlanVersionRecord | None:
+    if not (is_possible_row_id(plan_id) and is_possible_row_id(number)):
+        return None
     query = select(PlanVersionRecord).where(
         PlanVersionRecord.plan_id == plan_id, PlanVersionRecord.number == number
     )

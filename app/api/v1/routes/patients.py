@@ -17,7 +17,14 @@ from app.api.v1.deps import (
 )
 from app.api.v1.patient_mapping import changes_from_update, facts_from_create, to_patient_read
 from app.api.v1.problems import problem_responses
-from app.api.v1.schemas import ArchiveRequest, Page, PatientCreate, PatientRead, PatientUpdate
+from app.api.v1.schemas import (
+    NO_NUL,
+    ArchiveRequest,
+    Page,
+    PatientCreate,
+    PatientRead,
+    PatientUpdate,
+)
 from app.services import patients as patient_service
 from app.services.pagination import BadCursor, decode_cursor, encode_cursor
 
@@ -50,10 +57,11 @@ def list_patients(
     session: SessionDep,
     client: PatientsReader,
     q: Annotated[
-        str, Query(max_length=100, description="Words matched against name and MRN.")
+        str,
+        Query(max_length=100, pattern=NO_NUL, description="Words matched against name and MRN."),
     ] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    cursor: Annotated[str | None, Query(max_length=400, pattern=NO_NUL)] = None,
     include_archived: bool = False,
 ) -> Page[PatientRead]:
     """Search patients by name or MRN, alphabetically by family name, a page at a time."""
