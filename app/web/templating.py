@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from app.printing.i18n import DEFAULT_LANGUAGE, translations
 from app.printing.numbers import format_decimal as format_decimal  # re-exported for pages
+from app.services.permissions import can
 from app.web.deps import CSRF_FIELD
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -34,6 +35,8 @@ templates.env.install_gettext_translations(  # type: ignore[attr-defined]
 )
 templates.env.filters["decimal"] = format_decimal
 templates.env.filters["date"] = format_date
+# Pages offer only what the viewer may do; the services refuse the rest regardless.
+templates.env.globals["can"] = can
 
 
 def render(
