@@ -15,6 +15,7 @@ from typing import Any
 
 from app.db.models import PlanRecord, PlanVersionRecord
 from app.domain.titration import Plan
+from app.printing.doses import tablet_count
 from app.services.plan_codec import to_plain
 from app.web.plan_chart import Chart, build_chart
 from app.web.templating import format_decimal
@@ -30,7 +31,6 @@ TIME_LABELS = {
     "bolus": "Bolus (lumbar puncture)", "continuous": "Continuous (pump)",
 }  # fmt: skip
 SEVERITY_ORDER = {"block": 0, "major": 1, "moderate": 2, "info": 3}
-_FRACTIONS = {Decimal("0.25"): "¼", Decimal("0.5"): "½", Decimal("0.75"): "¾"}
 _BASIS = {"total": "total body weight", "adjusted": "adjusted body weight",
           "ideal": "ideal body weight", "none": "no weight"}  # fmt: skip
 _METHOD = {"cockcroft_gault": "Cockcroft–Gault", "entered": "entered", "none": "not known"}
@@ -45,13 +45,7 @@ def format_dose(dose: dict[str, str] | None, *, per_day: bool = False) -> str:
 
 def format_tablets(count: Decimal) -> str:
     """Tablet counts as a clinician writes them: 1, ½, 1½ (never '1/2' or '0.5')."""
-    whole, part = divmod(count, 1)
-    if part == 0:
-        return format_decimal(whole)
-    symbol = _FRACTIONS.get(part)
-    if symbol is None:
-        return format_decimal(count)
-    return symbol if whole == 0 else f"{format_decimal(whole)}{symbol}"
+    return tablet_count(count, "en")
 
 
 def take_text(admin: dict[str, Any]) -> str:
