@@ -58,9 +58,10 @@ def test_the_audit_table_refuses_updates_and_deletes(migrated_engine) -> None:  
     with migrated_engine.connect() as connection:
         connection.execute(
             text(
-                "INSERT INTO audit_event (occurred_at, actor_kind, actor_name, action, "
-                "entity_type, outcome, prev_hash, row_hash) VALUES (CURRENT_TIMESTAMP, "
-                "'system', 'test', 'test.event', 'test', 'success', 'x', 'x')"
+                "INSERT INTO audit_event (id, occurred_at, actor_kind, actor_name, action, "
+                "entity_type, outcome, prev_hash, row_hash) VALUES ((SELECT coalesce(max(id), "
+                "0) + 1 FROM audit_event), CURRENT_TIMESTAMP, 'system', 'test', 'test.event', "
+                "'test', 'success', 'x', 'x')"
             )
         )
         for statement in ("UPDATE audit_event SET action = 'forged'", "DELETE FROM audit_event"):
