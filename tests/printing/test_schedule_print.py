@@ -185,6 +185,7 @@ def test_the_page_switches_language_by_link_and_refuses_an_unknown_one(
     assert f"/plans/{stored.plan_id}/print.pdf?lang=vi&amp;version=1" in page
     refused = prescriber.get(f"/plans/{stored.plan_id}/print?lang=fr")
     assert refused.status_code == 400
+    assert "Unknown language: choose English (en), Deutsch (de)" in refused.text
     assert prescriber.get(f"/plans/{stored.plan_id}/print.pdf?lang=xx").status_code == 400
 
 

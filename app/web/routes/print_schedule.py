@@ -32,7 +32,6 @@ from app.web.deps import CurrentClinician, SessionDep, SettingsDep
 router = APIRouter()
 T = TypeVar("T")
 
-LanguageQuery = Annotated[Literal["en", "de", "vi"] | None, Query()]
 VersionQuery = Annotated[int | None, Query(ge=1)]
 PaperQuery = Annotated[Literal["a4", "letter"], Query()]
 # The refill calculator's limits (api RefillRequest): mL, mcg/mL, mcg/day, days.
@@ -57,10 +56,22 @@ def pump_figures(
 PumpQuery = Annotated[PumpFigures, Depends(pump_figures)]
 
 
+def requested_language(lang: Annotated[str | None, Query(max_length=16)] = None) -> str | None:
+    """`?lang=`, checked: an unknown language is the caller's mistake, answered plainly."""
+    if lang and lang not in SUPPORTED_LANGUAGES:
+        raise HTTPException(
+            400, detail="Unknown language: choose English (en), Deutsch (de) or Tiếng Việt (vi)."
+        )
+    return lang or None
+
+
+LanguageQuery = Annotated[str | None, Depends(requested_language)]
+
+
 @router.get("/plans/{plan_id}/print", name="plans:print_schedule")
 def print_schedule(
     request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician,
-    settings: SettingsDep, pump: PumpQuery, lang: LanguageQuery = None,
+    settings: SettingsDep, pump: PumpQuery, lang: LanguageQuery,
     version: VersionQuery = None, paper: PaperQuery = "a4",
 ) -> Response:  # fmt: skip
     source = plan_documents.read_plan_version_for_document(
@@ -81,7 +92,7 @@ def print_schedule(
 @router.get("/plans/{plan_id}/print.pdf", name="plans:print_schedule_pdf")
 def print_schedule_pdf(
     request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician,
-    settings: SettingsDep, pump: PumpQuery, lang: LanguageQuery = None,
+    settings: SettingsDep, pump: PumpQuery, lang: LanguageQuery,
     version: VersionQuery = None, paper: PaperQuery = "a4",
 ) -> Response:  # fmt: skip
     source = plan_documents.read_plan_version_for_document(
