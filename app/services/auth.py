@@ -117,23 +117,28 @@ def log_in(
 
     Raises LoginRefused, without looking at the password, while the account or the client
     address is locked out by the shared rate limit (services/rate_limit.py).
+
+    Two short transactions instead of one: argon2 takes a good part of a second by design, and
+    on SQLite an open transaction holds the database's single write lock, so checking the
+    password inside one would queue every other write behind each login. The attempt is
+    counted as failed in the first transaction, before the check, so parallel guesses cannot
+    slip past the limit; the second records the outcome.
     """
-    account, now = rate_limit.account_key(username), utc_now()
-    wait = rate_limit.wait_before_attempt(
-        session, account=account, client_ip=actor.client_ip, limits=limits, now=now
+    account = rate_limit.account_key(username)
+    attempt_id, password_hash = _admit(
+        session, actor, account=account, username=username, limits=limits
     )
-    if wait is not None:
-        _record_failure(session, actor, account=account, username=username, now=now, wait=wait)
-        session.commit()
-        raise rate_limit.LoginRefused(wait)
+    matches = _password_matches(password_hash, password)
     user = user_repo.get_user_by_username(session, username)
-    if user is None or not user.is_active or not _password_matches(user.password_hash, password):
-        _record_failure(session, actor, account=account, username=username, now=now, wait=None)
+    # Re-read: a disable or a password reset while the hash was checked must still count.
+    if user is None or not user.is_active or not matches or user.password_hash != password_hash:
+        detail = {"user": username[:64]}
+        entry = AuditEntry("login.failure", "user", None, outcome="failure", detail=detail)
+        audit.record(session, actor, entry)
         session.commit()
         raise AuthenticationFailed("unknown user or wrong password")
-    rate_limit.record_attempt(
-        session, account=account, client_ip=actor.client_ip, succeeded=True, now=now
-    )
+    rate_limit.mark_succeeded(session, attempt_id)
+    now = utc_now()
     session_id = secrets.token_urlsafe(32)
     login = UserSessionRecord(
         id_sha256=sha256_hex(session_id),
@@ -154,28 +159,30 @@ def log_in(
     )
 
 
-def _record_failure(
-    session: Session,
-    actor: Actor,
-    *,
-    account: str,
-    username: str,
-    now: datetime,
-    wait: timedelta | None,
-) -> None:
-    """Counts the failure for the rate limit and audits it: a refusal, or a wrong password."""
-    rate_limit.record_attempt(
-        session, account=account, client_ip=actor.client_ip, succeeded=False, now=now
+def _admit(
+    session: Session, actor: Actor, *, account: str, username: str, limits: LoginLimits
+) -> tuple[int, str | None]:
+    """Counts the attempt, or refuses it (audited) while locked out. Returns the attempt's id
+    and the stored hash to check against (None: unknown or disabled user)."""
+    now = utc_now()
+    wait = rate_limit.wait_before_attempt(
+        session, account=account, client_ip=actor.client_ip, limits=limits, now=now
     )
-    detail: dict[str, object] = {"user": username[:64]}
-    if wait is None:
-        entry = AuditEntry("login.failure", "user", None, outcome="failure", detail=detail)
-    else:
-        detail["retry_after_seconds"] = math.ceil(wait.total_seconds())
+    attempt_id = rate_limit.record_failed_attempt(
+        session, account=account, client_ip=actor.client_ip, now=now
+    )
+    if wait is not None:
+        detail = {"user": username[:64], "retry_after_seconds": math.ceil(wait.total_seconds())}
         entry = AuditEntry(
             "excess_rate_limit_exceeded", "user", None, outcome="failure", detail=detail
         )
-    audit.record(session, actor, entry)
+        audit.record(session, actor, entry)
+        session.commit()
+        raise rate_limit.LoginRefused(wait)
+    user = user_repo.get_user_by_username(session, username)
+    password_hash = user.password_hash if user is not None and user.is_active else None
+    session.commit()
+    return attempt_id, password_hash
 
 
 def _password_matches(password_hash: str | None, password: str) -> bool:

@@ -84,14 +84,19 @@ def wait_before_attempt(
     return max((wait for wait in waits if wait is not None), default=None)
 
 
-def record_attempt(
-    session: Session, *, account: str, client_ip: str | None, succeeded: bool, now: datetime
-) -> None:
-    """Adds the attempt to the shared count and drops attempts older than a day."""
+def record_failed_attempt(
+    session: Session, *, account: str, client_ip: str | None, now: datetime
+) -> int:
+    """Counts an attempt as failed (until `mark_succeeded`) and drops attempts older than a
+    day. Counted before the password is checked, so attempts still in flight count too."""
     attempt_repo.delete_attempts_before(session, now - ATTEMPT_RETENTION)
-    attempt_repo.add_attempt(
-        session, account=account, client_ip=client_ip, succeeded=succeeded, at=now
+    return attempt_repo.add_attempt(
+        session, account=account, client_ip=client_ip, succeeded=False, at=now
     )
+
+
+def mark_succeeded(session: Session, attempt_id: int) -> None:
+    attempt_repo.mark_succeeded(session, attempt_id)
 
 
 def _lockout_left(

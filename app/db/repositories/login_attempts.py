@@ -20,13 +20,20 @@ class FailureCount:
 
 def add_attempt(
     session: Session, *, account: str, client_ip: str | None, succeeded: bool, at: datetime
-) -> None:
-    session.add(
-        LoginAttemptRecord(
-            account=account, client_ip=client_ip, attempted_at=at, succeeded=succeeded
-        )
+) -> int:
+    attempt = LoginAttemptRecord(
+        account=account, client_ip=client_ip, attempted_at=at, succeeded=succeeded
     )
+    session.add(attempt)
     session.flush()
+    return attempt.id
+
+
+def mark_succeeded(session: Session, attempt_id: int) -> None:
+    attempt = session.get(LoginAttemptRecord, attempt_id)
+    if attempt is not None:  # gone only if pruned a day later: nothing left to mark
+        attempt.succeeded = True
+        session.flush()
 
 
 def delete_attempts_before(session: Session, cutoff: datetime) -> None:
