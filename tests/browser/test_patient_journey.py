@@ -157,7 +157,7 @@ def test_a_stale_edit_in_a_second_tab_shows_the_conflict_and_keeps_the_first_sav
     context.set_default_timeout(TIMEOUT_MS)
     first = context.new_page()
     first.goto("/login")
-    first.get_by_label("Username").fill("phil.pharmacist")
+    first.get_by_label("Username").fill("paula.prescriber")
     first.get_by_label("Password").fill(PASSWORD)
     first.get_by_role("button", name="Log in").click()
     first.goto("/patients/new")
