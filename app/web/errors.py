@@ -7,7 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from app.services.errors import Conflict, Forbidden, NotFound, StaleVersion
+from app.domain.titration.errors import TitrationError
+from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
 from app.web.deps import LoginRequired
 from app.web.htmx import redirect
 from app.web.templating import render
@@ -17,6 +18,10 @@ _PAGES: dict[type[Exception], tuple[int, str]] = {
     Forbidden: (403, "errors/403.html"),
     Conflict: (409, "errors/409.html"),
     StaleVersion: (409, "errors/409.html"),
+    # Forms catch these and re-render with the message next to the field; this is the safety
+    # net for a handler that did not, so bad input is a 422 page and never a 500.
+    InvalidInput: (422, "errors/400.html"),
+    TitrationError: (422, "errors/400.html"),
 }
 
 
