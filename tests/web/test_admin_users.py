@@ -24,6 +24,10 @@ from tests.web.helpers import HX, log_in, unique
 NEW_PASSWORD = "a brand new passphrase"
 
 
+def page_text(client: TestClient) -> str:
+    return client.get("/admin/users").text
+
+
 def _create(client: TestClient, csrf: str, username: str, **fields: str) -> None:
     response = client.post("/admin/users", data=new_user_form(csrf, username=username, **fields))
     assert response.status_code == 303, response.text
@@ -62,6 +66,7 @@ class TestUserList:
         assert "/admin/tokens" in nav.group(0)
         assert "/admin/clinics" in nav.group(0)
         assert "/patients" not in nav.group(0)
+        assert '<a class="brand" href="http://testserver/admin/users">' in page_text(client)
 
     def test_clinicians_see_no_admin_links(self, client: TestClient) -> None:
         log_in(client, "paula.prescriber")
