@@ -8,7 +8,8 @@
 FROM node:20-slim AS htmx
 WORKDIR /build
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error
+# Only the runtime library: axe-core and vnu-jar are test tools.
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 # --- Python dependencies, pinned by requirements.lock, in a venv ------------------------------
 FROM python:3.11-slim AS build
@@ -31,6 +32,10 @@ ENV PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
     TITRATE_ENVIRONMENT=prod \
     TITRATE_DATABASE_URL=sqlite:////srv/titrate/data/titrate.db
+# WeasyPrint writes the PDFs with pango; DejaVu fonts carry German and Vietnamese letters.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 titrate \
     && useradd --system --uid 10001 --gid titrate --home-dir /srv/titrate --no-create-home titrate
 WORKDIR /srv/titrate
