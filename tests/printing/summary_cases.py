@@ -19,6 +19,7 @@ from app.domain.titration import (
     Patient,
     PlanRequest,
     PlanType,
+    TaperReason,
     load_protocols,
 )
 from app.domain.titration.model import CreatinineUnit, SerumCreatinine, Sex
@@ -82,6 +83,13 @@ CHILD_REQUEST = PlanRequest(
         height_cm=Decimal("80"), creatinine_clearance_ml_min=Decimal("95"),
     ),
     formulation=Formulation.ORAL_SOLUTION,
+)  # fmt: skip
+
+# Oral taper from 60 mg/day (R-STOP-4: 25 % steps, 5 days per level).
+TAPER_REQUEST = PlanRequest(
+    plan_type=PlanType.ORAL_TAPER, start_date=START, indication=Indication.MULTIPLE_SCLEROSIS,
+    patient=replace(ADULT, conditions=(), medications=()),
+    current_daily_dose=Dose(Decimal(60), DoseUnit.MG), taper_reason=TaperReason.GENERAL,
 )  # fmt: skip
 
 

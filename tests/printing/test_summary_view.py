@@ -14,6 +14,7 @@ from tests.printing.summary_cases import (
     ITB_REQUEST,
     OBESE_REQUEST,
     OLDER_ADULT_REQUEST,
+    TAPER_REQUEST,
     stored,
 )
 
@@ -166,6 +167,24 @@ class TestOralSolution:
         every_text = _plain(" ".join([*takes, *_dose_texts(summary), *summary.dispense]))
         assert not TRAILING_ZERO.search(every_text)
         assert not NAKED_DECIMAL.search(every_text)
+
+
+class TestTaper:
+    def test_a_taper_shows_the_dose_it_starts_from_its_steps_down_and_the_stop_day(self) -> None:
+        summary = build_summary(*stored(TAPER_REQUEST))
+        inputs = _facts(summary.plan_inputs)
+        assert inputs["Current daily dose"] == "60 mg/day"
+        assert inputs["Reason for the taper"] == "general"
+        assert "Target daily dose" not in inputs
+        assert summary.protocol.id == "oral-taper"
+        assert [_plain(row.daily) for row in summary.schedule] == [
+            "45 mg/day",
+            "30 mg/day",
+            "15 mg/day",
+        ]
+        [stop] = summary.milestones
+        assert stop.label == "Day 16 (2031-03-18)"
+        assert stop.value.startswith("Stop")
 
 
 class TestVersions:
