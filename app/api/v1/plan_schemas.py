@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from app.api.v1.schemas import ExactNumber, InputModel, OutputModel, PatientFields
+from app.api.v1.schemas import ExactNumber, InputModel, IsoDate, OutputModel, PatientFields
 from app.domain.titration.findings import Route, Severity
 from app.domain.titration.model import Formulation, Indication, PlanType, Setting, TaperReason
 from app.domain.titration.plan import (
@@ -66,7 +66,7 @@ class PlanInput(InputModel):
     """The body shared by previews and stored plans, without the patient."""
 
     plan_type: PlanType
-    start_date: date | None = Field(
+    start_date: IsoDate | None = Field(
         default=None, description="Day 1 of the plan; today if omitted."
     )
     indication: Indication
@@ -253,7 +253,7 @@ class RefillRequest(InputModel):
     )
     concentration_mcg_per_ml: Annotated[ExactNumber, Field(gt=0, le=5000)]
     daily_dose: DoseIn
-    fill_date: date
+    fill_date: IsoDate
     max_refill_interval_days: int | None = Field(default=None, ge=1, le=365)
 
 

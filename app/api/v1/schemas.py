@@ -7,11 +7,19 @@ repr is the same decimal text (values here have far fewer than 15 significant di
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+)
 
 from app.domain.patients import CONDITIONS
 
@@ -34,6 +42,20 @@ Condition = Literal[CONDITIONS]  # type: ignore[valid-type]
 CreatinineUnit = Literal["mg/dL", "umol/L"]
 # Free text in a query string: anything but NUL (see InputModel._refuse_nul).
 NO_NUL = r"^[^\x00]*$"
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date_only(value: object) -> object:
+    # Pydantic also reads 0 or "86400" as Unix times (1970-01-01, 1970-01-02) and cuts a
+    # datetime down to its date: a client sending either made a mistake that must not become
+    # a birth date or a start date.
+    is_text_date = isinstance(value, str) and _ISO_DATE.fullmatch(value)
+    if not (is_text_date or (isinstance(value, date) and not isinstance(value, datetime))):
+        raise ValueError("Give a date as YYYY-MM-DD.")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
 
 
 class InputModel(BaseModel):
@@ -65,11 +87,11 @@ class OutputModel(BaseModel):
 class SerumCreatinine(InputModel):
     value: ExactNumber = Field(description="Serum creatinine, a JSON number.")
     unit: CreatinineUnit
-    measured_on: date | None = Field(default=None, description="Date the sample was taken.")
+    measured_on: IsoDate | None = Field(default=None, description="Date the sample was taken.")
 
 
 class PatientFields(InputModel):
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     age_years: ExactNumber | None = Field(
         default=None,
         description="Accepted for plan previews only; a stored patient needs birth_date.",
@@ -87,7 +109,7 @@ class PatientFields(InputModel):
     pregnant: bool = False
     breastfeeding: bool = False
     spinal_injury_level: str | None = Field(default=None, max_length=4, examples=["T4"])
-    brain_injury_date: date | None = None
+    brain_injury_date: IsoDate | None = None
 
 
 class PatientCreate(PatientFields):
@@ -104,7 +126,7 @@ class PatientUpdate(InputModel):
     given_name: str | None = Field(default=None, min_length=1, max_length=100)
     family_name: str | None = Field(default=None, min_length=1, max_length=100)
     preferred_language: Language | None = None
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     sex: Sex | None = None
     weight_kg: ExactNumber | None = None
     height_cm: ExactNumber | None = None
@@ -118,7 +140,7 @@ class PatientUpdate(InputModel):
     pregnant: bool | None = None
     breastfeeding: bool | None = None
     spinal_injury_level: str | None = Field(default=None, max_length=4)
-    brain_injury_date: date | None = None
+    brain_injury_date: IsoDate | None = None
 
 
 class SerumCreatinineRead(OutputModel):

@@ -260,3 +260,55 @@ class TestNulInTextIsA422OnEveryDatabase:
         )
         assert response.status_code == 201, response.text
         assert response.json()["given_name"] == name
+
+
+class TestDatesAreIsoDatesOnly:
+    """Pydantic read 0 or "86400" as a Unix time and a datetime as its date: a client's
+    mistake became a patient born on 1970-01-01. Found as "schema-violating request accepted"
+    (`fill_date=0`)."""
+
+    @pytest.mark.parametrize("value", [0, "0", 86400, "86400", "2026-01-01T00:00:00", "1.5"])
+    def test_a_birth_date_that_is_not_yyyy_mm_dd_is_422(
+        self, client: TestClient, auth_headers: dict[str, str], value: object
+    ) -> None:
+        response = client.post(
+            "/api/v1/patients", json=patient_payload(birth_date=value), headers=auth_headers
+        )
+        assert _is_problem(response, 422), response.text
+        assert response.json()["errors"][0]["loc"] == ["body", "birth_date"]
+
+    def test_a_start_date_as_a_number_is_422(
+        self, client: TestClient, auth_headers: dict[str, str], plan_id: int
+    ) -> None:
+        response = client.post(
+            f"/api/v1/plans/{plan_id}/versions",
+            json=plan_body(start_date=0, reason="r"),
+            headers={**auth_headers, "If-Match": '"1"'},
+        )
+        assert _is_problem(response, 422), response.text
+
+    def test_a_fill_date_as_a_number_is_422_in_the_body_and_the_query(
+        self, client: TestClient, auth_headers: dict[str, str], plan_id: int
+    ) -> None:
+        refill = {
+            "reservoir_ml": 20,
+            "alarm_volume_ml": 2,
+            "concentration_mcg_per_ml": 500,
+            "daily_dose": {"value": 100, "unit": "mcg"},
+            "fill_date": 0,
+        }
+        response = client.post("/api/v1/itb/refill", json=refill, headers=auth_headers)
+        assert _is_problem(response, 422), response.text
+        response = client.get(
+            f"/api/v1/plans/{plan_id}/schedule.pdf", params={"fill_date": "0"}, headers=auth_headers
+        )
+        assert _is_problem(response, 422), response.text
+
+    def test_an_iso_date_is_still_a_date(
+        self, client: TestClient, auth_headers: dict[str, str]
+    ) -> None:
+        response = client.post(
+            "/api/v1/patients", json=patient_payload(birth_date="1970-01-02"), headers=auth_headers
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["birth_date"] == "1970-01-02"

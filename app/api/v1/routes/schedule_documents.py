@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.api.v1.deps import PlansReader, ProtocolsDep, SessionDep
 from app.api.v1.problems import problem_responses
+from app.api.v1.schemas import IsoDate
 from app.config import Settings
 from app.printing import patient_schedule
 from app.printing.i18n import choose_language
@@ -52,7 +52,7 @@ def pump_figures(
         Decimal | None,
         Query(gt=0, le=5000, description="Programmed daily dose, mcg; the plan's by default."),
     ] = None,
-    fill_date: Annotated[date | None, Query(description="Date of the refill; today.")] = None,
+    fill_date: Annotated[IsoDate | None, Query(description="Date of the refill; today.")] = None,
     max_refill_interval_days: Annotated[
         int | None, Query(ge=1, le=365, description="Longest refill interval, days.")
     ] = None,
