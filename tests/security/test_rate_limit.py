@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
@@ -32,8 +32,16 @@ from tests.web.helpers import log_in
 WRONG = "not the password at all"
 
 
-def _refusals(db: Session, *, address: str | None = None) -> list[AuditEventRecord]:
-    query = select(AuditEventRecord).where(AuditEventRecord.action == "excess_rate_limit_exceeded")
+@pytest.fixture
+def audit_mark(db: Session) -> int:
+    """The newest audit id before the test: on a reused database older rows stay (append-only)."""
+    return db.scalar(select(func.max(AuditEventRecord.id))) or 0
+
+
+def _refusals(db: Session, after: int, *, address: str | None = None) -> list[AuditEventRecord]:
+    query = select(AuditEventRecord).where(
+        AuditEventRecord.action == "excess_rate_limit_exceeded", AuditEventRecord.id > after
+    )
     if address is not None:
         query = query.where(AuditEventRecord.client_ip == address)
     return list(db.scalars(query.order_by(AuditEventRecord.id)))
@@ -82,14 +90,14 @@ def behind_proxy(
 
 class TestOneAccount:
     def test_fifty_wrong_passwords_within_a_minute_get_at_least_45_refusals_each_audited(
-        self, client: TestClient, db: Session
+        self, client: TestClient, db: Session, audit_mark: int
     ) -> None:
         started = time.monotonic()
         statuses = [log_in(client, "paula.prescriber", WRONG).status_code for _ in range(50)]
         assert time.monotonic() - started < 60
         assert statuses.count(429) >= 45
         assert set(statuses) == {401, 429}
-        refusals = _refusals(db)
+        refusals = _refusals(db, audit_mark)
         assert len(refusals) == statuses.count(429)
         assert all(event.outcome == "failure" for event in refusals)
         assert all(
@@ -163,28 +171,28 @@ class TestOneAccount:
 
 class TestClientAddress:
     def test_many_accounts_from_one_address_are_refused_after_its_limit(
-        self, ip_limited: TestClient, db: Session
+        self, ip_limited: TestClient, db: Session, audit_mark: int
     ) -> None:
         for n in range(3):
             assert log_in(ip_limited, f"spray.{n}", WRONG).status_code == 401
         assert log_in(ip_limited, "paula.prescriber", PASSWORD).status_code == 429
-        (event,) = _refusals(db, address="198.51.100.10")
+        (event,) = _refusals(db, audit_mark, address="198.51.100.10")
         assert event.detail is not None
         assert event.detail["user"] == "paula.prescriber"
         assert 1 <= event.detail["retry_after_seconds"] <= 30  # the first lockout step
 
     def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(
-        self, ip_limited: TestClient, db: Session
+        self, ip_limited: TestClient, db: Session, audit_mark: int
     ) -> None:
         statuses = []
         for n in range(5):
             ip_limited.headers["X-Forwarded-For"] = f"203.0.113.{n}"
             statuses.append(log_in(ip_limited, f"spray.{n}", WRONG).status_code)
         assert statuses == [401, 401, 401, 429, 429]
-        assert {e.client_ip for e in _refusals(db)} == {"198.51.100.10"}
+        assert {e.client_ip for e in _refusals(db, audit_mark)} == {"198.51.100.10"}
 
     def test_behind_a_trusted_proxy_the_forwarded_client_is_counted(
-        self, behind_proxy: TestClient, db: Session
+        self, behind_proxy: TestClient, db: Session, audit_mark: int
     ) -> None:
         # Different clients behind the proxy have their own counters...
         for n in range(5):
@@ -196,7 +204,7 @@ class TestClientAddress:
             behind_proxy.headers["X-Forwarded-For"] = f"192.0.2.{n}, 203.0.113.200"
             statuses.append(log_in(behind_proxy, f"other.{n}", WRONG).status_code)
         assert statuses == [401, 401, 401, 429]
-        assert {e.client_ip for e in _refusals(db)} == {"203.0.113.200"}
+        assert {e.client_ip for e in _refusals(db, audit_mark)} == {"203.0.113.200"}
 
 
 def _normalised(response: Response, username: str) -> str:
