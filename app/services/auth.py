@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.db.engine import READ_ONLY
 from app.db.models import ROLES, ApiTokenRecord, UserRecord, UserSessionRecord
 from app.db.repositories import users as user_repo
 from app.domain.patients import FieldProblem
@@ -194,6 +195,13 @@ def _password_matches(password_hash: str | None, password: str) -> bool:
 
 def resume_session(session: Session, *, session_id: str, policy: SessionPolicy) -> LoginSession:
     """The session behind a cookie, if it is still alive; touches its idle clock."""
+    try:
+        return _resume(session, session_id=session_id, policy=policy)
+    finally:
+        _end_read(session)
+
+
+def _resume(session: Session, *, session_id: str, policy: SessionPolicy) -> LoginSession:
     login = user_repo.get_login_session(session, sha256_hex(session_id))
     now = utc_now()
     if login is None or login.ended_at is not None or now >= login.expires_at:
@@ -212,6 +220,18 @@ def resume_session(session: Session, *, session_id: str, policy: SessionPolicy) 
     return LoginSession(
         session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id
     )
+
+
+def _end_read(session: Session) -> None:
+    """End the read transaction of an authentication check, which runs before the handler.
+
+    On SQLite every transaction starts with BEGIN IMMEDIATE, i.e. takes the database's one
+    write lock; left open, the lock would be held from the check until the handler's service
+    commits, across the hops between dependency, event loop and handler thread, while every
+    other request in every worker waits (and after busy_timeout fails: "database is locked").
+    Nothing was written, so rolling back loses nothing.
+    """
+    session.rollback()
 
 
 def log_out(session: Session, *, session_id: str, actor: Actor) -> None:
@@ -265,16 +285,22 @@ def token_problems(name: str, scopes: tuple[str, ...]) -> tuple[FieldProblem, ..
 
 
 def authenticate_token(session: Session, *, token: str) -> Actor:
-    record = user_repo.get_token(session, sha256_hex(token))
-    now = utc_now()
-    if record is None or record.revoked_at is not None:
-        raise AuthenticationFailed("unknown or revoked token")
-    if record.expires_at is not None and now >= record.expires_at:
-        raise AuthenticationFailed("token expired")
-    return Actor(
-        kind="token",
-        id=record.id,
-        name=record.name,
-        scopes=tuple(record.scopes),
-        clinic_id=record.clinic_id,
-    )
+    if not session.in_transaction():
+        # A plain read (on SQLite a deferred BEGIN): it never waits for a writer.
+        session.connection(execution_options={READ_ONLY: True})
+    try:
+        record = user_repo.get_token(session, sha256_hex(token))
+        now = utc_now()
+        if record is None or record.revoked_at is not None:
+            raise AuthenticationFailed("unknown or revoked token")
+        if record.expires_at is not None and now >= record.expires_at:
+            raise AuthenticationFailed("token expired")
+        return Actor(
+            kind="token",
+            id=record.id,
+            name=record.name,
+            scopes=tuple(record.scopes),
+            clinic_id=record.clinic_id,
+        )
+    finally:
+        _end_read(session)

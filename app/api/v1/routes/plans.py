@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 
 from app.api.v1.deps import (
     IfMatch,
@@ -50,6 +50,16 @@ IdempotencyKey = Annotated[
 ]
 
 
+async def _raw_body(request: Request) -> bytes:
+    # Read here, in an async dependency, so that handlers needing the exact bytes can still
+    # be plain `def`: FastAPI runs those in a worker thread, and their database work (which
+    # may wait for SQLite's write lock) never blocks the event loop of the whole worker.
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(_raw_body)]
+
+
 @router.post("/plans/preview", name="api:preview_plan", responses=problem_responses(401, 403, 422))
 def preview_plan(
     body: PlanPreviewRequest, protocols: ProtocolsDep, client: PlansPreviewer
@@ -67,9 +77,10 @@ def preview_plan(
     name="api:create_plan",
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def create_plan(
+def create_plan(
     patient_id: int,
     body: PlanCreate,
+    raw_body: RawBody,
     request: Request,
     response: Response,
     session: SessionDep,
@@ -83,7 +94,7 @@ async def create_plan(
     options = SaveOptions(
         acknowledged=tuple(body.acknowledged),
         idempotency_key=idempotency_key,
-        request_fingerprint=plan_service.request_fingerprint(await request.body()),
+        request_fingerprint=plan_service.request_fingerprint(raw_body),
     )
     record, version, created = plan_service.create_plan(
         session, actor=client, protocols=protocols, patient_id=patient_id, options=options,
