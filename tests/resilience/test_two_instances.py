@@ -2,9 +2,10 @@
 
 The issue asks for this on PostgreSQL, and CI runs it there (TEST_DATABASE_URL); without it
 the two instances share one SQLite file, which proves the same thing on one machine. Sessions,
-CSRF tokens and idempotency keys must live in the database: a session opened on A works on B,
-a CSRF token from a page of A is accepted by B, a logout on A ends the session on B, and a
-create retried on B with A's Idempotency-Key makes no second plan.
+CSRF tokens, login rate limits and idempotency keys must live in the database: a session
+opened on A works on B, a CSRF token from a page of A is accepted by B, a logout on A ends the
+session on B, failed logins on A and B add up to one lockout, and a create retried on B with
+A's Idempotency-Key makes no second plan.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ pytestmark = pytest.mark.resilience
 
 USERNAME = "paula.prescriber"
 PASSWORD = "correct horse battery staple"
+RATE_LIMITED = "rita.ratelimited"
+MAX_FAILURES_PER_ACCOUNT = 5  # TITRATE_LOGIN_MAX_FAILURES_PER_ACCOUNT's default
 SESSION_COOKIE = "titrate_sid"  # plain http on loopback: no __Host- prefix
 _HIDDEN_CSRF = re.compile(r'<input type="hidden" name="csrf_token" value="([^"]*)">')
 _HX_HEADERS = re.compile(r"hx-headers='([^']*)'")
@@ -34,7 +37,8 @@ _HX_HEADERS = re.compile(r"hx-headers='([^']*)'")
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with running_stack(tmp_path_factory.mktemp("two-instances"), instances=2) as running:
-        create_user(running.env, username=USERNAME, role="prescriber", password=PASSWORD)
+        for username in (USERNAME, RATE_LIMITED):
+            create_user(running.env, username=username, role="prescriber", password=PASSWORD)
         yield running
 
 
@@ -50,19 +54,24 @@ def browser(server: Server) -> httpx.Client:
     return httpx.Client(base_url=server.base_url, follow_redirects=False, timeout=15)
 
 
-def log_in(server: Server) -> str:
-    """Logs in through the real form of `server`; returns the session id from the cookie."""
+def submit_login(server: Server, username: str, password: str) -> httpx.Response:
+    """GET the login form of `server`, then POST it, as a browser would."""
     with browser(server) as client:
         form = client.get("/login")
         assert form.status_code == 200, form.text
         token = _HIDDEN_CSRF.search(form.text)
         assert token, "the login form has no CSRF field"
-        response = client.post(
+        return client.post(
             "/login",
-            data={"username": USERNAME, "password": PASSWORD, "csrf_token": token.group(1)},
+            data={"username": username, "password": password, "csrf_token": token.group(1)},
         )
-        assert response.status_code == 303, response.text
-        return response.cookies[SESSION_COOKIE]
+
+
+def log_in(server: Server) -> str:
+    """Logs in on `server`; returns the session id from the cookie."""
+    response = submit_login(server, USERNAME, PASSWORD)
+    assert response.status_code == 303, response.text
+    return response.cookies[SESSION_COOKIE]
 
 
 def session_cookie(session_id: str) -> dict[str, str]:
@@ -164,6 +173,27 @@ def test_an_idempotency_key_used_on_one_instance_and_retried_on_the_other_makes_
         stack.database, f"SELECT count(*) FROM plan WHERE patient_id = {patient_id}"
     )
     assert plans == 1
+
+
+def test_failed_logins_count_across_instances_until_both_refuse(
+    instances: tuple[Server, Server], stack: Stack
+) -> None:
+    first, second = instances
+    # Five failures per account are allowed (the default); alternating instances, each saw
+    # at most three, so only a count kept in the database can refuse the sixth.
+    for attempt in range(MAX_FAILURES_PER_ACCOUNT):
+        server = (first, second)[attempt % 2]
+        failed = submit_login(server, RATE_LIMITED, "wrong password, attempt " + str(attempt))
+        assert failed.status_code == 401, failed.text
+    for server in (first, second):
+        refused = submit_login(server, RATE_LIMITED, PASSWORD)
+        assert refused.status_code == 429, refused.text
+        assert int(refused.headers["retry-after"]) > 0
+    refusals = invariants.count(
+        stack.database,
+        "SELECT count(*) FROM audit_event WHERE action = 'excess_rate_limit_exceeded'",
+    )
+    assert refusals == 2
 
 
 def test_the_database_is_consistent_after_both_instances_wrote(stack: Stack) -> None:
