@@ -6,12 +6,14 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from app.api.v1.problems import render_api_error
 from app.domain.titration.errors import TitrationError
 from app.services.errors import ServiceError
+from app.services.permissions import Refused, record_refusal
 from app.web.errors import render_web_error
 
 log = logging.getLogger("titrate.errors")
@@ -29,6 +31,8 @@ def install_error_handlers(app: FastAPI) -> None:
                 request.url.path,
                 type(exc).__name__,
             )
+        if isinstance(exc, Refused):
+            await run_in_threadpool(_audit_refusal, request, exc)
         if request.url.path.startswith("/api/"):
             return render_api_error(request, exc)
         return render_web_error(request, exc)
@@ -41,3 +45,16 @@ def install_error_handlers(app: FastAPI) -> None:
         Exception,
     ):
         app.add_exception_handler(exc_class, handle)
+
+
+def _audit_refusal(request: Request, refusal: Refused) -> None:
+    try:
+        with request.app.state.sessionmaker() as session:
+            record_refusal(session, refusal, method=request.method, path=request.url.path)
+    except Exception as exc:  # the refusal stands even when the audit write fails
+        log.error(
+            "refusal not audited id=%s path=%s error=%s",
+            request.scope.get("state", {}).get("request_id"),
+            request.url.path,
+            type(exc).__name__,
+        )

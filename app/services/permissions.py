@@ -13,6 +13,10 @@ line runs as `SYSTEM` and may do everything.
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
+from app.services import audit
+from app.services.audit import AuditEntry
 from app.services.context import Actor
 from app.services.errors import Forbidden
 
@@ -73,6 +77,19 @@ _REFUSALS = {
 }
 
 
+class Refused(Forbidden):
+    """Refused by the permission table or by a token's scopes. Carries who asked for what so
+    that the error handler can audit every refusal (RELIABILITY A2)."""
+
+    def __init__(
+        self, actor: Actor, message: str, *, operation: str | None = None, scope: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.actor = actor
+        self.operation = operation
+        self.scope = scope
+
+
 def can(actor: Actor, operation: str) -> bool:
     if operation not in OPERATIONS:
         raise KeyError(f"unknown operation {operation!r}")  # a typo must not read as "denied"
@@ -88,7 +105,7 @@ def can(actor: Actor, operation: str) -> bool:
 def require(actor: Actor, operation: str) -> None:
     """Raise Forbidden unless the actor may perform the operation (checked before any read)."""
     if not can(actor, operation):
-        raise Forbidden(refusal_message(operation))
+        raise Refused(actor, refusal_message(operation), operation=operation)
 
 
 def refusal_message(operation: str) -> str:
@@ -109,3 +126,20 @@ def clinic_scope(actor: Actor) -> int | None:
     if actor.clinic_id is None:
         raise Forbidden("This account belongs to no clinic.")
     return actor.clinic_id
+
+
+def record_refusal(session: Session, refusal: Refused, *, method: str, path: str) -> None:
+    """One audit row per refusal, in a transaction of its own (the refused call wrote nothing).
+    The path holds record ids only, never a query string."""
+    audit.record(
+        session,
+        refusal.actor,
+        AuditEntry(
+            "access.denied",
+            "operation" if refusal.operation else "scope",
+            refusal.operation or refusal.scope,
+            detail={"method": method, "path": path[:200]},
+            outcome="failure",
+        ),
+    )
+    session.commit()

@@ -13,6 +13,7 @@ from app.domain.titration.library import ProtocolSet
 from app.services import auth as auth_service
 from app.services.context import Actor
 from app.services.errors import AuthenticationFailed
+from app.services.permissions import Refused
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -42,9 +43,7 @@ def require_scope(scope: str) -> Callable[..., Actor]:
             client = auth_service.authenticate_token(session, token=token)
         except AuthenticationFailed as exc:
             raise HTTPException(401, str(exc), headers=_BEARER_CHALLENGE) from exc
-        if scope not in client.scopes:
-            raise HTTPException(403, f"This token lacks the scope {scope}.")
-        return Actor(
+        actor = Actor(
             kind=client.kind,
             id=client.id,
             name=client.name,
@@ -53,6 +52,10 @@ def require_scope(scope: str) -> Callable[..., Actor]:
             request_id=request.scope.get("state", {}).get("request_id"),
             client_ip=request.client.host if request.client else None,
         )
+        if scope not in client.scopes:
+            # Refused (403) and audited like any other refusal (app/errors.py).
+            raise Refused(actor, f"This token lacks the scope {scope}.", scope=scope)
+        return actor
 
     _client.required_scope = scope  # type: ignore[attr-defined]  # read by the route-inventory test
     return _client

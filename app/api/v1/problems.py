@@ -79,7 +79,11 @@ def render_api_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, TitrationError):
         return _titration_problem(request, exc)
     if isinstance(exc, ServiceError):
-        status, slug, title = _SERVICE_PROBLEMS.get(type(exc), (400, "bad-request", "Bad request"))
+        # By class hierarchy: a subclass (permissions.Refused is a Forbidden) maps like its base.
+        status, slug, title = next(
+            (_SERVICE_PROBLEMS[cls] for cls in type(exc).__mro__ if cls in _SERVICE_PROBLEMS),
+            (400, "bad-request", "Bad request"),
+        )
         return problem(request, status=status, slug=slug, title=title, detail=str(exc))
     if isinstance(exc, HTTPException) and exc.status_code == 400:
         return _unreadable_body_problem(request)
