@@ -1,8 +1,9 @@
 """What must hold in the database after a crash or a race, read directly (sqlite3 / psycopg).
 
-No app code touches the database here: the checks open it the way an operator would after a
-crash, so they see exactly what was committed. Each check returns a list of problems (empty
-when the invariant holds), so a failure names every broken row at once.
+The checks open the database the way an operator would after a crash (plain driver
+connections, no app code), so they see exactly what was committed; only the audit hash chain
+is walked with the code of `titrate audit verify`. Each check returns a list of problems
+(empty when the invariant holds), so a failure names every broken row at once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from app.db.engine import make_engine, make_sessionmaker
+from app.services.audit_chain import verify_chain
 from app.services.plan_codec import content_sha256
 from tests.resilience.servers import Database
 
@@ -181,14 +184,26 @@ def acknowledged_problems(rows: Rows, acked: Iterable[dict[str, Any]]) -> list[s
     return problems
 
 
+def audit_chain_problems(database: Database) -> list[str]:
+    """The hash chain walked by the code of `titrate audit verify`, without its start-up."""
+    engine = make_engine(database.url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            report = verify_chain(session)
+    finally:
+        engine.dispose()
+    return [] if report.ok else [report.summary()]
+
+
 def all_problems(database: Database, acked: Iterable[dict[str, Any]] = ()) -> list[str]:
     with open_direct(database) as rows:
-        return (
+        problems = (
             storage_problems(database, rows)
             + plan_problems(rows)
             + patient_problems(rows)
             + acknowledged_problems(rows, acked)
         )
+    return problems + audit_chain_problems(database)
 
 
 def count(database: Database, sql: str) -> int:

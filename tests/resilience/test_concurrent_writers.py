@@ -32,7 +32,7 @@ import httpx
 import pytest
 
 from tests.resilience import invariants
-from tests.resilience.servers import Stack, running_stack
+from tests.resilience.servers import Stack, running_stack, verify_audit_chain
 from tests.resilience.workload import (
     Api,
     encode,
@@ -276,6 +276,10 @@ def test_one_idempotency_key_sent_ten_times_at_once_and_ten_times_after_makes_on
     assert (plans, creates) == (1, 1)
     acked.append(plan_entry(key, body, api.create_plan(patient_id, body, key)))
     _assert_consistent(stack, acked)
+
+
+def test_titrate_audit_verify_accepts_the_chain_the_two_workers_wrote(stack: Stack) -> None:
+    assert verify_audit_chain(stack.env).startswith("audit chain ok")
 
 
 def _one_winner(statuses: list[int], success: int = 201) -> bool:

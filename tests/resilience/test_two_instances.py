@@ -20,7 +20,13 @@ import httpx
 import pytest
 
 from tests.resilience import invariants
-from tests.resilience.servers import Server, Stack, create_user, running_stack
+from tests.resilience.servers import (
+    Server,
+    Stack,
+    create_user,
+    running_stack,
+    verify_audit_chain,
+)
 from tests.resilience.workload import Api, encode, plan_body
 
 pytestmark = pytest.mark.resilience
@@ -199,3 +205,4 @@ def test_failed_logins_count_across_instances_until_both_refuse(
 def test_the_database_is_consistent_after_both_instances_wrote(stack: Stack) -> None:
     problems = invariants.all_problems(stack.database)
     assert not problems, "\n".join(problems)
+    assert verify_audit_chain(stack.env).startswith("audit chain ok")
