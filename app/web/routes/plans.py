@@ -31,6 +31,8 @@ from app.web.plan_form import (
 from app.web.plan_views import (
     CHOICES,
     SCREENING_BOLUSES,
+    FindingView,
+    PlanView,
     diff_sections,
     effective_screening_bolus,
     format_dose,
@@ -336,8 +338,14 @@ def _plan_context(
         "indication": json.loads(current.input_json).get("indication") or "",
         "reviews": reviews, "review_error": None,
         "current_reviewed": any(r.version_number == current.number for r in reviews),
-        "review_findings": plan_service.reviewable_findings(current),
+        "review_findings": _reviewable(view, plan_service.reviewable_findings(current)),
     }  # fmt: skip
+
+
+def _reviewable(view: PlanView, codes: tuple[str, ...]) -> list[FindingView]:
+    """One checkbox per finding code a review must acknowledge, with its wording."""
+    by_code = {f.code: f for f in view.findings if f.code in codes}
+    return [by_code[code] for code in codes if code in by_code]
 
 
 def _dose_number(dose: dict[str, str] | None) -> str:
