@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import PlanRecord
+from app.db.models import AuditEventRecord, PlanRecord
 from tests.factories.clinics import (
     default_clinic_id,
     make_clinic_token,
@@ -73,3 +74,17 @@ def test_writing_plans_does_not_grant_reviewing_them(
     )
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_reading_the_reviews_is_recorded_as_a_read_of_the_plan(
+    client: TestClient, db: Session, plan: PlanRecord
+) -> None:
+    response = client.get(f"/api/v1/plans/{plan.id}/reviews", headers=_headers(db, "plans:read"))
+    assert response.status_code == 200
+    reads = db.scalars(
+        select(AuditEventRecord.action).where(
+            AuditEventRecord.patient_id == plan.patient_id,
+            AuditEventRecord.actor_kind == "token",
+        )
+    ).all()
+    assert reads == ["plan.read"]

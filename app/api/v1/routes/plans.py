@@ -229,6 +229,8 @@ def review_plan(
 )
 def list_plan_reviews(plan_id: int, session: SessionDep, client: PlansReader) -> list[ReviewOut]:
     """Every review of every version of the plan, oldest first."""
+    # Reviews belong to the plan's record: reading them is recorded as a read of the plan.
+    plan_service.read_plan(session, actor=client, plan_id=plan_id)
     reviews = plan_service.list_reviews(session, actor=client, plan_id=plan_id)
     return [review_out(review) for review in reviews]
 
