@@ -7,11 +7,19 @@ understands. Every dose is `{"value": <number>, "unit": "mg" | "mcg"}`.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from app.api.v1.schemas import ExactNumber, InputModel, IsoDate, OutputModel, PatientFields
+from app.api.v1.schemas import (
+    ExactNumber,
+    Flag,
+    InputModel,
+    IsoDate,
+    OutputModel,
+    PatientFields,
+)
 from app.domain.titration.findings import Route, Severity
 from app.domain.titration.model import Formulation, Indication, PlanType, Setting, TaperReason
 from app.domain.titration.plan import (
@@ -26,6 +34,38 @@ from app.domain.titration.plan import (
 from app.domain.titration.units import DoseUnit
 
 NonNegative = Annotated[ExactNumber, Field(ge=0)]
+
+# Request examples: shown to integrators in OpenAPI, and the valid starting points from which
+# Schemathesis' examples and coverage phases build their variants (tests/fuzz).
+PLAN_EXAMPLE: dict[str, Any] = {
+    "plan_type": "oral_titration",
+    "start_date": "2026-12-01",
+    "indication": "multiple_sclerosis",
+    "target_daily_dose": {"value": 60, "unit": "mg"},
+    "acknowledged": ["opioid"],
+}
+PREVIEW_EXAMPLE: dict[str, Any] = {
+    "plan_type": "oral_titration",
+    "start_date": "2026-12-01",
+    "indication": "multiple_sclerosis",
+    "target_daily_dose": {"value": 60, "unit": "mg"},
+    "patient": {
+        "birth_date": "1981-05-02",
+        "sex": "male",
+        "weight_kg": 80,
+        "height_cm": 180,
+        "serum_creatinine": {"value": 0.9, "unit": "mg/dL"},
+        "medications": ["amlodipine"],
+    },
+}
+REFILL_EXAMPLE: dict[str, Any] = {
+    "reservoir_ml": 20,
+    "alarm_volume_ml": 2,
+    "concentration_mcg_per_ml": 500,
+    "daily_dose": {"value": 150, "unit": "mcg"},
+    "fill_date": "2026-12-01",
+    "max_refill_interval_days": 180,
+}
 
 
 class DoseIn(InputModel):
@@ -50,7 +90,7 @@ class IntrathecalIn(InputModel):
     effect_duration_hours: Annotated[ExactNumber, Field(gt=0, le=72)] | None = None
     step_percent: Annotated[ExactNumber, Field(gt=0, le=100)] | None = None
     days: int | None = Field(default=None, ge=1, le=90)
-    screening_responses: list[bool] = Field(
+    screening_responses: list[Flag] = Field(
         default_factory=list,
         max_length=6,
         description="Outcome of each screening bolus so far, in order (true = positive at 4–8 h).",
@@ -84,6 +124,8 @@ class PlanInput(InputModel):
 
 
 class PlanPreviewRequest(PlanInput):
+    model_config = ConfigDict(json_schema_extra={"examples": [PREVIEW_EXAMPLE]})
+
     patient: PreviewPatient
 
 
@@ -193,6 +235,8 @@ class PlanOut(OutputModel):
 class PlanCreate(PlanInput):
     """A plan to store for the patient in the path; the patient's facts come from the record."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [PLAN_EXAMPLE]})
+
     acknowledged: list[str] = Field(
         default_factory=list,
         max_length=40,
@@ -201,15 +245,25 @@ class PlanCreate(PlanInput):
 
 
 class PlanRevision(PlanCreate):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**PLAN_EXAMPLE, "reason": "Slower steps: drowsy."}]}
+    )
+
     reason: str = Field(min_length=1, max_length=2000, description="Why the plan is revised.")
 
 
 class StateChange(InputModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Admitted to hospital."}]})
+
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class ReviewCreate(InputModel):
     """A pharmacist's review of the plan's current version (named by `If-Match`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"acknowledged": ["opioid"], "note": "Doses checked."}]}
+    )
 
     acknowledged: list[Annotated[str, Field(max_length=60)]] = Field(
         default_factory=list,
@@ -247,6 +301,8 @@ class StoredPlanOut(PlanOut):
 
 
 class RefillRequest(InputModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [REFILL_EXAMPLE]})
+
     reservoir_ml: Annotated[ExactNumber, Field(gt=0, le=100)]
     alarm_volume_ml: Annotated[ExactNumber, Field(ge=0, le=100)] | None = Field(
         default=None, description="From the pump's programming; without it no date is given."
@@ -257,9 +313,18 @@ class RefillRequest(InputModel):
     max_refill_interval_days: int | None = Field(default=None, ge=1, le=365)
 
 
+def _to_4_places(value: object) -> object:
+    # The calculator divides exactly (150 mcg ÷ 4999 mcg/mL has 28 digits); the API promises
+    # at most 4 decimal places. Its dates come from the exact value, so they never move.
+    return value.quantize(Decimal("0.0001")) if isinstance(value, Decimal) else value
+
+
+FourPlaces = Annotated[ExactNumber, BeforeValidator(_to_4_places)]
+
+
 class RefillOut(OutputModel):
-    daily_volume_ml: ExactNumber
-    days_to_alarm: ExactNumber
+    daily_volume_ml: FourPlaces = Field(description="mL per day, to 4 decimal places.")
+    days_to_alarm: FourPlaces = Field(description="Days, to 4 decimal places.")
     alarm_date: date
     refill_due_date: date
     limited_by_max_interval: bool

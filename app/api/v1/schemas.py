@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictBool,
     field_validator,
 )
 
@@ -56,6 +57,8 @@ def _iso_date_only(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+# true or false only: Pydantic would also read 0, 1, "no" or "on" (dialysis changes the dose).
+Flag = StrictBool
 
 
 class InputModel(BaseModel):
@@ -101,18 +104,36 @@ class PatientFields(InputModel):
     height_cm: ExactNumber | None = None
     serum_creatinine: SerumCreatinine | None = None
     creatinine_clearance_ml_min: ExactNumber | None = None
-    dialysis: bool = False
+    dialysis: Flag = False
     conditions: list[Condition] = Field(default_factory=list, max_length=16)
     medications: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=50
     )
-    pregnant: bool = False
-    breastfeeding: bool = False
+    pregnant: Flag = False
+    breastfeeding: Flag = False
     spinal_injury_level: str | None = Field(default=None, max_length=4, examples=["T4"])
     brain_injury_date: IsoDate | None = None
 
 
 class PatientCreate(PatientFields):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "mrn": "DEMO-000123",
+                    "given_name": "Testa",
+                    "family_name": "Fictional",
+                    "birth_date": "1981-05-02",
+                    "sex": "female",
+                    "weight_kg": 70,
+                    "height_cm": 168,
+                    "serum_creatinine": {"value": 0.9, "unit": "mg/dL"},
+                    "medications": ["amlodipine"],
+                }
+            ]
+        }
+    )
+
     mrn: str = Field(min_length=1, max_length=40)
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
@@ -121,6 +142,8 @@ class PatientCreate(PatientFields):
 
 class PatientUpdate(InputModel):
     """Every field optional: only the fields sent are changed; null clears a nullable field."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"weight_kg": 72.5}]})
 
     mrn: str | None = Field(default=None, min_length=1, max_length=40)
     given_name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -132,13 +155,13 @@ class PatientUpdate(InputModel):
     height_cm: ExactNumber | None = None
     serum_creatinine: SerumCreatinine | None = None
     creatinine_clearance_ml_min: ExactNumber | None = None
-    dialysis: bool | None = None
+    dialysis: Flag | None = None
     conditions: list[Condition] | None = Field(default=None, max_length=16)
     medications: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
         default=None, max_length=50
     )
-    pregnant: bool | None = None
-    breastfeeding: bool | None = None
+    pregnant: Flag | None = None
+    breastfeeding: Flag | None = None
     spinal_injury_level: str | None = Field(default=None, max_length=4)
     brain_injury_date: IsoDate | None = None
 
@@ -176,6 +199,8 @@ class PatientRead(OutputModel):
 
 
 class ArchiveRequest(InputModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Moved away."}]})
+
     reason: str = Field(min_length=1, max_length=1000)
 
 

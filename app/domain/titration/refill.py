@@ -63,20 +63,49 @@ def calculate_refill(
         (buffer_min, buffer_max),
     )
     days_to_alarm = (reservoir_ml - alarm_volume_ml) * concentration_mcg_per_ml / dose
-    alarm_date = fill_date + timedelta(
-        days=int(days_to_alarm.to_integral_value(rounding=ROUND_FLOOR))
-    )
-    due_date = alarm_date
-    if max_refill_interval_days is not None:
-        due_date = min(alarm_date, fill_date + timedelta(days=max_refill_interval_days))
+    try:
+        alarm_date, due_date, window = _dates(
+            fill_date, days_to_alarm, max_refill_interval_days, (buffer_min, buffer)
+        )
+    except OverflowError as exc:
+        # E.g. 100 mL of 5000 mcg/mL at 0.01 mcg/day: an alarm in 137 million years.
+        raise InvalidInputError(
+            "These figures put the alarm or the refill beyond the calendar (year 1–9999): "
+            "check the dose, the concentration, the volumes and the fill date.",
+            field="refill",
+        ) from exc
     return RefillPlan(
         daily_volume_ml=dose / concentration_mcg_per_ml,
         days_to_alarm=days_to_alarm,
         alarm_date=alarm_date,
         refill_due_date=due_date,
         limited_by_max_interval=due_date < alarm_date,
-        window_start=due_date - timedelta(days=buffer),
-        window_end=due_date - timedelta(days=buffer_min),
+        window_start=window[0],
+        window_end=window[1],
+    )
+
+
+def _dates(
+    fill_date: date,
+    days_to_alarm: Decimal,
+    max_refill_interval_days: int | None,
+    buffers: tuple[int, int],
+) -> tuple[date, date, tuple[date, date]]:
+    """Alarm, due date and refill window; OverflowError when one falls off the calendar."""
+    alarm_date = fill_date + timedelta(
+        days=int(days_to_alarm.to_integral_value(rounding=ROUND_FLOOR))
+    )
+    due_date = alarm_date
+    if max_refill_interval_days is not None:
+        due_date = min(alarm_date, fill_date + timedelta(days=max_refill_interval_days))
+    buffer_min, buffer = buffers
+    return (
+        alarm_date,
+        due_date,
+        (
+            due_date - timedelta(days=buffer),
+            due_date - timedelta(days=buffer_min),
+        ),
     )
 
 

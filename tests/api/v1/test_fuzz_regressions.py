@@ -312,3 +312,107 @@ class TestDatesAreIsoDatesOnly:
         )
         assert response.status_code == 201, response.text
         assert response.json()["birth_date"] == "1970-01-02"
+
+
+class TestFlagsAreJsonBooleansOnly:
+    """Pydantic read 0, 1, "no" or "on" as booleans; found as "schema-violating request
+    accepted" (`"breastfeeding": 0`). Dialysis and pregnancy change the plan."""
+
+    @pytest.mark.parametrize("value", [0, 1, "true", "no", "on"])
+    @pytest.mark.parametrize("flag", ["dialysis", "pregnant", "breastfeeding"])
+    def test_a_flag_that_is_not_true_or_false_is_422(
+        self, client: TestClient, auth_headers: dict[str, str], flag: str, value: object
+    ) -> None:
+        response = client.post(
+            "/api/v1/patients", json=patient_payload(**{flag: value}), headers=auth_headers
+        )
+        assert _is_problem(response, 422), response.text
+        assert response.json()["errors"][0]["loc"] == ["body", flag]
+
+    def test_true_and_false_still_work(
+        self, client: TestClient, auth_headers: dict[str, str]
+    ) -> None:
+        response = client.post(
+            "/api/v1/patients",
+            json=patient_payload(dialysis=True, pregnant=False),
+            headers=auth_headers,
+        )
+        assert response.status_code == 201, response.text
+        assert (response.json()["dialysis"], response.json()["pregnant"]) == (True, False)
+
+
+REFILL = {
+    "reservoir_ml": 20,
+    "alarm_volume_ml": 2,
+    "concentration_mcg_per_ml": 500,
+    "daily_dose": {"value": 150, "unit": "mcg"},
+    "fill_date": "2026-12-01",
+}
+
+
+class TestTheRefillCalculatorAnswersEveryValidInput:
+    def test_a_volume_with_many_digits_is_given_to_4_places(
+        self, client: TestClient, auth_headers: dict[str, str]
+    ) -> None:
+        """150 ÷ 4999 has 28 digits; the answer model allows 4 places: it was a 500."""
+        body = {**REFILL, "concentration_mcg_per_ml": 4999}
+        response = client.post("/api/v1/itb/refill", json=body, headers=auth_headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["daily_volume_ml"] == 0.03
+        assert response.json()["days_to_alarm"] == 599.88
+
+    @pytest.mark.parametrize(
+        "changes",
+        [
+            {"reservoir_ml": 100, "alarm_volume_ml": 0, "concentration_mcg_per_ml": 5000,
+             "daily_dose": {"value": 0.01, "unit": "mcg"}},
+            {"fill_date": "9999-12-01"},
+        ],
+    )  # fmt: skip
+    def test_an_alarm_beyond_the_calendar_is_422_not_an_overflow(
+        self, client: TestClient, auth_headers: dict[str, str], changes: dict[str, object]
+    ) -> None:
+        response = client.post(
+            "/api/v1/itb/refill", json={**REFILL, **changes}, headers=auth_headers
+        )
+        assert _is_problem(response, 422), response.text
+
+
+class TestTheOpenApiExamplesWork:
+    """The request examples are what integrators copy and where the fuzzer starts."""
+
+    def test_the_preview_and_refill_examples_answer_200(
+        self, client: TestClient, auth_headers: dict[str, str]
+    ) -> None:
+        schemas = client.get("/openapi.json").json()["components"]["schemas"]
+        for name, path in (
+            ("PlanPreviewRequest", "plans/preview"),
+            ("RefillRequest", "itb/refill"),
+        ):
+            (example,) = schemas[name]["examples"]
+            response = client.post(f"/api/v1/{path}", json=example, headers=auth_headers)
+            assert response.status_code == 200, (name, response.text)
+
+    def test_the_patient_and_plan_examples_store(
+        self, client: TestClient, auth_headers: dict[str, str]
+    ) -> None:
+        schemas = client.get("/openapi.json").json()["components"]["schemas"]
+        (patient,) = schemas["PatientCreate"]["examples"]
+        created = client.post(
+            "/api/v1/patients",
+            json={**patient, "medications": ["oxycodone"]},
+            headers=auth_headers,
+        )
+        assert created.status_code == 201, created.text
+        (plan,) = schemas["PlanCreate"]["examples"]
+        stored = client.post(
+            f"/api/v1/patients/{created.json()['id']}/plans", json=plan, headers=auth_headers
+        )
+        assert stored.status_code == 201, stored.text
+        (revision,) = schemas["PlanRevision"]["examples"]
+        revised = client.post(
+            f"/api/v1/plans/{stored.json()['id']}/versions",
+            json=revision,
+            headers={**auth_headers, "If-Match": '"1"'},
+        )
+        assert revised.status_code == 201, revised.text

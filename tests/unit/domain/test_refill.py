@@ -81,3 +81,23 @@ def test_refill_refuses_impossible_inputs(overrides: dict[str, object]) -> None:
 def test_a_three_day_buffer_gives_a_one_day_window() -> None:
     result = refill(refill_buffer_days=3)
     assert result.window_start == result.window_end == FILL + timedelta(days=44)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # Found by Schemathesis through POST /api/v1/itb/refill (was an OverflowError, a 500).
+        {"reservoir_ml": Decimal(100), "alarm_volume_ml": Decimal(0),
+         "concentration_mcg_per_ml": Decimal(5000), "daily_dose": mcg(Decimal("0.0001"))},
+        {"reservoir_ml": Decimal(100), "alarm_volume_ml": Decimal(0),
+         "concentration_mcg_per_ml": Decimal(5000), "daily_dose": mcg(Decimal("0.01"))},
+        {"fill_date": date(9999, 12, 1)},
+        {"fill_date": date(1, 1, 2), "daily_dose": mcg(100_000)},
+    ],
+)  # fmt: skip
+def test_refill_refuses_figures_that_put_a_date_off_the_calendar(
+    overrides: dict[str, object],
+) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        refill(**overrides)
+    assert refused.value.field == "refill"
