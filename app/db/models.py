@@ -75,6 +75,8 @@ class PatientRecord(Base):
         CheckConstraint("serum_creatinine_unit IN ('mg/dL','umol/L')", name="creatinine_unit"),
         CheckConstraint("preferred_language IN ('en','de','vi')", name="language"),
         Index("ix_patient_family_given", "family_name", "given_name"),
+        # The patient list without a query: a clinic's patients in order, a page at a time.
+        Index("ix_patient_clinic_search_text", "clinic_id", "search_text", "id"),
         # An MRN is unique within its clinic: a clash with another clinic's patient must not
         # reveal that the patient exists.
         UniqueConstraint("clinic_id", "mrn", name="uq_patient_clinic_mrn"),
@@ -85,8 +87,8 @@ class PatientRecord(Base):
     mrn: Mapped[str] = mapped_column(String(40))
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
-    # Lower-cased copy of "given family mrn" so search is one indexed-friendly LIKE everywhere.
-    search_text: Mapped[str] = mapped_column(String(260), index=True)
+    # Lower-cased "family given mrn": the order of the patient list and of search results.
+    search_text: Mapped[str] = mapped_column(String(260))
     birth_date: Mapped[date]
     sex: Mapped[str] = mapped_column(String(8))
     weight_kg: Mapped[Decimal | None] = mapped_column(ScaledDecimal(4))
@@ -110,6 +112,27 @@ class PatientRecord(Base):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+# Prefix search compares terms bytewise (a range up to U+10FFFF); PostgreSQL's default
+# collation is linguistic, so its column is COLLATE "C". SQLite's BINARY already is.
+SEARCH_TERM = String(100).with_variant(String(100, collation="C"), "postgresql")
+
+
+class PatientSearchTermRecord(Base):
+    """One normalised word of a patient's family name, given name or MRN; patient search
+    matches these by prefix with an index range (repositories/patient_search.py).
+
+    The primary key is the search index itself: a range of terms yields the matching
+    patients with their list order (`sort_key`, the patient's search_text) without reading
+    any patient row, so a common prefix costs an index scan, not a row per match."""
+
+    __tablename__ = "patient_search_term"
+
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), primary_key=True)
+    term: Mapped[str] = mapped_column(SEARCH_TERM, primary_key=True)
+    sort_key: Mapped[str] = mapped_column(String(260), primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), primary_key=True, index=True)
 
 
 class AuditEventRecord(Base):

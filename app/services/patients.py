@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db.models import PatientRecord
+from app.db.repositories import patient_search
 from app.db.repositories import patients as patient_repo
 from app.db.repositories import users as user_repo
 from app.db.repositories.patients import PatientPage
@@ -38,6 +39,7 @@ def create_patient(
     record = PatientRecord(clinic_id=clinic_id, created_at=now, updated_at=now)
     patient_repo.apply_facts(record, facts)
     _flush_or_conflict(session, record)
+    patient_search.replace_terms(session, record)
     audit.record(
         session,
         actor,
@@ -71,6 +73,7 @@ def update_patient(
     record.updated_at = utc_now()
     with lost_race_is_stale(session, expected=expected_version, current=_reread(record)):
         _flush_or_conflict(session, record)
+    patient_search.replace_terms(session, record)
     audit.record(
         session,
         actor,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from app.db.models import PatientRecord
+from app.db.repositories import patient_search
 from app.db.row_ids import is_possible_row_id
 from app.domain.patients import PatientFacts
 from app.domain.titration.model import CreatinineUnit, Patient, SerumCreatinine, Sex
@@ -53,26 +54,64 @@ def search(
     after: tuple[str, int] | None,
     include_archived: bool,
 ) -> PatientPage:
-    """Keyset pagination on (search_text, id): stable pages, no OFFSET scans."""
+    """Patients with a name or MRN word beginning each word of `text` (any order, accents and
+    case ignored; patient_search.py), or all of them for no words. Keyset pagination on
+    (search_text, id): stable pages, no OFFSET scans."""
+    words = patient_search.query_words(text)
+    if not words:
+        return _list(session, clinic_id, limit, after, include_archived)
+    found: list[PatientRecord] = []
+    batch = limit + 1
+    while len(found) <= limit:
+        query = patient_search.candidates(clinic_id, words, after=after, limit=batch)
+        keys = [(str(key), int(patient_id)) for key, patient_id in session.execute(query)]
+        found += _shown(session, clinic_id, [p for _, p in keys], include_archived)
+        if len(keys) < batch:
+            break
+        # Archived patients were among the candidates: look further, in bigger steps.
+        after, batch = keys[-1], batch * 4
+    return _page(found, limit)
+
+
+def _list(
+    session: Session,
+    clinic_id: int | None,
+    limit: int,
+    after: tuple[str, int] | None,
+    include_archived: bool,
+) -> PatientPage:
+    # The clinic's patients in (search_text, id) order: ix_patient_clinic_search_text.
     query = select(PatientRecord)
     if clinic_id is not None:
         query = query.where(PatientRecord.clinic_id == clinic_id)
-    for word in text.lower().split():
-        query = query.where(PatientRecord.search_text.contains(word, autoescape=True))
     if not include_archived:
         query = query.where(PatientRecord.archived_at.is_(None))
     if after is not None:
-        query = query.where(
-            or_(
-                tuple_(PatientRecord.search_text, PatientRecord.id) > tuple_(*after),
-            )
-        )
+        query = query.where(tuple_(PatientRecord.search_text, PatientRecord.id) > tuple_(*after))
     query = query.order_by(PatientRecord.search_text, PatientRecord.id).limit(limit + 1)
-    rows = tuple(session.scalars(query))
+    return _page(list(session.scalars(query)), limit)
+
+
+def _shown(
+    session: Session, clinic_id: int | None, ids: list[int], include_archived: bool
+) -> list[PatientRecord]:
+    """The patients of `ids` a search may show, in the order of `ids`."""
+    if not ids:
+        return []
+    query = select(PatientRecord).where(PatientRecord.id.in_(ids))
+    if clinic_id is not None:
+        query = query.where(PatientRecord.clinic_id == clinic_id)
+    if not include_archived:
+        query = query.where(PatientRecord.archived_at.is_(None))
+    by_id = {record.id: record for record in session.scalars(query)}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _page(rows: list[PatientRecord], limit: int) -> PatientPage:
     if len(rows) > limit:
         last = rows[limit - 1]
-        return PatientPage(rows[:limit], (last.search_text, last.id))
-    return PatientPage(rows, None)
+        return PatientPage(tuple(rows[:limit]), (last.search_text, last.id))
+    return PatientPage(tuple(rows), None)
 
 
 def search_text_for(facts: PatientFacts) -> str:
