@@ -110,8 +110,20 @@ async def verify_csrf(request: Request, login: OptionalLogin) -> None:
         raise LoginRequired()
     else:
         expected = login.csrf_token
-    if not expected or not secrets.compare_digest(sent, expected):
+    # Bytes: compare_digest refuses str with non-ASCII characters, and `sent` is user input.
+    if not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
         raise HTTPException(403, "The form has expired or did not come from this site.")
+
+
+async def refuse_nul_characters(request: Request) -> None:
+    """No query or form value may carry NUL: PostgreSQL can neither store nor compare it, and
+    no name, MRN or reason needs one. Refused here as a bad request, not failed in SQL."""
+    values = [value for _, value in request.query_params.multi_items()]
+    if request.method in UNSAFE_METHODS:
+        form = await request.form()
+        values += [value for _, value in form.multi_items() if isinstance(value, str)]
+    if any("\x00" in value for value in values):
+        raise HTTPException(400, "The request contains a NUL character.")
 
 
 def _require_same_origin(request: Request) -> None:
