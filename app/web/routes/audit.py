@@ -153,9 +153,9 @@ class EventRow:
 
 def _row(event: AuditEventRecord) -> EventRow:
     at = event.occurred_at.astimezone(UTC)
-    return EventRow(
-        event, at.isoformat(), at.strftime("%Y-%m-%d %H:%M:%S UTC"), detail_text(event.detail)
-    )
+    # Seconds, as the text shows (HTML's <time datetime> refuses microseconds).
+    iso = at.isoformat(timespec="seconds")
+    return EventRow(event, iso, at.strftime("%Y-%m-%d %H:%M:%S UTC"), detail_text(event.detail))
 
 
 def _csv_values(event: AuditEventRecord) -> list[object]:
