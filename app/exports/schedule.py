@@ -14,6 +14,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from app.domain.titration.units import plain_number
+
 _FRACTIONS = {Decimal("0.25"): "¼", Decimal("0.5"): "½", Decimal("0.75"): "¾"}
 _UNIT_OF_ROUTE = {"oral": "mg", "intrathecal": "mcg"}
 _TIME_PHRASES = {
@@ -28,12 +30,6 @@ PLAN_TYPE_LABELS = {
     "itb_screening": "intrathecal screening",
     "itb_titration": "intrathecal titration",
 }
-
-
-def plain_number(value: Decimal) -> str:
-    """ISMP style: no trailing zeros ("5", not "5.0"), a leading zero ("0.5", not ".5")."""
-    text = format(value.normalize(), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def json_number(value: Decimal) -> int | float:

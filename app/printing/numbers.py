@@ -16,6 +16,8 @@ from babel.dates import format_skeleton
 from babel.dates import format_time as babel_format_time
 from babel.numbers import format_decimal as babel_format_decimal
 
+from app.domain.titration.units import plain_number
+
 # Between a number and its unit: a line never breaks inside "7,5 mg" (a "7,5" at the end of
 # one line and "mg" at the start of the next is a misreading waiting to happen).
 UNIT_SPACE = "\u00a0"
@@ -25,10 +27,7 @@ _PATTERN = "0.###"
 
 def format_decimal(value: Decimal | None) -> str:
     """ISMP style with a full stop, for English pages: "5", "0.5", "12.5" ('' for None)."""
-    if value is None:
-        return ""
-    text = format(value.normalize(), "f")
-    return text if "." not in text else text.rstrip("0").rstrip(".")
+    return "" if value is None else plain_number(value)
 
 
 def format_number(value: Decimal, locale: str) -> str:

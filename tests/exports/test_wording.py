@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
+from app.domain.titration.units import plain_number
 from app.exports.schedule import (
     date_range_text,
     json_number,
-    plain_number,
     read_plan,
     tablets_text,
     times_text,

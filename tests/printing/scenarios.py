@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.testclient import TestClient
+import httpx
 
 from tests.factories.patients import patient_payload
 
@@ -117,7 +117,7 @@ SCENARIOS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 }
 
 
-def store(client: TestClient, headers: dict[str, str], name: str, **patient: Any) -> Stored:
+def store(client: httpx.Client, headers: dict[str, str], name: str, **patient: Any) -> Stored:
     """Stores the scenario's patient (with any field overridden) and its plan, version 1."""
     patient_fields, plan_body = SCENARIOS[name]
     payload = patient_payload(**{**patient_fields, **patient})
@@ -130,7 +130,7 @@ def store(client: TestClient, headers: dict[str, str], name: str, **patient: Any
     return Stored(name, plan.json()["id"], created.json(), plan.json())
 
 
-def revise(client: TestClient, headers: dict[str, str], stored: Stored, **changes: Any) -> None:
+def revise(client: httpx.Client, headers: dict[str, str], stored: Stored, **changes: Any) -> None:
     """Adds version 2 (so version 1 becomes superseded)."""
     _, plan_body = SCENARIOS[stored.scenario]
     body = {**plan_body, **changes, "reason": "Slower steps after review"}

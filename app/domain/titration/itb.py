@@ -25,7 +25,13 @@ from app.domain.titration.plan import (
 )
 from app.domain.titration.protocol import Protocol
 from app.domain.titration.steps import make_step
-from app.domain.titration.units import Dose, DoseUnit, require_unit, round_to_strength
+from app.domain.titration.units import (
+    Dose,
+    DoseUnit,
+    plain_number,
+    require_unit,
+    round_to_strength,
+)
 
 HUNDRED = Decimal(100)
 
@@ -104,7 +110,9 @@ def draft_itb_titration(request: PlanRequest, age: Age, protocols: ProtocolSet) 
         daily.append(raised if target is None else min(raised, target))
     findings: tuple[FindingCode, ...] = ()
     if daily[-1] > itb.decimal("high_dose_mcg_day"):
-        findings = (FindingCode("itb_high_dose", f"Planned up to {daily[-1]} mcg/day."),)
+        findings = (
+            FindingCode("itb_high_dose", f"Planned up to {plain_number(daily[-1])} mcg/day."),
+        )
     return Draft(
         steps=_continuous_steps(daily, request),
         milestones=(),
@@ -149,7 +157,8 @@ def _step_percent(
         return itb.decimal(f"{kind}_step_percent_default")
     if not low <= percent <= high:
         raise StepPercentOutOfRangeError(
-            f"Daily step must be {low}–{high} % for this patient.", field="intrathecal.step_percent"
+            f"Daily step must be {plain_number(low)}–{plain_number(high)} % for this patient.",
+            field="intrathecal.step_percent",
         )
     return percent
 

@@ -23,7 +23,13 @@ from app.domain.titration.oral_doses import (
 from app.domain.titration.plan import Limits, MilestoneKind, RenalAssessment
 from app.domain.titration.regimen import OralRegimen, derive_regimen, preferred_dose_count
 from app.domain.titration.steps import milestone_on
-from app.domain.titration.units import Dose, DoseUnit, require_unit, round_to_strength
+from app.domain.titration.units import (
+    Dose,
+    DoseUnit,
+    plain_number,
+    require_unit,
+    round_to_strength,
+)
 
 REVIEW_TEXT = (
     "Six-week review (R-OA-10): if there is no benefit, taper off over at least 14 days; "
@@ -72,7 +78,7 @@ def _dose_findings(
 ) -> tuple[FindingCode, ...]:
     findings = [FindingCode("no_benefit_review")]  # R-OA-10
     if regimen.soft_alert is not None and target > regimen.soft_alert:
-        usual = f"Usual upper dose: {regimen.soft_alert} mg/day."
+        usual = f"Usual upper dose: {plain_number(regimen.soft_alert)} mg/day."
         findings.append(FindingCode("above_usual_dose", usual))
     if solution_imposed:
         findings.append(FindingCode("solution_only"))
@@ -99,7 +105,8 @@ def _settle_target(
         return target, (FindingCode("above_outpatient_maximum"),), regimen.inpatient_cap
     limit = regimen.inpatient_cap if request.setting is Setting.INPATIENT else regimen.cap
     raise TargetAboveHardLimitError(
-        f"Target {target} mg/day is above the hard limit of {limit} mg/day for this patient.",
+        f"Target {plain_number(target)} mg/day is above the hard limit of "
+        f"{plain_number(limit)} mg/day for this patient.",
         field="target_daily_dose",
     )
 

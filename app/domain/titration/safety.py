@@ -24,6 +24,7 @@ from app.domain.titration.model import (
     PlanRequest,
 )
 from app.domain.titration.plan import RenalAssessment, RenalBand
+from app.domain.titration.units import plain_number
 
 # Conditions (API.md §3) and the finding each raises; active infection only matters for
 # intrathecal therapy (R-IT-4), alcohol use is the D-3 interaction.
@@ -115,7 +116,11 @@ def _patient_codes(
 def _age_and_renal_codes(facts: ScreeningFacts, protocols: ProtocolSet) -> Iterator[FindingCode]:
     renal, age = facts.renal, facts.age
     if renal.band in RENAL_FINDINGS:
-        shown = "not known" if renal.crcl_ml_min is None else f"{renal.crcl_ml_min} mL/min"
+        shown = (
+            "not known"
+            if renal.crcl_ml_min is None
+            else f"{plain_number(renal.crcl_ml_min)} mL/min"
+        )
         yield FindingCode(RENAL_FINDINGS[renal.band], f"Creatinine clearance: {shown}.")
     if age.months < protocols.oral_paediatric.integer("infant_block_below_months"):
         yield FindingCode("age_under_1_year", f"Age: {age.months} months.")

@@ -64,6 +64,15 @@ def round_measurement(value: Decimal) -> Decimal:
     return value.quantize(_TENTH, rounding=ROUND_HALF_UP)
 
 
+def plain_number(value: Decimal) -> str:
+    """A number as ISMP writes it for people: "5", "0.5", "40.1"; never "5.0", ".5" or "1E+2".
+
+    Messages that quote a dose or a measurement use it, so a finding shown on a page or a
+    printout never carries a trailing zero that could be misread as ten times the dose.
+    """
+    return format(value.normalize(), "f")
+
+
 def round_up_to_whole(quantity: Decimal) -> Decimal:
     """Whole units to dispense (tablets): a half tablet still needs a whole one supplied."""
     return quantity.to_integral_value(rounding=ROUND_CEILING)
