@@ -231,7 +231,7 @@ class TestEdit:
         )
         assert stale.status_code == 409
         # base.html's responseHandling swaps 4xx/5xx pages by selecting their #main.
-        assert '<main id="main">' in stale.text
+        assert '<main id="main"' in stale.text
         assert "Someone else changed this record" in stale.text
         config = logged_in_client.get("/patients").text
         assert '"code":"[45]..","swap":true,"error":true,"target":"#main","select":"#main"' in (
