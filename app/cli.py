@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    import socket
+
     from alembic.config import Config
     from sqlalchemy.orm import Session
 
@@ -111,26 +114,68 @@ def _migrate(_: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from app.config import get_settings
 
     settings = get_settings()  # fail here, before uvicorn starts, on a bad setting
-
-    uvicorn.run(
+    serve(
         "app.main:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
+    return 0
+
+
+def serve(
+    app: str, *, factory: bool, host: str, port: int, workers: int, forwarded_allow_ips: str
+) -> None:
+    """Serve an ASGI app as `titrate serve` does (bench/load.py serves its bare app here too).
+
+    With more than one worker uvicorn binds the listening socket itself, with protocol 0
+    (uvicorn 0.54, issue Kludex/uvicorn#3149). Accepted sockets inherit it, and asyncio turns
+    on TCP_NODELAY only for IPPROTO_TCP sockets: Nagle's algorithm then holds each response
+    body until the client's delayed ACK, ~40 ms per keep-alive request after the first. So
+    the bound socket is rewrapped here, with its protocol, before the workers inherit it.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        app,
+        factory=factory,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
         # uvicorn's access log prints query strings, which can hold patient names; our
         # middleware logs method, path, status and request id instead.
         access_log=False,
         server_header=False,
     )
-    return 0
+    if workers > 1:
+        sock = _stream_socket_with_protocol(config.bind_socket())
+        with contextlib.suppress(KeyboardInterrupt):
+            Multiprocess(config, sockets=[sock]).run()
+        return
+    server = uvicorn.Server(config)  # asyncio binds from getaddrinfo: IPPROTO_TCP already
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        raise SystemExit(3)  # uvicorn's STARTUP_FAILURE, as uvicorn.run exits
+
+
+def _stream_socket_with_protocol(sock: socket.socket) -> socket.socket:
+    """The same listening socket, rewrapped so Python knows it is TCP (proto IPPROTO_TCP)."""
+    import socket
+
+    if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.proto != 0:
+        return sock
+    tcp = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+    tcp.set_inheritable(True)
+    return tcp
 
 
 def _with_session(work: Callable[[Session], T]) -> T:
