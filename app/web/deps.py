@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.domain.text import refused_character_problem
 from app.services import auth as auth_service
 from app.services.auth import LoginSession, SessionPolicy
 from app.services.context import Actor
@@ -115,15 +116,18 @@ async def verify_csrf(request: Request, login: OptionalLogin) -> None:
         raise HTTPException(403, "The form has expired or did not come from this site.")
 
 
-async def refuse_nul_characters(request: Request) -> None:
-    """No query or form value may carry NUL: PostgreSQL can neither store nor compare it, and
-    no name, MRN or reason needs one. Refused here as a bad request, not failed in SQL."""
+async def refuse_unsafe_characters(request: Request) -> None:
+    """No query or form value may carry NUL (PostgreSQL can neither store nor compare it) or a
+    bidirectional control (it reorders what is printed after a name): app/domain/text.py.
+    Refused here as a bad request, before anything is stored or shown."""
     values = [value for _, value in request.query_params.multi_items()]
     if request.method in UNSAFE_METHODS:
         form = await request.form()
         values += [value for _, value in form.multi_items() if isinstance(value, str)]
-    if any("\x00" in value for value in values):
-        raise HTTPException(400, "The request contains a NUL character.")
+    for value in values:
+        problem = refused_character_problem(value)
+        if problem:
+            raise HTTPException(400, problem)
 
 
 def _require_same_origin(request: Request) -> None:

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from app.domain.patients import CONDITIONS
+from app.domain.text import refused_character_problem
 
 T = TypeVar("T")
 
@@ -41,7 +42,7 @@ Sex = Literal["female", "male"]
 Language = Literal["en", "de", "vi"]
 Condition = Literal[CONDITIONS]  # type: ignore[valid-type]
 CreatinineUnit = Literal["mg/dL", "umol/L"]
-# Free text in a query string: anything but NUL (see InputModel._refuse_nul).
+# Free text in a query string: anything but NUL (see InputModel._refuse_characters).
 NO_NUL = r"^[^\x00]*$"
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -66,21 +67,22 @@ class InputModel(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _refuse_nul(cls, value: object) -> object:
-        # PostgreSQL cannot store NUL in text (SQLite can), and no name, MRN or reason needs
-        # one: refused here, as a 422 on both databases, instead of failing in the INSERT.
-        if _contains_nul(value):
-            raise ValueError("Text may not contain the NUL character (U+0000).")
+    def _refuse_characters(cls, value: object) -> object:
+        # NUL (PostgreSQL cannot store it) and bidirectional controls (they reorder what is
+        # printed after a name): refused as a 422 naming the field (app/domain/text.py).
+        problem = _refused_character_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 
-def _contains_nul(value: object) -> bool:
+def _refused_character_problem(value: object) -> str | None:
     # Objects are left to their own model's validator, which names the exact field.
     if isinstance(value, str):
-        return "\x00" in value
+        return refused_character_problem(value)
     if isinstance(value, list | tuple):
-        return any(_contains_nul(item) for item in value)
-    return False
+        return next(filter(None, map(_refused_character_problem, value)), None)
+    return None
 
 
 class OutputModel(BaseModel):
