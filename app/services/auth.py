@@ -104,8 +104,11 @@ def hash_password(password: str) -> str:
 
 def user_problems(username: str, password: str, role: str) -> tuple[FieldProblem, ...]:
     problems = []
-    if not 3 <= len(username) <= 64 or not username.replace(".", "").replace("_", "").isalnum():
-        problems.append(FieldProblem("username", "3–64 letters, digits, '.' or '_'."))
+    # ASCII only: str.isalnum() also takes Cyrillic "а" or "р", and "раula.prescriber" would
+    # read as paula.prescriber wherever the audit trail or a plan names its author.
+    letters_and_digits = username.replace(".", "").replace("_", "")
+    if not 3 <= len(username) <= 64 or not (username.isascii() and letters_and_digits.isalnum()):
+        problems.append(FieldProblem("username", "3–64 letters (A–Z), digits, '.' or '_'."))
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(FieldProblem("password", "At least 12 characters."))
     if role not in ROLES:

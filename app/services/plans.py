@@ -38,6 +38,9 @@ from app.services.versioning import lost_race_is_stale
 RequestFor = Callable[[Patient], PlanRequest]
 
 MAX_NOTE_LENGTH = 2000
+# Reasons (revision, hold, resume, discontinue, override), as the API's schemas allow them;
+# checked here too, for the web forms.
+MAX_REASON_LENGTH = 2000
 # The operation (and audit action) of each state change, by the state it leads to.
 STATE_OPERATIONS = {
     "on_hold": "plan.hold",
@@ -388,6 +391,12 @@ def _audit_save(
 def _require_savable(actor: Actor, plan: Plan, acknowledged: tuple[str, ...]) -> None:
     if plan.overrides:
         require(actor, "plan.override")
+    too_long = [o.code for o in plan.overrides if len(o.reason) > MAX_REASON_LENGTH]
+    if too_long:
+        message = (
+            f"Override reasons of at most {MAX_REASON_LENGTH} characters: {', '.join(too_long)}."
+        )
+        raise InvalidInput((FieldProblem("overrides", message),))
     if plan.status is PlanStatus.BLOCKED:
         blocks = sorted(f.code for f in plan.findings if f.severity is Severity.BLOCK)
         raise InvalidInput(
@@ -439,6 +448,9 @@ def _require_acknowledged(findings: tuple[str, ...], acknowledged: tuple[str, ..
 def _require_reason(reason: str) -> None:
     if not reason.strip():
         raise InvalidInput((FieldProblem("reason", "Give a reason."),))
+    if len(reason.strip()) > MAX_REASON_LENGTH:
+        message = f"Give a reason of at most {MAX_REASON_LENGTH} characters."
+        raise InvalidInput((FieldProblem("reason", message),))
 
 
 def _load_patient(

@@ -298,8 +298,9 @@ def _refused(
 ) -> Response:  # fmt: skip
     if isinstance(exc, InvalidInput):
         message = " ".join(p.message for p in exc.problems) or "The plan cannot be saved."
-        if any(p.field == "reason" for p in exc.problems):
-            form.errors["reason"] = "Give a reason for the revision."
+        for problem in exc.problems:
+            if problem.field == "reason":  # empty, or longer than the service takes
+                form.errors["reason"] = problem.message
     else:
         message = getattr(exc, "message", str(exc))
     return _planner(request, clinician, patient, form, preview, plan=plan, status=422,
