@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import uvicorn
 
@@ -34,6 +35,13 @@ async def _nodelay_of_accepted_connection(listener: socket.socket) -> int:
     return nodelay
 
 
+def _accept_one(listener: socket.socket) -> int:
+    """TCP_NODELAY of one accepted connection. asyncio runs in a thread of its own: another
+    test's event loop may still be running in this one (Playwright's sync API keeps one)."""
+    with listener, ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, _nodelay_of_accepted_connection(listener)).result()
+
+
 def _bound_like_uvicorns_supervisor() -> socket.socket:
     return uvicorn.Config(app="app.main:create_app", host="127.0.0.1", port=0).bind_socket()
 
@@ -41,7 +49,7 @@ def _bound_like_uvicorns_supervisor() -> socket.socket:
 def test_the_rewrapped_listener_gives_accepted_connections_tcp_nodelay() -> None:
     listener = _stream_socket_with_protocol(_bound_like_uvicorns_supervisor())
     assert listener.proto == socket.IPPROTO_TCP
-    assert asyncio.run(_nodelay_of_accepted_connection(listener)) == 1
+    assert _accept_one(listener) == 1
 
 
 def test_uvicorns_own_listener_still_loses_tcp_nodelay() -> None:
@@ -49,4 +57,4 @@ def test_uvicorns_own_listener_still_loses_tcp_nodelay() -> None:
     rewrapping in app.cli.serve and this test together."""
     listener = _bound_like_uvicorns_supervisor()
     assert listener.proto == 0
-    assert asyncio.run(_nodelay_of_accepted_connection(listener)) == 0
+    assert _accept_one(listener) == 0

@@ -3,8 +3,9 @@ a scope it lacks. A refused call changes nothing else."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import AuditEventRecord, PlanRecord
@@ -12,13 +13,22 @@ from tests.factories.clinics import default_clinic_id, make_clinic_records, make
 from tests.web.helpers import header_csrf, log_in
 
 
-def _denials(db: Session) -> list[AuditEventRecord]:
-    query = select(AuditEventRecord).where(AuditEventRecord.action == "access.denied")
+@pytest.fixture
+def audit_before(db: Session) -> int:
+    """The newest audit id before the test acts: the browser tests' live server commits for
+    real into the same database, so earlier tests may have left refusals of their own."""
+    return db.scalar(select(func.max(AuditEventRecord.id))) or 0
+
+
+def _denials(db: Session, after_id: int) -> list[AuditEventRecord]:
+    query = select(AuditEventRecord).where(
+        AuditEventRecord.action == "access.denied", AuditEventRecord.id > after_id
+    )
     return list(db.scalars(query.order_by(AuditEventRecord.id)))
 
 
 def test_a_role_refused_an_operation_is_audited_with_who_what_and_where(
-    client: TestClient, db: Session
+    client: TestClient, db: Session, audit_before: int
 ) -> None:
     own = make_clinic_records(db, default_clinic_id(db))
     assert log_in(client, "vera.viewer").status_code == 303
@@ -29,7 +39,7 @@ def test_a_role_refused_an_operation_is_audited_with_who_what_and_where(
         headers={"X-CSRF-Token": csrf},
     )
     assert response.status_code == 403
-    [denial] = _denials(db)
+    [denial] = _denials(db, audit_before)
     assert (denial.actor_kind, denial.actor_name, denial.actor_role) == (
         "user", "vera.viewer", "viewer",
     )  # fmt: skip
@@ -43,21 +53,25 @@ def test_a_role_refused_an_operation_is_audited_with_who_what_and_where(
     assert plan.state == "active"
 
 
-def test_a_token_refused_for_a_missing_scope_is_audited(client: TestClient, db: Session) -> None:
+def test_a_token_refused_for_a_missing_scope_is_audited(
+    client: TestClient, db: Session, audit_before: int
+) -> None:
     token = make_clinic_token(db, default_clinic_id(db), "plans:read")
     response = client.post(
         "/api/v1/itb/refill", json={}, headers={"Authorization": f"Bearer {token}"}
     )
     assert response.status_code == 403
     assert response.json()["detail"] == "This token lacks the scope plans:preview."
-    [denial] = _denials(db)
+    [denial] = _denials(db, audit_before)
     assert (denial.actor_kind, denial.entity_type, denial.entity_id) == (
         "token", "scope", "plans:preview",
     )  # fmt: skip
 
 
-def test_allowed_calls_and_unknown_records_are_not_denials(client: TestClient, db: Session) -> None:
+def test_allowed_calls_and_unknown_records_are_not_denials(
+    client: TestClient, db: Session, audit_before: int
+) -> None:
     token = make_clinic_token(db, default_clinic_id(db), "plans:read")
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/plans/987654321", headers=headers).status_code == 404
-    assert _denials(db) == []
+    assert _denials(db, audit_before) == []
