@@ -37,9 +37,10 @@ from app.services.versioning import lost_race_is_stale
 # patient from the record, never from the request body).
 RequestFor = Callable[[Patient], PlanRequest]
 
+# Free text on a plan: a review's note, and every reason (revision, hold, resume, discontinue,
+# override). The API's schemas and the web forms take their limits from here; the service
+# checks them too, for callers that skip either.
 MAX_NOTE_LENGTH = 2000
-# Reasons (revision, hold, resume, discontinue, override), as the API's schemas allow them;
-# checked here too, for the web forms.
 MAX_REASON_LENGTH = 2000
 # The operation (and audit action) of each state change, by the state it leads to.
 STATE_OPERATIONS = {

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from app.printing.i18n import DEFAULT_LANGUAGE, translations
 from app.printing.numbers import format_decimal as format_decimal  # re-exported for pages
 from app.services.permissions import can
+from app.services.plans import MAX_NOTE_LENGTH, MAX_REASON_LENGTH
 from app.web.deps import CSRF_FIELD
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -37,6 +38,9 @@ templates.env.filters["decimal"] = format_decimal
 templates.env.filters["date"] = format_date
 # Pages offer only what the viewer may do; the services refuse the rest regardless.
 templates.env.globals["can"] = can
+# The textareas' maxlength: the service's own limits, so the page never offers more.
+templates.env.globals["max_reason_length"] = MAX_REASON_LENGTH
+templates.env.globals["max_note_length"] = MAX_NOTE_LENGTH
 
 
 def render(

@@ -28,6 +28,7 @@ from app.db.models import PatientRecord
 from app.main import PROJECT_ROOT
 from app.services import patients as patient_service
 from app.services.context import Actor
+from tests.browser.login import log_in_through_the_form
 from tests.browser.site_pages import (
     ADMIN,
     PRESCRIBER,
@@ -37,7 +38,6 @@ from tests.browser.site_pages import (
     site_pages,
     some_user_id,
 )
-from tests.factories.users import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -77,11 +77,7 @@ def _context(browser: Browser, live_server: str, user: str | None) -> BrowserCon
     context.set_default_timeout(TIMEOUT_MS)
     if user:
         page = context.new_page()
-        page.goto("/login")
-        page.get_by_label("Username").fill(user)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        expect(page).not_to_have_url(re.compile(r"/login$"))
+        log_in_through_the_form(page, user)
         page.close()
     return context
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
+from tests.browser.login import log_in_through_the_form
 from tests.factories.users import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -156,10 +157,7 @@ def test_a_stale_edit_in_a_second_tab_shows_the_conflict_and_keeps_the_first_sav
     context = browser.new_context(base_url=live_server)
     context.set_default_timeout(TIMEOUT_MS)
     first = context.new_page()
-    first.goto("/login")
-    first.get_by_label("Username").fill("paula.prescriber")
-    first.get_by_label("Password").fill(PASSWORD)
-    first.get_by_role("button", name="Log in").click()
+    log_in_through_the_form(first)
     first.goto("/patients/new")
     first.get_by_label("Given name").fill("Conrad")
     first.get_by_label("Family name").fill(f"Conflict{marker}")

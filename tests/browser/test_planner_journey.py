@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.domain.patients import PatientFacts
 from app.services import patients as patient_service
 from app.services.context import Actor
-from tests.factories.users import PASSWORD
+from tests.browser.login import log_in_through_the_form
 
 pytestmark = pytest.mark.browser
 
@@ -51,10 +51,7 @@ def _made_up_patient(
 
 
 def _log_in(page: Page) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill("paula.prescriber")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in_through_the_form(page)
     expect(page).to_have_url(re.compile(r"/patients$"))
 
 

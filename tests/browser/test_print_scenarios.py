@@ -24,11 +24,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from tests.factories.users import PASSWORD, make_token
+from tests.browser.login import log_in_through_the_form
+from tests.factories.users import make_token
 from tests.printing.pdf_text import (
     assert_ismp,
     assert_one_unit_system,
@@ -52,11 +53,7 @@ def prescriber_context(browser: Browser, live_server: str) -> Iterator[BrowserCo
     context = browser.new_context(base_url=live_server)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    page.goto("/login")
-    page.get_by_label("Username").fill("paula.prescriber")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/patients$"))
+    log_in_through_the_form(page)
     page.close()
     yield context
     context.close()
@@ -71,6 +68,13 @@ def api_headers(migrated_engine: Engine) -> dict[str, str]:
 def _store(live_server: str, headers: dict[str, str], scenario: str) -> Stored:
     with httpx.Client(base_url=live_server) as client:
         return store(client, headers, scenario, mrn=f"PRS-{uuid.uuid4().hex[:10]}")
+
+
+def _print_media_page(context: BrowserContext) -> Page:
+    """A page laid out as for paper (the print stylesheet's rules apply)."""
+    page = context.new_page()
+    page.emulate_media(media="print")
+    return page
 
 
 def _rendered_text(page: Page) -> str:
@@ -95,8 +99,7 @@ def test_each_scenario_prints_every_dose_with_its_unit_in_three_languages(
     scenario: str,
 ) -> None:
     stored = _store(live_server, api_headers, scenario)
-    page = prescriber_context.new_page()
-    page.emulate_media(media="print")
+    page = _print_media_page(prescriber_context)
     for language in LANGUAGES:
         response = page.goto(f"/plans/{stored.plan_id}/print?lang={language}")
         assert response is not None
@@ -127,8 +130,7 @@ def test_each_scenario_has_a_clinician_summary_with_every_dose_and_its_unit(
     scenario: str,
 ) -> None:
     stored = _store(live_server, api_headers, scenario)
-    page = prescriber_context.new_page()
-    page.emulate_media(media="print")
+    page = _print_media_page(prescriber_context)
     response = page.goto(f"/plans/{stored.plan_id}/summary")
     assert response is not None
     assert response.status == 200

@@ -33,7 +33,7 @@ from app.domain.titration import (
 from app.services import patients as patient_service
 from app.services import plans as plan_service
 from app.services.context import Actor
-from tests.factories.users import PASSWORD
+from tests.browser.login import log_in_through_the_form
 
 pytestmark = pytest.mark.browser
 
@@ -105,10 +105,7 @@ def _logged_in_page(browser: Browser, live_server: str) -> tuple[Page, list[str]
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     # A CSP refusal (inline style or script) shows up as a console error.
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.goto("/login")
-    page.get_by_label("Username").fill("paula.prescriber")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in_through_the_form(page)
     expect(page).to_have_url(re.compile(r"/patients$"))
     return page, problems
 

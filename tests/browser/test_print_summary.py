@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.domain.patients import PatientFacts
 from app.services import patients as patient_service
 from app.services.context import Actor
-from tests.factories.users import PASSWORD
+from tests.browser.login import log_in_through_the_form
 
 pytestmark = pytest.mark.browser
 
@@ -62,10 +62,7 @@ def _prescriber(browser: Browser, live_server: str) -> tuple[BrowserContext, Pag
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("dialog", lambda d: problems.append(f"dialog: {d.message}"))
-    page.goto("/login")
-    page.get_by_label("Username").fill("paula.prescriber")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in_through_the_form(page)
     expect(page).to_have_url(re.compile(r"/patients$"))
     return context, page, problems
 

@@ -58,8 +58,11 @@ REFUSED_PAYLOADS: dict[str, str] = {
 # Attributes whose value a browser or htmx follows as a URL.
 _URL_ATTRIBUTES = frozenset(
     {"href", "src", "action", "formaction", "xlink:href", "poster", "background", "data"}
-    | {f"{prefix}hx-{verb}" for prefix in ("", "data-") for verb in ("get", "post", "put")}
-    | {f"{prefix}hx-{verb}" for prefix in ("", "data-") for verb in ("patch", "delete")}
+    | {
+        f"{prefix}hx-{verb}"
+        for prefix in ("", "data-")
+        for verb in ("get", "post", "put", "patch", "delete")
+    }
 )
 # Our own pages' one data: URL, the empty favicon that saves a request (templates/base.html).
 _OUR_DATA_URLS = frozenset({"data:,"})

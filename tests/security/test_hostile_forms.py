@@ -58,6 +58,13 @@ def _created_id(response: Any) -> int:
     return int(response.headers["location"].rstrip("/").rsplit("/", 1)[1])
 
 
+def _plain_patient(client: TestClient, csrf: str) -> int:
+    """A patient registered through the form with plain values and a measured clearance of
+    95 mL/min (normal kidneys)."""
+    form = {**form_data(creatinine_clearance_ml_min="95"), "csrf_token": csrf}
+    return _created_id(client.post("/patients", data=form))
+
+
 def _shown_back(hostile: str, plain: str, typed: dict[str, tuple[str, str]]) -> list[str]:
     """Each field's (hostile, plain) value: shown back as text wherever the plain one is, or
     percent-encoded in a link that carries it on (the planner's tabs keep the indication)."""
@@ -180,12 +187,7 @@ class TestShownBackAsText:
     def test_the_planner_and_the_revision_form_show_every_typed_value_as_text(
         self, client: TestClient, csrf: str
     ) -> None:
-        patient_id = _created_id(
-            client.post(
-                "/patients",
-                data={**form_data(creatinine_clearance_ml_min="95"), "csrf_token": csrf},
-            )
-        )
+        patient_id = _plain_patient(client, csrf)
         plan_id = _created_id(client.post(f"/patients/{patient_id}/plans", data=plan_form(csrf)))
         problems = []
         for offset in (0, 7, 14):
@@ -215,12 +217,7 @@ class TestShownBackAsText:
     def test_a_refused_acknowledgement_is_quoted_as_text(
         self, client: TestClient, csrf: str
     ) -> None:
-        patient_id = _created_id(
-            client.post(
-                "/patients",
-                data={**form_data(creatinine_clearance_ml_min="95"), "csrf_token": csrf},
-            )
-        )
+        patient_id = _plain_patient(client, csrf)
         url = f"/patients/{patient_id}/plans"
         plain = client.post(url, data=plan_form(csrf, acknowledged=["Plain code"]))
         assert plain.status_code == 422

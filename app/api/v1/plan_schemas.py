@@ -32,6 +32,7 @@ from app.domain.titration.plan import (
     WeightBasis,
 )
 from app.domain.titration.units import DoseUnit
+from app.services.plans import MAX_NOTE_LENGTH, MAX_REASON_LENGTH
 
 NonNegative = Annotated[ExactNumber, Field(ge=0)]
 
@@ -99,7 +100,7 @@ class IntrathecalIn(InputModel):
 
 class OverrideIn(InputModel):
     code: str = Field(min_length=1, max_length=60)
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH)
 
 
 class PlanInput(InputModel):
@@ -249,13 +250,15 @@ class PlanRevision(PlanCreate):
         json_schema_extra={"examples": [{**PLAN_EXAMPLE, "reason": "Slower steps: drowsy."}]}
     )
 
-    reason: str = Field(min_length=1, max_length=2000, description="Why the plan is revised.")
+    reason: str = Field(
+        min_length=1, max_length=MAX_REASON_LENGTH, description="Why the plan is revised."
+    )
 
 
 class StateChange(InputModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Admitted to hospital."}]})
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH)
 
 
 class ReviewCreate(InputModel):
@@ -270,7 +273,9 @@ class ReviewCreate(InputModel):
         max_length=40,
         description="Codes of every finding of the version that is not `info`.",
     )
-    note: str = Field(default="", max_length=2000, description="What the reviewer checked.")
+    note: str = Field(
+        default="", max_length=MAX_NOTE_LENGTH, description="What the reviewer checked."
+    )
 
 
 class ReviewOut(OutputModel):

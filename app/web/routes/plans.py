@@ -43,7 +43,7 @@ from app.web.plan_views import (
 from app.web.templating import format_decimal, render
 
 router = APIRouter()
-Reason = Annotated[str, Form(max_length=2000)]
+Reason = Annotated[str, Form(max_length=plan_service.MAX_REASON_LENGTH)]
 Version = Annotated[str, Form(max_length=12)]
 
 
