@@ -12,6 +12,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from app.domain.plausibility import (
+    CLEARANCE_ML_MIN,
+    CREATININE_RANGE,
+    HEIGHT_CM,
+    MAX_AGE_YEARS,
+    WEIGHT_KG,
+    within,
+)
+
 # One list of condition codes for records and plans: the dosing core's.
 from app.domain.titration.model import CONDITIONS
 
@@ -23,15 +32,11 @@ __all__ = [
 LANGUAGES = ("en", "de", "vi")
 SEXES = ("female", "male")
 CREATININE_UNITS = ("mg/dL", "umol/L")
-MAX_AGE_YEARS = 130
 MAX_MEDICATIONS = 50
 
 _MRN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./-]{0,39}$")
 _SPINAL_LEVEL = re.compile(r"^(C[1-8]|T([1-9]|1[0-2])|L[1-5]|S[1-5])$")
-_CREATININE_RANGE = {
-    "mg/dL": (Decimal("0.05"), Decimal("30")),
-    "umol/L": (Decimal("4"), Decimal("2700")),
-}
+_CREATININE_RANGE = CREATININE_RANGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +109,12 @@ def _date_problems(facts: PatientFacts, today: date) -> list[FieldProblem]:
 
 def _measurement_problems(facts: PatientFacts) -> list[FieldProblem]:
     problems = []
-    if facts.weight_kg is not None and not Decimal("0.3") <= facts.weight_kg <= Decimal("350"):
+    if facts.weight_kg is not None and not within(facts.weight_kg, WEIGHT_KG):
         problems.append(FieldProblem("weight_kg", "Weight must be between 0.3 and 350 kg."))
-    if facts.height_cm is not None and not Decimal("20") <= facts.height_cm <= Decimal("250"):
+    if facts.height_cm is not None and not within(facts.height_cm, HEIGHT_CM):
         problems.append(FieldProblem("height_cm", "Height must be between 20 and 250 cm."))
     clearance = facts.creatinine_clearance_ml_min
-    if clearance is not None and not Decimal("0") <= clearance <= Decimal("250"):
+    if clearance is not None and not within(clearance, CLEARANCE_ML_MIN):
         problems.append(
             FieldProblem(
                 "creatinine_clearance_ml_min", "Creatinine clearance must be 0–250 mL/min."

@@ -118,7 +118,10 @@ def build_pump_card(
         refill_window=None,
     )
     reservoir = figures.reservoir_ml
+    interval = figures.max_refill_interval_days
     if reservoir is None or concentration is None or figures.alarm_volume_ml is None:
+        return card
+    if interval is None:  # A.6.8: no refill date without the maximum interval
         return card
     refill = calculate_refill(
         reservoir_ml=reservoir,
@@ -126,7 +129,7 @@ def build_pump_card(
         concentration_mcg_per_ml=concentration,
         daily_dose=Dose(Decimal(dose["value"]), DoseUnit(dose["unit"])),
         fill_date=figures.fill_date or today,
-        max_refill_interval_days=figures.max_refill_interval_days,
+        max_refill_interval_days=interval,
         protocols=protocols,
     )
     window = t.gettext("%(start)s to %(end)s") % {

@@ -297,4 +297,6 @@ class RefillForm(TypedFields):
                 fill_date=fill, max_refill_interval_days=interval, protocols=protocols,
             )  # fmt: skip
         except TitrationError as exc:
+            if exc.field in REFILL_FIELDS:
+                self.errors[exc.field] = exc.message
             return exc.message

@@ -326,4 +326,8 @@ def refill_rows(result: Any) -> list[tuple[str, str]]:
         ("Alarm date", result.alarm_date.isoformat()),
         ("Refill due", f"{due} (maximum interval)" if result.limited_by_max_interval else due),
         ("Refill window", f"{result.window_start.isoformat()} to {result.window_end.isoformat()}"),
+        *(
+            (f"{finding.severity.value.capitalize()}: {finding.code}", finding.message)
+            for finding in result.findings
+        ),
     ]

@@ -143,6 +143,7 @@ def _fragments(client: TestClient, ids: SeededRecords) -> dict[str, str]:
     plan |= {"setting": "outpatient", "start_date": "2031-03-03", "target_daily_dose": "30"}
     refill = {"reservoir_ml": "20", "alarm_volume_ml": "2", "concentration_mcg_per_ml": "500"}
     refill |= {"daily_dose": "300", "fill_date": "2031-03-03", "csrf_token": csrf}
+    refill |= {"max_refill_interval_days": "180"}
     answers = {
         "fragment-search": client.get(f"/patients?q={ids.family_name}", headers=HX),
         "fragment-plans": client.get(f"{patient}/plans", headers=HX),

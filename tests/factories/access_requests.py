@@ -26,7 +26,7 @@ _REFILL_FORM = {
     "concentration_mcg_per_ml": "500",
     "daily_dose": "400",
     "fill_date": "2031-03-03",
-    "max_refill_interval_days": "",
+    "max_refill_interval_days": "180",
 }
 _REASON = {"reason": "Access test: a reason given."}
 
@@ -101,6 +101,7 @@ def api_body(method: str, path: str) -> dict[str, Any] | None:
             "concentration_mcg_per_ml": 500,
             "daily_dose": {"value": 400, "unit": "mcg"},
             "fill_date": "2031-03-03",
+            "max_refill_interval_days": 180,
         },
     }
     if (method, path) not in bodies:

@@ -234,7 +234,10 @@ def test_the_pump_card_takes_the_pumps_figures_and_guesses_no_date_without_them(
 ) -> None:
     stored = store(prescriber, api_headers, "itb_titration")
     url = f"/plans/{stored.plan_id}/print"
-    figures = "reservoir_ml=40&alarm_volume_ml=2&concentration_mcg_per_ml=500&fill_date=2026-12-07"
+    figures = (
+        "reservoir_ml=40&alarm_volume_ml=2&concentration_mcg_per_ml=500&fill_date=2026-12-07"
+        "&max_refill_interval_days=180"
+    )
     # On 7 December the plan runs 262 mcg/day: (40 − 2) × 500 / 262 = 72.5 days to the alarm.
     card = page_text(prescriber.get(f"{url}?{figures}").text)
     for expected in ["262 mcg a day from Dec 7, 2026", "500 mcg/mL", "Feb 17, 2027",
@@ -244,8 +247,14 @@ def test_the_pump_card_takes_the_pumps_figures_and_guesses_no_date_without_them(
     blank = prescriber.get(f"{url}?reservoir_ml=40&concentration_mcg_per_ml=500").text
     assert blank.count('class="write-in') >= 2  # alarm date and refill window left to write in
     assert "2027" not in page_text(blank).split("Pump card")[1]
+    # Without the maximum refill interval (A.6.8) no date is printed either.
+    no_interval = prescriber.get(f"{url}?{figures.split('&max_refill')[0]}").text
+    assert "2027" not in page_text(no_interval).split("Pump card")[1]
 
-    wrong = prescriber.get(f"{url}?reservoir_ml=10&alarm_volume_ml=20&concentration_mcg_per_ml=500")
+    wrong = prescriber.get(
+        f"{url}?reservoir_ml=10&alarm_volume_ml=20&concentration_mcg_per_ml=500"
+        "&max_refill_interval_days=180"
+    )
     assert wrong.status_code == 422
     assert prescriber.get(f"{url}?reservoir_ml=-1").status_code == 400
 

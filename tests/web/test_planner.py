@@ -188,11 +188,22 @@ class TestIntrathecal:
         refill = {
             "csrf_token": csrf, "reservoir_ml": "20", "alarm_volume_ml": "2",
             "concentration_mcg_per_ml": "500", "daily_dose": "300", "fill_date": "2031-03-03",
+            "max_refill_interval_days": "180",
         }  # fmt: skip
         response = client.post(f"/plans/{plan_id}/refill", data=refill, headers=HX)
         assert response.status_code == 200, response.text
         assert "Alarm date" in response.text
         assert "2031-04-02" in response.text
+        diluted = client.post(
+            f"/plans/{plan_id}/refill", data={**refill, "concentration_mcg_per_ml": "100"},
+            headers=HX,
+        )  # fmt: skip
+        assert "diluted_concentration" in diluted.text
+        no_interval = client.post(
+            f"/plans/{plan_id}/refill", data={**refill, "max_refill_interval_days": ""}, headers=HX
+        )
+        assert no_interval.status_code == 422
+        assert "maximum refill interval" in no_interval.text
         refill["alarm_volume_ml"] = ""
         response = client.post(f"/plans/{plan_id}/refill", data=refill, headers=HX)
         assert response.status_code == 422

@@ -322,10 +322,19 @@ class RefillRequest(InputModel):
     alarm_volume_ml: Annotated[ExactNumber, Field(ge=0, le=100)] | None = Field(
         default=None, description="From the pump's programming; without it no date is given."
     )
-    concentration_mcg_per_ml: Annotated[ExactNumber, Field(gt=0, le=5000)]
+    concentration_mcg_per_ml: Annotated[ExactNumber, Field(gt=0, le=5000)] = Field(
+        description="50–2000 mcg/mL (R-IT-F1); outside it the answer is a 422 "
+        "`concentration_out_of_range`, below 500 a `diluted_concentration` finding."
+    )
     daily_dose: DoseIn
     fill_date: IsoDate
-    max_refill_interval_days: int | None = Field(default=None, ge=1, le=365)
+    max_refill_interval_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=365,
+        description="From the drug and device labelling; without it the answer is a 422 "
+        "`refill_interval_missing` (A.6.8).",
+    )
 
 
 def _to_4_places(value: object) -> object:
@@ -345,3 +354,7 @@ class RefillOut(OutputModel):
     limited_by_max_interval: bool
     window_start: date
     window_end: date
+    findings: list[FindingOut] = Field(
+        default_factory=list,
+        description="refill_due_within_buffer (major), diluted_concentration (info).",
+    )

@@ -10,7 +10,10 @@ Every class carries a stable ``code`` slug that the shell maps to a problem type
     │   ├── IntervalTooShortError          interval_too_short
     │   ├── StepPercentOutOfRangeError     step_percent_out_of_range
     │   ├── DoseNotDeliverableError        dose_not_deliverable
-    │   └── TargetAboveHardLimitError      target_above_hard_limit
+    │   ├── TargetAboveHardLimitError      target_above_hard_limit
+    │   ├── RefillIntervalMissingError     refill_interval_missing
+    │   ├── ConcentrationOutOfRangeError   concentration_out_of_range
+    │   └── ReservoirOutOfRangeError       reservoir_out_of_range
     ├── OverrideError                      invalid_override
     │   ├── OverrideReasonMissingError     override_reason_missing
     │   ├── OverrideNotAllowedError        override_not_allowed
@@ -73,6 +76,24 @@ class TargetAboveHardLimitError(InvalidInputError):
     """The target is above a hard limit that no override can lift (R-OA-5/6, A.1)."""
 
     code = "target_above_hard_limit"
+
+
+class RefillIntervalMissingError(InvalidInputError):
+    """No maximum refill interval: no refill date is given without it (A.6.8, §15.2)."""
+
+    code = "refill_interval_missing"
+
+
+class ConcentrationOutOfRangeError(InvalidInputError):
+    """A pump concentration outside 50–2000 mcg/mL (A.6.8, R-IT-F1)."""
+
+    code = "concentration_out_of_range"
+
+
+class ReservoirOutOfRangeError(InvalidInputError):
+    """A pump reservoir outside 10–50 mL (A.6.8, device manuals)."""
+
+    code = "reservoir_out_of_range"
 
 
 class OverrideError(TitrationError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from datetime import timedelta
 from decimal import Decimal
 
 from app.domain.titration.age import Age
@@ -10,6 +12,7 @@ from app.domain.titration.errors import (
     InvalidInputError,
     MissingInputError,
     StepPercentOutOfRangeError,
+    TargetAboveHardLimitError,
 )
 from app.domain.titration.library import ProtocolSet
 from app.domain.titration.model import CEREBRAL_INDICATIONS, IntrathecalInput, PlanRequest
@@ -18,6 +21,8 @@ from app.domain.titration.plan import (
     Concentration,
     DispenseLine,
     Limits,
+    Milestone,
+    MilestoneKind,
     Preparation,
     PreparationForm,
     Step,
@@ -85,7 +90,8 @@ def _bolus_step(
 
 def draft_itb_titration(request: PlanRequest, age: Age, protocols: ProtocolSet) -> Draft:
     """Day 1 = 2 × the effective bolus (1 × when it lasted > 8 h), held for 24 h; then
-    +step_percent of the daily dose once a day, rounded down, never above the target."""
+    +step_percent of the daily dose once a day, rounded down, never above the target, and
+    without a target never above the ceiling (A.6.7), where it holds with ``ceiling_reached``."""
     itb = protocols.itb
     given = request.intrathecal or IntrathecalInput()
     initial = _initial_daily_dose(given, itb)
@@ -93,36 +99,89 @@ def draft_itb_titration(request: PlanRequest, age: Age, protocols: ProtocolSet) 
     days = itb.integer("default_days") if given.days is None else given.days
     if days < 1:
         raise InvalidInputError("The titration needs at least 1 day.", field="intrathecal.days")
-    target = None
-    if request.target_daily_dose is not None:
-        target = require_unit(
-            request.target_daily_dose, DoseUnit.MCG, field="target_daily_dose"
-        ).value
+    target = _target(request, itb)
+    limit = itb.decimal("ceiling_mcg_day") if target is None else target
     granularity = itb.decimal("dose_granularity_mcg")
-    if target is not None and target <= 0:
-        raise InvalidInputError("The target must be above 0 mcg/day.", field="target_daily_dose")
-    daily = [initial if target is None else min(initial, target)]
+    daily = [min(initial, limit)]
     for _ in range(days - 1):
         # Rounding down may not undo the previous day's dose: a step never lowers it.
         raised = max(
             daily[-1], round_to_strength(daily[-1] * (HUNDRED + percent) / HUNDRED, granularity)
         )
-        daily.append(raised if target is None else min(raised, target))
-    findings: tuple[FindingCode, ...] = ()
-    if daily[-1] > itb.decimal("high_dose_mcg_day"):
-        findings = (
-            FindingCode("itb_high_dose", f"Planned up to {plain_number(daily[-1])} mcg/day."),
-        )
+        daily.append(min(raised, limit))
     return Draft(
         steps=_continuous_steps(daily, request),
-        milestones=(),
+        milestones=_ceiling_milestone(daily, request, itb) if target is None else (),
         limits=Limits(
-            None if target is None else Dose(target, DoseUnit.MCG),
-            None if target is None else Dose(target, DoseUnit.MCG),
+            Dose(limit, DoseUnit.MCG), None if target is None else Dose(target, DoseUnit.MCG)
         ),
-        findings=findings,
+        findings=_titration_findings(daily, target, itb),
         protocols=(itb.ref,),
     )
+
+
+def _target(request: PlanRequest, itb: Protocol) -> Decimal | None:
+    """The prescriber's target in mcg/day: above 0, at most the hard limit (A.6.7)."""
+    if request.target_daily_dose is None:
+        return None
+    target = require_unit(request.target_daily_dose, DoseUnit.MCG, field="target_daily_dose").value
+    if target <= 0:
+        raise InvalidInputError("The target must be above 0 mcg/day.", field="target_daily_dose")
+    hard_limit = itb.decimal("hard_limit_mcg_day")
+    if target > hard_limit:
+        raise TargetAboveHardLimitError(
+            f"An intrathecal target above {plain_number(hard_limit)} mcg/day is refused "
+            "(A.6.7, R-IT-M1: beyond the trial range).",
+            field="target_daily_dose",
+        )
+    return target
+
+
+def _ceiling_milestone(
+    daily: list[Decimal], request: PlanRequest, itb: Protocol
+) -> tuple[Milestone, ...]:
+    """``ceiling_reached`` on the first day at the ceiling: reassess before going higher."""
+    ceiling = itb.decimal("ceiling_mcg_day")
+    if daily[-1] < ceiling:
+        return ()
+    day = daily.index(ceiling) + 1
+    return (
+        Milestone(
+            day,
+            request.start_date + timedelta(days=day - 1),
+            MilestoneKind.CEILING_REACHED,
+            f"Ceiling of {plain_number(ceiling)} mcg/day reached (R-IT-M5): the dose holds; "
+            "reassess (pump, catheter, response) before any further increase.",
+        ),
+    )
+
+
+def _titration_findings(
+    daily: list[Decimal], target: Decimal | None, itb: Protocol
+) -> tuple[FindingCode, ...]:
+    findings: list[FindingCode] = []
+    high = itb.decimal("high_dose_mcg_day")
+    if target is not None and target > high:
+        findings.append(FindingCode("itb_high_dose", f"Target: {plain_number(target)} mcg/day."))
+    if daily[-1] > high:
+        findings.append(
+            FindingCode("itb_high_dose", f"Planned up to {plain_number(daily[-1])} mcg/day.")
+        )
+    large = [
+        (before, after)
+        for before, after in itertools.pairwise(daily)
+        if after > itb.decimal("large_step_above_mcg_day")
+        and (after - before) * HUNDRED > itb.decimal("large_step_percent") * before
+    ]
+    if large:
+        before, after = large[0]
+        findings.append(
+            FindingCode(
+                "itb_large_step",
+                f"First: {plain_number(before)} → {plain_number(after)} mcg/day.",
+            )
+        )
+    return tuple(findings)
 
 
 def _initial_daily_dose(given: IntrathecalInput, itb: Protocol) -> Decimal:

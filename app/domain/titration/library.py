@@ -58,14 +58,15 @@ def load_protocols(read: Callable[[str], bytes] = read_protocol_bytes) -> Protoc
         oral_taper=parse_protocol("oral-taper", read("oral-taper")),
         itb=parse_protocol("itb", read("itb")),
         formulations=parse_protocol("formulations", read("formulations")),
-        medications=parse_medications(read("medication-classes")),
+        medications=parse_medications(read("medication-dictionary")),
         findings=parse_findings(read("findings")),
     )
     unknown = {
         medication_class.finding
         for medication_class in protocol_set.medications.classes.values()
-        if medication_class.finding not in protocol_set.findings.rules
+        if medication_class.finding is not None
+        and medication_class.finding not in protocol_set.findings.rules
     }
     if unknown:
-        raise ProtocolError(f"medication-classes: unknown finding codes {sorted(unknown)}")
+        raise ProtocolError(f"medication-dictionary: unknown finding codes {sorted(unknown)}")
     return protocol_set

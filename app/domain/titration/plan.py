@@ -39,6 +39,7 @@ class RenalBand(StrEnum):
 class RenalMethod(StrEnum):
     COCKCROFT_GAULT = "cockcroft_gault"
     ENTERED = "entered"
+    BEDSIDE_SCHWARTZ = "bedside_schwartz"
     NONE = "none"
 
 
@@ -53,6 +54,7 @@ class MilestoneKind(StrEnum):
     REVIEW = "review"
     STOP = "stop"
     REEVALUATION = "reevaluation"
+    CEILING_REACHED = "ceiling_reached"
 
 
 class PreparationForm(StrEnum):

@@ -12,9 +12,9 @@ from app.domain.titration.library import ENGINE_VERSION, ProtocolSet
 from app.domain.titration.model import PlanRequest, PlanType
 from app.domain.titration.oral_titration import draft_oral_titration
 from app.domain.titration.overrides import apply_overrides
-from app.domain.titration.plan import Plan, PlanStatus, RenalAssessment
+from app.domain.titration.plan import Plan, PlanStatus, RenalAssessment, RenalBand
 from app.domain.titration.protocol import ProtocolRef
-from app.domain.titration.renal import assess_renal
+from app.domain.titration.renal import assess_renal, is_end_stage
 from app.domain.titration.safety import SEVERITY_ORDER, ScreeningFacts, screen
 from app.domain.titration.taper import draft_oral_taper
 from app.domain.titration.units import DoseUnit
@@ -38,7 +38,12 @@ def build_plan(request: PlanRequest, protocols: ProtocolSet) -> Plan:
         adult_age_years=protocols.oral_adult.integer("adult_age_years"), renal=protocols.oral_renal,
     )  # fmt: skip
     route = Route.ORAL if request.plan_type in ORAL_PLANS else Route.INTRATHECAL
-    draft = _draft(request, age, renal, protocols)
+    # A.6.10: end-stage renal disease without dialysis is dosed as the dialysis row.
+    dosing_renal = (
+        replace(renal, band=RenalBand.DIALYSIS) if is_end_stage(renal, protocols.oral_renal)
+        else renal
+    )  # fmt: skip
+    draft = _draft(request, age, dosing_renal, protocols)
     findings = screen(request, ScreeningFacts(age, renal, route), protocols, draft.findings)
     if request.plan_type is PlanType.ORAL_TAPER:
         findings = never_block_a_taper(findings)

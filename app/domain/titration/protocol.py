@@ -51,6 +51,7 @@ PARAMETER_SCHEMA: Mapping[str, Mapping[str, ParameterKind]] = {
             "cm_per_inch", "obesity_ratio", "abw_fraction", "normal_above_ml_min",
             "mild_from_ml_min", "moderate_from_ml_min",
         )},
+        "end_stage_below_ml_min": _D, "schwartz_constant": _D,
         **{f"{band}_factor": _R for band in ("mild", "moderate", "severe", "dialysis")},
         **{
             f"{band}_{part}{'_days' if part == 'interval' else '_mg_day'}": (
@@ -80,6 +81,10 @@ PARAMETER_SCHEMA: Mapping[str, Mapping[str, ParameterKind]] = {
         "dose_granularity_mcg": _D, "high_dose_mcg_day": _D, "min_age_years": _I,
         "brain_injury_wait_months": _I, "child_below_years": _I, "high_withdrawal_levels": _TL,
         "refill_buffer_min_days": _I, "refill_buffer_max_days": _I,
+        "ceiling_mcg_day": _D, "hard_limit_mcg_day": _D, "large_step_percent": _D,
+        "large_step_above_mcg_day": _D, "pump_concentration_min_mcg_ml": _D,
+        "pump_concentration_max_mcg_ml": _D, "pump_concentration_undiluted_mcg_ml": _D,
+        "reservoir_min_ml": _D, "reservoir_max_ml": _D,
     },
     "formulations": {
         "tablet_strengths_mg": _DL, "scored_tablet_strengths_mg": _DL, "solution_mg_per_ml": _D,

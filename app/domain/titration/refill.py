@@ -1,8 +1,10 @@
-"""Intrathecal pump refill calculator (A.3, R-IT-F5).
+"""Intrathecal pump refill calculator (A.3, R-IT-F5, A.6.8).
 
 days to alarm = (reservoir − low-reservoir alarm volume) × concentration ÷ daily dose.
 The alarm volume and the maximum refill interval come from the device and the drug
-labelling: without an alarm volume no date is given (the rules hold no verified default).
+labelling: without either no date is given (the rules hold no verified default). The
+concentration (50–2000 mcg/mL) and the reservoir (10–50 mL) must describe a real pump; the
+refill window never opens before the day after the fill.
 """
 
 from __future__ import annotations
@@ -11,9 +13,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from app.domain.titration.errors import AlarmVolumeMissingError, InvalidInputError
+from app.domain.titration.errors import (
+    AlarmVolumeMissingError,
+    ConcentrationOutOfRangeError,
+    InvalidInputError,
+    RefillIntervalMissingError,
+    ReservoirOutOfRangeError,
+)
+from app.domain.titration.findings import Finding
 from app.domain.titration.library import ProtocolSet
-from app.domain.titration.units import Dose, DoseUnit, require_unit
+from app.domain.titration.units import Dose, DoseUnit, plain_number, require_unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +36,7 @@ class RefillPlan:
     limited_by_max_interval: bool
     window_start: date
     window_end: date
+    findings: tuple[Finding, ...] = ()
 
 
 def calculate_refill(
@@ -43,13 +53,22 @@ def calculate_refill(
     """Alarm date and refill window (3–5 days before the due date, R-IT-F5 [GIL]).
 
     The due date is the alarm date, or the maximum refill interval when that comes first.
-    The alarm falls on the last whole day before the computed volume is reached.
+    The alarm falls on the last whole day before the computed volume is reached. The window
+    opens on the day after the fill at the earliest; a reservoir that lasts less than the
+    buffer gives ``refill_due_within_buffer`` (major), a dilution ``diluted_concentration``.
     """
     if alarm_volume_ml is None:
         raise AlarmVolumeMissingError(
             "Enter the pump's low-reservoir alarm volume from the device; no date is guessed.",
             field="alarm_volume_ml",
         )
+    if max_refill_interval_days is None:
+        raise RefillIntervalMissingError(
+            "Enter the maximum refill interval from the drug and device labelling; "
+            "no date is given without it.",
+            field="max_refill_interval_days",
+        )
+    _check_pump(reservoir_ml, concentration_mcg_per_ml, protocols)
     dose = require_unit(daily_dose, DoseUnit.MCG, field="daily_dose").value
     buffer_min, buffer_max = _buffer_bounds(protocols)
     buffer = buffer_max if refill_buffer_days is None else refill_buffer_days
@@ -67,6 +86,7 @@ def calculate_refill(
         alarm_date, due_date, window = _dates(
             fill_date, days_to_alarm, max_refill_interval_days, (buffer_min, buffer)
         )
+        earliest = fill_date + timedelta(days=1)
     except OverflowError as exc:
         # E.g. 100 mL of 5000 mcg/mL at 0.01 mcg/day: an alarm in 137 million years.
         raise InvalidInputError(
@@ -80,24 +100,67 @@ def calculate_refill(
         alarm_date=alarm_date,
         refill_due_date=due_date,
         limited_by_max_interval=due_date < alarm_date,
-        window_start=window[0],
-        window_end=window[1],
+        window_start=max(window[0], earliest),
+        window_end=max(window[1], earliest),
+        findings=_refill_findings(days_to_alarm, buffer, concentration_mcg_per_ml, protocols),
     )
+
+
+def _check_pump(reservoir_ml: Decimal, concentration: Decimal, protocols: ProtocolSet) -> None:
+    """A.6.8: 50–2000 mcg/mL (R-IT-F1) and a 10–50 mL reservoir (device manuals)."""
+    itb = protocols.itb
+    low, high = (
+        itb.decimal("pump_concentration_min_mcg_ml"),
+        itb.decimal("pump_concentration_max_mcg_ml"),
+    )
+    if not low <= concentration <= high:
+        raise ConcentrationOutOfRangeError(
+            f"Pump concentration must be {plain_number(low)}–{plain_number(high)} mcg/mL "
+            "(R-IT-F1).",
+            field="concentration_mcg_per_ml",
+        )
+    smallest, largest = itb.decimal("reservoir_min_ml"), itb.decimal("reservoir_max_ml")
+    if not smallest <= reservoir_ml <= largest:
+        raise ReservoirOutOfRangeError(
+            f"Pump reservoir must be {plain_number(smallest)}–{plain_number(largest)} mL "
+            "(device manuals).",
+            field="reservoir_ml",
+        )
+
+
+def _refill_findings(
+    days_to_alarm: Decimal, buffer: int, concentration: Decimal, protocols: ProtocolSet
+) -> tuple[Finding, ...]:
+    catalogue, itb = protocols.findings, protocols.itb
+    findings = []
+    if days_to_alarm < buffer:
+        findings.append(
+            catalogue.make(
+                "refill_due_within_buffer",
+                f"Days to the alarm: {plain_number(days_to_alarm.quantize(Decimal('0.1')))}; "
+                f"buffer: {buffer} days.",
+            )
+        )
+    if concentration < itb.decimal("pump_concentration_undiluted_mcg_ml"):
+        findings.append(
+            catalogue.make(
+                "diluted_concentration", f"Concentration: {plain_number(concentration)} mcg/mL."
+            )
+        )
+    return tuple(findings)
 
 
 def _dates(
     fill_date: date,
     days_to_alarm: Decimal,
-    max_refill_interval_days: int | None,
+    max_refill_interval_days: int,
     buffers: tuple[int, int],
 ) -> tuple[date, date, tuple[date, date]]:
     """Alarm, due date and refill window; OverflowError when one falls off the calendar."""
     alarm_date = fill_date + timedelta(
         days=int(days_to_alarm.to_integral_value(rounding=ROUND_FLOOR))
     )
-    due_date = alarm_date
-    if max_refill_interval_days is not None:
-        due_date = min(alarm_date, fill_date + timedelta(days=max_refill_interval_days))
+    due_date = min(alarm_date, fill_date + timedelta(days=max_refill_interval_days))
     buffer_min, buffer = buffers
     return (
         alarm_date,
@@ -120,7 +183,7 @@ def _check_inputs(
     concentration_mcg_per_ml: Decimal,
     dose: Decimal,
     buffer: int,
-    max_refill_interval_days: int | None,
+    max_refill_interval_days: int,
     buffer_bounds: tuple[int, int],
 ) -> None:
     buffer_min, buffer_max = buffer_bounds
@@ -129,7 +192,7 @@ def _check_inputs(
         and concentration_mcg_per_ml > 0
         and dose > 0
         and buffer_min <= buffer <= buffer_max
-        and (max_refill_interval_days is None or max_refill_interval_days > buffer)
+        and max_refill_interval_days > buffer
     ):
         raise InvalidInputError(
             "Refill needs reservoir > alarm volume ≥ 0, a positive concentration and dose, a "

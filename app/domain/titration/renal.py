@@ -1,4 +1,5 @@
-"""Renal function (A.4, R-IN-2..5): Cockcroft–Gault for adults, bands with exact edges."""
+"""Renal function (A.4, A.6.10–11, R-IN-2..5): Cockcroft–Gault for adults, bedside Schwartz
+for children, bands with exact edges, and end-stage renal disease without dialysis."""
 
 from __future__ import annotations
 
@@ -16,27 +17,51 @@ from app.domain.titration.units import round_measurement
 def assess_renal(
     patient: Patient, age: Age, *, adult_age_years: int, renal: Protocol
 ) -> RenalAssessment:
-    """Renal function for dosing: an entered clearance wins; else Cockcroft–Gault (adults only).
+    """Renal function for dosing: an entered clearance wins; else Cockcroft–Gault for adults
+    and bedside Schwartz under ``adult_age_years`` (A.6.11).
 
-    The dialysis flag always gives the ``dialysis`` band. No data gives ``unknown``.
+    The dialysis flag always gives the ``dialysis`` band. Missing data gives ``unknown``
+    (``missing_renal_inputs`` names what is missing).
     """
     if patient.creatinine_clearance_ml_min is not None:
         crcl = round_measurement(patient.creatinine_clearance_ml_min)
         assessment = RenalAssessment(
             crcl, band_for(crcl, renal), RenalMethod.ENTERED, WeightBasis.NONE
         )
-    elif (
-        age.is_under(adult_age_years)
-        or patient.serum_creatinine is None
-        or patient.weight_kg is None
-    ):
-        # A.4: no adult formula under 18; without creatinine and weight nothing is estimated.
+    elif missing_renal_inputs(patient, age, adult_age_years=adult_age_years):
         assessment = RenalAssessment(None, RenalBand.UNKNOWN, RenalMethod.NONE, WeightBasis.NONE)
+    elif age.is_under(adult_age_years):
+        # A.4: no adult formula under 18; A.6.11: bedside Schwartz from height and creatinine.
+        assert patient.serum_creatinine is not None  # checked by missing_renal_inputs
+        assessment = _bedside_schwartz(patient, patient.serum_creatinine, renal)
     else:
+        assert patient.serum_creatinine is not None  # checked by missing_renal_inputs
         assessment = _cockcroft_gault(patient, patient.serum_creatinine, age, renal)
     if patient.dialysis:
         return replace(assessment, band=RenalBand.DIALYSIS)
     return assessment
+
+
+def missing_renal_inputs(patient: Patient, age: Age, *, adult_age_years: int) -> tuple[str, ...]:
+    """What an estimate from creatinine still needs (empty when it can be made): creatinine
+    and weight for adults (Cockcroft–Gault), creatinine and height for children (Schwartz).
+    Only asked when no clearance was entered (an entered clearance needs nothing)."""
+    measure = (
+        ("height", patient.height_cm)
+        if age.is_under(adult_age_years)
+        else ("weight", patient.weight_kg)
+    )
+    given = (("serum creatinine", patient.serum_creatinine), measure)
+    return tuple(name for name, value in given if value is None)
+
+
+def is_end_stage(assessment: RenalAssessment, renal: Protocol) -> bool:
+    """A.6.10: a clearance below 15 mL/min without dialysis (dosed as the dialysis row)."""
+    return (
+        assessment.band is RenalBand.SEVERE
+        and assessment.crcl_ml_min is not None
+        and assessment.crcl_ml_min < renal.decimal("end_stage_below_ml_min")
+    )
 
 
 def band_for(crcl: Decimal, renal: Protocol) -> RenalBand:
@@ -50,15 +75,33 @@ def band_for(crcl: Decimal, renal: Protocol) -> RenalBand:
     return RenalBand.SEVERE
 
 
+def _creatinine_mg_dl(creatinine: SerumCreatinine, renal: Protocol) -> Decimal:
+    if creatinine.unit is CreatinineUnit.UMOL_L:
+        return creatinine.value / renal.decimal("creatinine_umol_per_mg_dl")  # R-IN-2
+    return creatinine.value
+
+
+def _bedside_schwartz(
+    patient: Patient, creatinine: SerumCreatinine, renal: Protocol
+) -> RenalAssessment:
+    """A.6.11: eGFR = 0.413 × height (cm) / creatinine (mg/dL) (Schwartz et al. 2009)."""
+    height = patient.height_cm
+    assert height is not None  # checked by missing_renal_inputs
+    egfr = round_measurement(
+        renal.decimal("schwartz_constant") * height / _creatinine_mg_dl(creatinine, renal)
+    )
+    return RenalAssessment(
+        egfr, band_for(egfr, renal), RenalMethod.BEDSIDE_SCHWARTZ, WeightBasis.NONE
+    )
+
+
 def _cockcroft_gault(
     patient: Patient, creatinine: SerumCreatinine, age: Age, renal: Protocol
 ) -> RenalAssessment:
     """R-IN-3: (140 − age) × weight / (72 × SCr mg/dL), × 0.85 for women."""
     weight_kg = patient.weight_kg
-    assert weight_kg is not None  # checked by assess_renal
-    scr_mg_dl = creatinine.value
-    if creatinine.unit is CreatinineUnit.UMOL_L:
-        scr_mg_dl = creatinine.value / renal.decimal("creatinine_umol_per_mg_dl")  # R-IN-2
+    assert weight_kg is not None  # checked by missing_renal_inputs
+    scr_mg_dl = _creatinine_mg_dl(creatinine, renal)
     factor = (renal.decimal("cg_age_constant") - age.years) / (
         renal.decimal("cg_denominator") * scr_mg_dl
     )

@@ -22,8 +22,10 @@ from app.domain.titration.model import (
     NOT_INDICATED,
     Indication,
     PlanRequest,
+    PlanType,
 )
 from app.domain.titration.plan import RenalAssessment, RenalBand
+from app.domain.titration.renal import is_end_stage, missing_renal_inputs
 from app.domain.titration.units import plain_number
 
 # Conditions (API.md §3) and the finding each raises; active infection only matters for
@@ -44,7 +46,6 @@ RENAL_FINDINGS = {
     RenalBand.MODERATE: "moderate_renal_impairment",
     RenalBand.SEVERE: "severe_renal_impairment",
     RenalBand.DIALYSIS: "dialysis",
-    RenalBand.UNKNOWN: "renal_function_unknown",
 }
 ITB_WITHDRAWAL_SIGNS = (
     "Intrathecal withdrawal (R-IT-W1/W2): early signs are return of spasticity, itching "
@@ -110,12 +111,27 @@ def _patient_codes(
         yield FindingCode("pregnancy")
     if patient.breastfeeding:
         yield FindingCode("breastfeeding")
-    yield from _age_and_renal_codes(facts, protocols)
+    yield from _age_and_renal_codes(request, facts, protocols)
 
 
-def _age_and_renal_codes(facts: ScreeningFacts, protocols: ProtocolSet) -> Iterator[FindingCode]:
+def _age_and_renal_codes(
+    request: PlanRequest, facts: ScreeningFacts, protocols: ProtocolSet
+) -> Iterator[FindingCode]:
     renal, age = facts.renal, facts.age
-    if renal.band in RENAL_FINDINGS:
+    if renal.band is RenalBand.UNKNOWN:
+        missing = missing_renal_inputs(
+            request.patient, age,
+            adult_age_years=protocols.oral_adult.integer("adult_age_years"),
+        )  # fmt: skip
+        yield FindingCode("renal_function_unknown", f"Missing: {' and '.join(missing)}.")
+    elif is_end_stage(renal, protocols.oral_renal):
+        assert renal.crcl_ml_min is not None  # is_end_stage needs a clearance
+        yield FindingCode(
+            "end_stage_renal_disease",
+            f"Creatinine clearance: {plain_number(renal.crcl_ml_min)} mL/min.",
+        )
+    elif renal.band in RENAL_FINDINGS:
+        assert renal.crcl_ml_min is not None or renal.band is RenalBand.DIALYSIS
         shown = (
             "not known"
             if renal.crcl_ml_min is None
@@ -134,24 +150,33 @@ def _age_and_renal_codes(facts: ScreeningFacts, protocols: ProtocolSet) -> Itera
 
 
 def _medication_codes(request: PlanRequest, protocols: ProtocolSet) -> Iterator[FindingCode]:
+    """A.6.9: every component of every entry; unrecognised words need a check by hand."""
     matches: list[MedicationMatch] = [
         protocols.medications.classify(name) for name in request.patient.medications
     ]
+    depressants: dict[str, str] = {}
+    if "alcohol_use" in request.patient.conditions:
+        depressants["alcohol"] = "alcohol use"
     for match in matches:
-        if match.medication_class is None:
-            yield FindingCode("unrecognised_medication", f"Not recognised: {match.entered}.")
-        else:
-            yield FindingCode(match.medication_class.finding, f"Entered: {match.entered}.")
-    depressants = [
-        m.entered for m in matches if m.medication_class and m.medication_class.cns_depressant
-    ]
-    opioids = [
-        m.entered for m in matches if m.medication_class and m.medication_class.code == "opioid"
-    ]
-    # D-2 PROPOSAL adopted by A.5: two or more CNS depressants, or one with an opioid.
-    if len(depressants) >= 2 or (depressants and opioids):
+        if not match.recognised:
+            yield FindingCode(
+                "unrecognised_medication", f"Interactions not checked for '{match.entered}'."
+            )
+        for component in match.components:
+            medication_class = component.medication_class
+            if medication_class.finding == "baclofen_already_prescribed":
+                if request.plan_type is not PlanType.ORAL_TAPER:
+                    yield FindingCode(medication_class.finding, f"Entered: {match.entered}.")
+            elif medication_class.finding is not None:
+                yield FindingCode(medication_class.finding, f"Entered: {match.entered}.")
+            if medication_class.cns_depressant:
+                depressants.setdefault(component.substance, match.entered)
+    # D-2 PROPOSAL adopted by A.5, with A.6.9: two or more different CNS depressants, where
+    # an opioid and alcohol (taken, or the condition) each count as one.
+    if len(depressants) >= 2:
         yield FindingCode(
-            "multiple_cns_depressants", f"Entered: {', '.join(depressants + opioids)}."
+            "multiple_cns_depressants",
+            f"Entered: {', '.join(dict.fromkeys(depressants.values()))}.",
         )
 
 

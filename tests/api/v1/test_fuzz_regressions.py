@@ -349,6 +349,7 @@ REFILL = {
     "concentration_mcg_per_ml": 500,
     "daily_dose": {"value": 150, "unit": "mcg"},
     "fill_date": "2026-12-01",
+    "max_refill_interval_days": 365,
 }
 
 
@@ -356,18 +357,18 @@ class TestTheRefillCalculatorAnswersEveryValidInput:
     def test_a_volume_with_many_digits_is_given_to_4_places(
         self, client: TestClient, auth_headers: dict[str, str]
     ) -> None:
-        """150 ÷ 4999 has 28 digits; the answer model allows 4 places: it was a 500."""
-        body = {**REFILL, "concentration_mcg_per_ml": 4999}
+        """150 ÷ 1999 has 28 digits; the answer model allows 4 places: it was a 500."""
+        body = {**REFILL, "concentration_mcg_per_ml": 1999}
         response = client.post("/api/v1/itb/refill", json=body, headers=auth_headers)
         assert response.status_code == 200, response.text
-        assert response.json()["daily_volume_ml"] == 0.03
-        assert response.json()["days_to_alarm"] == 599.88
+        assert response.json()["daily_volume_ml"] == 0.075
+        assert response.json()["days_to_alarm"] == 239.88
 
     @pytest.mark.parametrize(
         "changes",
         [
-            {"reservoir_ml": 100, "alarm_volume_ml": 0, "concentration_mcg_per_ml": 5000,
-             "daily_dose": {"value": 0.01, "unit": "mcg"}},
+            {"reservoir_ml": 50, "alarm_volume_ml": 0, "concentration_mcg_per_ml": 2000,
+             "daily_dose": {"value": 0.001, "unit": "mcg"}},
             {"fill_date": "9999-12-01"},
         ],
     )  # fmt: skip

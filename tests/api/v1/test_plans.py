@@ -391,14 +391,55 @@ def test_the_refill_calculator_follows_sc21_and_refuses_to_guess(
     client: TestClient, auth_headers: dict[str, str]
 ) -> None:
     body = {"reservoir_ml": 40, "alarm_volume_ml": 2, "concentration_mcg_per_ml": 500,
-            "daily_dose": {"value": 400, "unit": "mcg"}, "fill_date": "2026-12-01"}  # fmt: skip
+            "daily_dose": {"value": 400, "unit": "mcg"}, "fill_date": "2026-12-01",
+            "max_refill_interval_days": 180}  # fmt: skip
     refill = client.post("/api/v1/itb/refill", json=body, headers=auth_headers).json()
     assert refill["days_to_alarm"] == 47.5
     assert refill["daily_volume_ml"] == 0.8
+    assert refill["findings"] == []
     body.pop("alarm_volume_ml")
     missing = client.post("/api/v1/itb/refill", json=body, headers=auth_headers)
     assert missing.status_code == 422
     assert missing.json()["code"] == "alarm_volume_missing"
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "field"),
+    [
+        ({"max_refill_interval_days": None}, "refill_interval_missing", "max_refill_interval_days"),
+        ({"concentration_mcg_per_ml": 2001}, "concentration_out_of_range",
+         "concentration_mcg_per_ml"),
+        ({"concentration_mcg_per_ml": 49}, "concentration_out_of_range",
+         "concentration_mcg_per_ml"),
+        ({"reservoir_ml": 60}, "reservoir_out_of_range", "reservoir_ml"),
+        ({"reservoir_ml": 5, "alarm_volume_ml": 1}, "reservoir_out_of_range", "reservoir_ml"),
+    ],
+)  # fmt: skip
+def test_the_refill_calculator_refuses_what_no_pump_holds(
+    client: TestClient, auth_headers: dict[str, str], changes: dict[str, object], code: str,
+    field: str,
+) -> None:  # fmt: skip
+    body = {"reservoir_ml": 40, "alarm_volume_ml": 2, "concentration_mcg_per_ml": 500,
+            "daily_dose": {"value": 400, "unit": "mcg"}, "fill_date": "2026-12-01",
+            "max_refill_interval_days": 180, **changes}  # fmt: skip
+    response = client.post("/api/v1/itb/refill", json=body, headers=auth_headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == code
+    assert response.json()["errors"][0]["loc"] == ["body", field]
+
+
+def test_the_refill_answer_carries_its_findings(
+    client: TestClient, auth_headers: dict[str, str]
+) -> None:
+    body = {"reservoir_ml": 10, "alarm_volume_ml": 2, "concentration_mcg_per_ml": 50,
+            "daily_dose": {"value": 400, "unit": "mcg"}, "fill_date": "2026-12-01",
+            "max_refill_interval_days": 180}  # fmt: skip
+    refill = client.post("/api/v1/itb/refill", json=body, headers=auth_headers).json()
+    assert {(f["code"], f["severity"]) for f in refill["findings"]} == {
+        ("refill_due_within_buffer", "major"),
+        ("diluted_concentration", "info"),
+    }
+    assert refill["window_start"] == "2026-12-02"
 
 
 def test_a_patients_plans_are_listed_newest_first_at_their_current_version(

@@ -226,8 +226,9 @@ def test_itb_titration_holds_at_the_target_and_flags_high_doses() -> None:
     assert [s.daily_dose.value for s in capped.steps] == [150, 165, 170]
     assert (capped.steps[-1].start_day, capped.steps[-1].end_day) == (3, 7)
     high = plan_for(
-        **ITB, intrathecal=IntrathecalInput(mcg(100), D(6), step_percent=D(30), days=10)
-    )
+        **ITB, target_daily_dose=mcg(1500),
+        intrathecal=IntrathecalInput(mcg(100), D(6), step_percent=D(30), days=10),
+    )  # fmt: skip
     assert "itb_high_dose" in codes(high)
 
 

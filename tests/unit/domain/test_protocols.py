@@ -22,7 +22,7 @@ from tests.unit.domain.builders import PROTOCOLS, plan_for
 
 IDS = (
     "oral-adult", "oral-older-adult", "oral-renal", "oral-paediatric", "oral-taper", "itb",
-    "formulations", "medication-classes", "findings",
+    "formulations", "medication-dictionary", "findings",
 )  # fmt: skip
 
 
@@ -96,11 +96,15 @@ _P = "parameters"
         ("findings", _set(("findings", "epilepsy", "rule"), "")),
         ("findings", _set(("findings", "driving", "overridable"), True)),
         ("findings", _set(("findings", "epilepsy", "extra"), 1)),
-        ("medication-classes", _set(("names",), [])),
-        ("medication-classes", _set(("names", "unknown_class"), ["x"])),
-        ("medication-classes", _set(("names", "opioid"), ["Morphine"])),
-        ("medication-classes", _set(("classes", "opioid", "cns_depressant"), "no")),
-        ("medication-classes", _set(("classes", "opioid", "finding"), "no_such_finding")),
+        ("medication-dictionary", _set(("substances",), [])),
+        ("medication-dictionary", _set(("substances", "x"), {"class": "nope", "names": [],
+                                                             "source": "s"})),
+        ("medication-dictionary", _set(("substances", "morphine", "names"), ["Oxycodone"])),
+        ("medication-dictionary", _set(("substances", "morphine", "names"), ["a b c d e"])),
+        ("medication-dictionary", _set(("classes", "opioid", "cns_depressant"), "no")),
+        ("medication-dictionary", _set(("classes", "opioid", "finding"), "no_such_finding")),
+        ("medication-dictionary", _set(("combinations", "targin", "components"), ["nope", "x"])),
+        ("medication-dictionary", _set(("ignored_words", "words"), "mg")),
     ],
 )  # fmt: skip
 def test_the_loader_refuses_malformed_protocols(protocol_id: str, edit: Any) -> None:

@@ -22,7 +22,7 @@ def refill(**overrides: object):  # type: ignore[no-untyped-def]
     arguments: dict[str, object] = {
         "reservoir_ml": Decimal(40), "alarm_volume_ml": Decimal(2),
         "concentration_mcg_per_ml": Decimal(500), "daily_dose": mcg(400), "fill_date": FILL,
-        "max_refill_interval_days": None, "protocols": PROTOCOLS,
+        "max_refill_interval_days": 180, "protocols": PROTOCOLS,
     }  # fmt: skip
     arguments.update(overrides)
     return calculate_refill(**arguments)  # type: ignore[arg-type]
@@ -87,10 +87,10 @@ def test_a_three_day_buffer_gives_a_one_day_window() -> None:
     "overrides",
     [
         # Found by Schemathesis through POST /api/v1/itb/refill (was an OverflowError, a 500).
-        {"reservoir_ml": Decimal(100), "alarm_volume_ml": Decimal(0),
-         "concentration_mcg_per_ml": Decimal(5000), "daily_dose": mcg(Decimal("0.0001"))},
-        {"reservoir_ml": Decimal(100), "alarm_volume_ml": Decimal(0),
-         "concentration_mcg_per_ml": Decimal(5000), "daily_dose": mcg(Decimal("0.01"))},
+        {"reservoir_ml": Decimal(50), "alarm_volume_ml": Decimal(0),
+         "concentration_mcg_per_ml": Decimal(2000), "daily_dose": mcg(Decimal("0.0001"))},
+        {"reservoir_ml": Decimal(50), "alarm_volume_ml": Decimal(0),
+         "concentration_mcg_per_ml": Decimal(2000), "daily_dose": mcg(Decimal("0.001"))},
         {"fill_date": date(9999, 12, 1)},
         {"fill_date": date(1, 1, 2), "daily_dose": mcg(100_000)},
     ],
