@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -33,12 +33,13 @@ def download_fhir(
 @router.get("/plans/{plan_id}/calendar.ics", name="plans:export_calendar")
 def download_calendar(
     plan_id: int, session: SessionDep, clinician: CurrentClinician, settings: SettingsDep,
-    version: VersionQuery = None,
+    version: VersionQuery = None, lang: Annotated[Literal["en", "de", "vi"] | None, Query()] = None,
 ) -> Response:  # fmt: skip
     source = export_service.read_plan_for_export(
         session, actor=clinician, plan_id=plan_id, version=version, export_format="ical"
     )
-    return _download(export_files.calendar_file(source, settings, now=utc_now()))
+    file = export_files.calendar_file(source, settings, now=utc_now(), language=lang)
+    return _download(file)
 
 
 def _download(file: ExportFile) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -22,6 +22,10 @@ VersionQuery = Annotated[
     Query(ge=1, description="A saved version of the plan; the current version when omitted."),
 ]
 
+LanguageQuery = Annotated[
+    Literal["en", "de", "vi"] | None,
+    Query(description="Language of the events; the patient's preferred language when omitted."),
+]
 BundleQuery = Annotated[
     BundleType,
     Query(
@@ -77,16 +81,20 @@ def export_plan_fhir(
 )
 def export_plan_calendar(
     plan_id: int, request: Request, session: SessionDep, client: PlansReader,
-    version: VersionQuery = None,
+    version: VersionQuery = None, lang: LanguageQuery = None,
 ) -> Response:  # fmt: skip
-    """The schedule as an RFC 5545 calendar in the clinic's time zone (`VTIMEZONE`
-    included): one event per dose time per step, repeated daily over the step's days, with
-    a reminder; all-day events for pump rates and for review and stop dates. No event names
+    """The schedule as an RFC 5545 calendar in the clinic's time zone (`VTIMEZONE` covering
+    every event): one event per dose time per step, repeated daily over the step's days, with
+    a reminder; all-day events for pump rates and for review and stop dates. A dose time
+    keeps one `UID` across versions (`plan-<id>-step-<n>-<time>@titrate`); each revision
+    raises `SEQUENCE` and lists the events it removed as `STATUS:CANCELLED`, so importing
+    the current file over an older one leaves exactly the current schedule. No event names
     the patient. Events of a superseded, discontinued or held plan carry no reminders."""
     source = export_service.read_plan_for_export(
         session, actor=client, plan_id=plan_id, version=version, export_format="ical"
     )
-    return _response(export_files.calendar_file(source, _settings(request), now=utc_now()))
+    file = export_files.calendar_file(source, _settings(request), now=utc_now(), language=lang)
+    return _response(file)
 
 
 def _settings(request: Request) -> Settings:
