@@ -92,10 +92,14 @@ ifneq ($(strip $(DOMAIN_TESTS)),)
 endif
 	@$(MAKE) pytest
 
+# The real-client stage (tests/real_clients) does not depend on the database: it runs in the
+# SQLite run only.
+REAL_CLIENTS_ONCE := $(if $(TEST_DATABASE_URL),-m "not real_clients",)
+
 pytest: setup
 	@if [ -n "$${TEST_DATABASE_URL:-}" ]; then db="PostgreSQL at $${TEST_DATABASE_URL##*@}"; \
 	else db="SQLite (temporary file)"; fi; echo "== pytest: whole suite on $$db"
-	$(PY) -m pytest --cov=app --cov-branch --cov-report=term:skip-covered
+	$(PY) -m pytest --cov=app --cov-branch --cov-report=term:skip-covered $(REAL_CLIENTS_ONCE)
 
 coverage-domain: setup
 	@echo "== pytest: tests/unit/domain, 100 % branch coverage of app/domain"

@@ -44,9 +44,11 @@ class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships n
 
 
 def render_pdf(html: str) -> bytes:
-    """The PDF of one HTML document (print media, its own @page rules)."""
+    """The PDF of one HTML document (print media, its own @page rules), tagged as PDF/UA-1:
+    a structure tree for screen readers, with the document's title (`<title>`), language
+    (`<html lang>`) and author (`<meta name="author">`) in its metadata."""
     document = HTML(string=html, base_url=DOCUMENT_ORIGIN, url_fetcher=StaticOnlyFetcher())
-    pdf = document.write_pdf()
+    pdf = document.write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
     if pdf is None:  # only when a target is given
         raise RuntimeError("WeasyPrint returned no PDF")
     return bytes(pdf)

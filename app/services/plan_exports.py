@@ -30,6 +30,13 @@ class ExportSource:
     plan: PlanRecord
     version: PlanVersionRecord
     patient: PatientRecord
+    # Every version saved before this one, oldest first: a revision's export names the order
+    # it replaces (FHIR priorPrescription) and cancels the events it removed (iCalendar).
+    earlier: tuple[PlanVersionRecord, ...] = ()
+
+    @property
+    def previous(self) -> PlanVersionRecord | None:
+        return self.earlier[-1] if self.earlier else None
 
     @property
     def superseded(self) -> bool:
@@ -53,9 +60,11 @@ def read_plan_for_export(
     if record is None:
         raise NotFound(f"plan {plan_id} not found")
     number = record.current_version if version is None else version
-    stored = plan_repo.version(session, plan_id, number)
+    every = plan_repo.versions(session, plan_id)
+    stored = next((v for v in every if v.number == number), None)
     if stored is None:
         raise NotFound(f"plan {plan_id} has no version {number}")
+    earlier = tuple(v for v in every if v.number < number)
     patient = patient_repo.get(session, record.patient_id, clinic_id=clinic_id)
     if patient is None:  # the foreign key guarantees it
         raise NotFound(f"patient {record.patient_id} not found")
@@ -71,4 +80,4 @@ def read_plan_for_export(
         ),
     )
     session.commit()
-    return ExportSource(plan=record, version=stored, patient=patient)
+    return ExportSource(plan=record, version=stored, patient=patient, earlier=earlier)

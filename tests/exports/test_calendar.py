@@ -46,14 +46,11 @@ def test_every_kind_of_plan_gives_one_event_per_dose_time_per_step_in_the_clinic
     assert len(by_uid) == len(events)
     for step in stored.steps:
         for admin in step["administrations"]:
-            event = by_uid[
-                f"plan-{stored.id}-v1-step-{step['index']}-{admin['time_of_day']}@titrate"
-            ]
+            event = by_uid[f"plan-{stored.id}-step-{step['index']}-{admin['time_of_day']}@titrate"]
             _assert_when(event, step, admin["time_of_day"])
             assert event.walk("VALARM"), "every dose event reminds"
-            assert f" {exact(admin['dose']['value']):f} {stored.plan['unit']}" in str(
-                event["SUMMARY"]
-            )
+            dose = f"{exact(admin['dose']['value']):f}\u00a0{stored.plan['unit']}"
+            assert f" {dose}" in str(event["SUMMARY"]) or f" {dose} a day" in str(event["SUMMARY"])
 
 
 def _assert_when(event: Event, step: dict[str, str], time_of_day: str) -> None:
@@ -108,12 +105,13 @@ def test_review_and_stop_dates_are_all_day_events_with_a_reminder(
         [event] = [
             e
             for e in calendar.walk("VEVENT")
-            if str(e["UID"]).startswith(f"plan-{plan.id}-v1-{kind}-")
+            if str(e["UID"]) == f"plan-{plan.id}-{kind}-1@titrate"
         ]
         assert (event.decoded("DTSTART"), event.decoded("DTEND")) == (day, day + timedelta(days=1))
         [alarm] = event.walk("VALARM")
         assert alarm.decoded("TRIGGER") == -timedelta(hours=16), "08:00 the day before"
-        assert plan.plan["milestones"][0]["text"] in str(event["DESCRIPTION"])
+        label = {"review": "review of the plan", "stop": "taper complete, no more doses"}[kind]
+        assert str(event["SUMMARY"]) == f"Baclofen: {label}"
 
 
 def test_an_intrathecal_plan_gets_no_invented_refill_or_alarm_dates(
@@ -125,7 +123,8 @@ def test_an_intrathecal_plan_gets_no_invented_refill_or_alarm_dates(
     events = calendar.walk("VEVENT")
     assert len(events) == len(plan.steps)
     assert [str(e["SUMMARY"]) for e in events][:2] == [
-        "Intrathecal baclofen pump 150 mcg/day", "Intrathecal baclofen pump 165 mcg/day",
+        "Intrathecal baclofen pump: 150\u00a0mcg a day",
+        "Intrathecal baclofen pump: 165\u00a0mcg a day",
     ]  # fmt: skip
 
 
@@ -165,31 +164,89 @@ def test_the_clock_time_holds_across_the_change_to_summer_time(
     assert days[0].tzinfo == ZoneInfo("Europe/Berlin")
 
 
-def test_a_superseded_version_is_cancelled_without_reminders(
-    client: TestClient, api_headers: dict[str, str], db: Session
-) -> None:
-    plan = store_plan(client, api_headers, db, "adult_oral_titration")
+def _revise(client: TestClient, api_headers: dict[str, str], plan_id: int) -> None:
     revision = {
         "plan_type": "oral_titration", "indication": "multiple_sclerosis",
         "start_date": "2026-12-01", "target_daily_dose": {"value": 45, "unit": "mg"},
         "reason": "drowsy at 45 mg/day",
     }  # fmt: skip
     headers = {**api_headers, "If-Match": '"1"'}
-    assert (
-        client.post(f"/api/v1/plans/{plan.id}/versions", json=revision, headers=headers).status_code
-        == 201
-    )
+    response = client.post(f"/api/v1/plans/{plan_id}/versions", json=revision, headers=headers)
+    assert response.status_code == 201, response.text
+
+
+def test_a_superseded_version_is_cancelled_without_reminders(
+    client: TestClient, api_headers: dict[str, str], db: Session
+) -> None:
+    plan = store_plan(client, api_headers, db, "adult_oral_titration")
+    _revise(client, api_headers, plan.id)
     old, _ = fetch_calendar(client, api_headers, plan.id, "?version=1")
-    new, _ = fetch_calendar(client, api_headers, plan.id)
     for event in old.walk("VEVENT"):
         assert str(event["STATUS"]) == "CANCELLED"
         assert str(event["SUMMARY"]).startswith("SUPERSEDED, do not use: ")
         assert not event.walk("VALARM")
-        assert "-v1-" in str(event["UID"])
-    assert {str(e["STATUS"]) for e in new.walk("VEVENT")} == {"CONFIRMED"}
-    assert all("-v2-" in str(e["UID"]) for e in new.walk("VEVENT"))
+        assert event["SEQUENCE"] == 0, "an old file never overrides a newer import"
     daily = [exact(s["daily_dose"]["value"]) for s in plan.steps]
     assert daily == [Decimal(15), Decimal(30), Decimal(45), Decimal(60)]
+
+
+def test_a_revision_keeps_the_uids_raises_the_sequence_and_cancels_what_it_removed(
+    client: TestClient, api_headers: dict[str, str], db: Session
+) -> None:
+    plan = store_plan(client, api_headers, db, "adult_oral_titration")
+    first, _ = fetch_calendar(client, api_headers, plan.id)
+    _revise(client, api_headers, plan.id)
+    second, _ = fetch_calendar(client, api_headers, plan.id)
+    before = {str(e["UID"]): e for e in first.walk("VEVENT")}
+    after = {str(e["UID"]): e for e in second.walk("VEVENT")}
+    assert set(before) == set(after), "every earlier event is either kept or cancelled"
+    assert {e["SEQUENCE"] for e in after.values()} == {1}
+    assert {e["SEQUENCE"] for e in before.values()} == {0}
+    removed = {uid for uid, e in after.items() if str(e["STATUS"]) == "CANCELLED"}
+    # Version 2 stops at 45 mg/day: the 60 mg step (4) and its review move or go.
+    assert removed == {f"plan-{plan.id}-step-4-{t}@titrate" for t in ("morning", "midday",
+                                                                         "evening")}  # fmt: skip
+    for uid in removed:
+        assert not after[uid].walk("VALARM")
+        assert str(after[uid]["SUMMARY"]).startswith("CANCELLED, no longer in the plan: ")
+    kept = [e for uid, e in after.items() if uid not in removed]
+    assert {str(e["STATUS"]) for e in kept} == {"CONFIRMED"}
+
+
+def test_the_events_are_worded_in_the_patients_language_or_the_one_asked_for(
+    client: TestClient, api_headers: dict[str, str], db: Session
+) -> None:
+    plan = store_plan(client, api_headers, db, "adult_oral_titration")
+    english, _ = fetch_calendar(client, api_headers, plan.id)
+    german, _ = fetch_calendar(client, api_headers, plan.id, "?lang=de")
+    vietnamese, _ = fetch_calendar(client, api_headers, plan.id, "?lang=vi")
+    uid = f"plan-{plan.id}-step-1-morning@titrate"
+    summaries = {
+        name: next(str(e["SUMMARY"]) for e in cal.walk("VEVENT") if str(e["UID"]) == uid)
+        for name, cal in (("en", english), ("de", german), ("vi", vietnamese))
+    }
+    assert summaries["en"] == "Baclofen 5\u00a0mg (1 tablet of 5\u00a0mg)"
+    assert summaries["de"] == "Baclofen 5\u00a0mg (1 Tablette zu 5\u00a0mg)"
+    assert summaries["vi"].startswith("Baclofen 5\u00a0mg (")
+    assert len(set(summaries.values())) == 3
+    refused = client.get(f"/api/v1/plans/{plan.id}/calendar.ics?lang=fr", headers=api_headers)
+    assert refused.status_code == 422
+
+
+def test_the_time_zone_definition_covers_every_event(
+    client: TestClient, api_headers: dict[str, str], db: Session
+) -> None:
+    plan = store_plan(client, api_headers, db, "oral_taper", start_date="2027-10-20")
+    calendar, _ = fetch_calendar(client, api_headers, plan.id)
+    [zone] = calendar.walk("VTIMEZONE")
+    starts = [o.decoded("DTSTART").date() for o in zone.subcomponents]
+    assert starts, "observances"
+    days = [e.decoded("DTSTART") for e in calendar.walk("VEVENT")]
+    first_day = min(d.date() if isinstance(d, datetime) else d for d in days)
+    assert min(starts) <= first_day
+    # The taper crosses the end of summer time (31 Oct 2027): both offsets are defined.
+    names = {o.name for o in zone.subcomponents}
+    assert names == {"STANDARD", "DAYLIGHT"}
 
 
 def test_the_same_version_exports_the_same_uids_twice(
@@ -201,8 +258,39 @@ def test_the_same_version_exports_the_same_uids_twice(
     assert [str(e["UID"]) for e in first.walk("VEVENT")] == [
         str(e["UID"]) for e in second.walk("VEVENT")
     ]
-    assert [str(e["SUMMARY"]) for e in first.walk("VEVENT")] == [
-        "Intrathecal baclofen 50 mcg bolus (1 mL of 50 mcg/mL intrathecal solution)",
-        "Intrathecal baclofen 75 mcg bolus (1.5 mL of 50 mcg/mL intrathecal solution)",
-        "Intrathecal baclofen 100 mcg bolus (2 mL of 50 mcg/mL intrathecal solution)",
+    nbsp = "\u00a0"
+    assert [str(e["SUMMARY"]).replace(nbsp, " ") for e in first.walk("VEVENT")] == [
+        "Intrathecal baclofen 50 mcg bolus (1 mL of 50 mcg/mL, by lumbar puncture)",
+        "Intrathecal baclofen 75 mcg bolus (1.5 mL of 50 mcg/mL, by lumbar puncture)",
+        "Intrathecal baclofen 100 mcg bolus (2 mL of 50 mcg/mL, by lumbar puncture)",
     ]
+
+
+def test_pump_refill_and_alarm_dates_are_all_day_events_with_a_reminder(
+    client: TestClient, app: FastAPI, api_headers: dict[str, str], db: Session
+) -> None:
+    """The calendar takes the pump's dates when they are known (recorded refills feed them);
+    a stored plan holds none, so the plain export has none (test above)."""
+    from app.exports.ical import CalendarOptions, PumpDate, build_calendar
+    from app.services.context import SYSTEM
+    from app.services.plan_exports import read_plan_for_export
+
+    plan = store_plan(client, api_headers, db, "itb_titration")
+    source = read_plan_for_export(db, actor=SYSTEM, plan_id=plan.id, version=None,
+                                  export_format="ical")  # fmt: skip
+    dates = [PumpDate("alarm", date(2027, 1, 20), date(2027, 1, 20)),
+             PumpDate("refill_window", date(2027, 1, 14), date(2027, 1, 16))]  # fmt: skip
+    raw = build_calendar(
+        [source], CalendarOptions.from_settings(app.state.settings), now=datetime(2026, 12, 1),
+        language="de", name="test", pump_dates={plan.id: dates},
+    )  # fmt: skip
+    events = {str(e["UID"]): e for e in Calendar.from_ical(raw).walk("VEVENT")}
+    alarm = events[f"plan-{plan.id}-pump-alarm-1@titrate"]
+    window = events[f"plan-{plan.id}-pump-refill_window-2@titrate"]
+    assert str(alarm["SUMMARY"]) == (
+        "Intrathekales Baclofen: Pumpenalarm erwartet: das Reservoir wird knapp"
+    )
+    assert (window.decoded("DTSTART"), window.decoded("DTEND")) == (
+        date(2027, 1, 14), date(2027, 1, 17),
+    )  # fmt: skip
+    assert [a.decoded("TRIGGER") for a in alarm.walk("VALARM")] == [-timedelta(hours=16)]

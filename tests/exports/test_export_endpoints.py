@@ -109,7 +109,9 @@ def test_openapi_documents_both_exports_with_their_media_types(client: TestClien
     assert list(ics["responses"]["200"]["content"]) == ["text/calendar"]
     for operation in (fhir, ics):
         assert {"401", "403", "404", "422"} <= set(operation["responses"])
-        assert [p["name"] for p in operation["parameters"]] == ["plan_id", "version"]
+    assert [p["name"] for p in fhir["parameters"]] == ["plan_id", "version", "bundle"]
+    [bundle] = [p for p in fhir["parameters"] if p["name"] == "bundle"]
+    assert bundle["schema"]["enum"] == ["collection", "transaction"]
 
 
 def test_the_plan_page_links_the_downloads_for_roles_that_may_export(

@@ -47,26 +47,30 @@ def test_every_kind_of_plan_exports_a_valid_bundle_whose_doses_are_the_plans(
     assert bundle["type"] == "collection"
     schedule = schedule_of(bundle)
     dosages = schedule["dosageInstruction"]
-    # One dosageInstruction per step, strictly increasing sequence (API.md §4).
+    # Sequence = step number, never decreasing; a step's concurrent Dosages share it (§5.3).
     sequences = [d["sequence"] for d in dosages]
-    assert sequences == [s["index"] for s in stored.steps]
-    assert all(a < b for a, b in pairwise(sequences))
-    for step, dosage in zip(stored.steps, dosages, strict=True):
-        bounds = dosage["timing"]["repeat"]["boundsPeriod"]
-        assert (bounds["start"], bounds["end"]) == (step["start_date"], step["end_date"])
-        assert sorted(_times(dosage)) == sorted(a["time_of_day"] for a in step["administrations"])
+    assert sorted(set(sequences)) == [s["index"] for s in stored.steps]
+    assert all(a <= b for a, b in pairwise(sequences))
+    for step in stored.steps:
+        mine = [d for d in dosages if d["sequence"] == step["index"]]
         singles = sorted(exact(a["dose"]["value"]) for a in step["administrations"])
-        dose_and_rate = dosage["doseAndRate"][0]
-        if "doseQuantity" in dose_and_rate:
-            assert set(singles) == {exact(dose_and_rate["doseQuantity"]["value"])}
-        else:
-            span = dose_and_rate["doseRange"]
-            assert (exact(span["low"]["value"]), exact(span["high"]["value"])) == (
-                singles[0], singles[-1]
-            )  # fmt: skip
-        if "maxDosePerPeriod" in dosage:
-            daily = dosage["maxDosePerPeriod"]["numerator"]["value"]
-            assert exact(daily) == sum(singles) == exact(step["daily_dose"]["value"])
+        uneven = len(set(singles)) > 1
+        assert len(mine) == (len(singles) if uneven else 1)
+        times = [t for dosage in mine for t in _times(dosage)]
+        assert sorted(times) == sorted(a["time_of_day"] for a in step["administrations"])
+        given = []
+        for dosage in mine:
+            bounds = dosage["timing"]["repeat"]["boundsPeriod"]
+            assert (bounds["start"], bounds["end"]) == (step["start_date"], step["end_date"])
+            [dose_and_rate] = dosage["doseAndRate"]
+            assert "doseRange" not in dose_and_rate
+            quantity = dose_and_rate.get("doseQuantity") or dose_and_rate["rateQuantity"]
+            assert ("doseQuantity" in dose_and_rate) != ("rateQuantity" in dose_and_rate)
+            given += [exact(quantity["value"])] * len(_times(dosage))
+            if "maxDosePerPeriod" in dosage:
+                daily = dosage["maxDosePerPeriod"]["numerator"]["value"]
+                assert exact(daily) == sum(singles) == exact(step["daily_dose"]["value"])
+        assert sorted(given) == singles
 
 
 def _times(dosage: dict[str, Any]) -> list[str]:
@@ -78,17 +82,22 @@ def _times(dosage: dict[str, Any]) -> list[str]:
     return ["continuous" if "rateQuantity" in dosage["doseAndRate"][0] else "bolus"]
 
 
+def _by_step(dosages: list[dict[str, Any]], index: int) -> list[dict[str, Any]]:
+    return [d for d in dosages if d["sequence"] == index]
+
+
 def test_units_and_routes_follow_the_plan_and_never_mix(
     client: TestClient, api_headers: dict[str, str], stored: StoredPlan
 ) -> None:
     bundle, text = fetch_bundle(client, api_headers, stored.id)
     for dosage in schedule_of(bundle)["dosageInstruction"]:
         dose_and_rate = dosage["doseAndRate"][0]
-        span = dose_and_rate.get("doseRange", {})
-        quantities = [dose_and_rate.get("doseQuantity"), span.get("low"), span.get("high")]
+        quantities = [dose_and_rate.get("doseQuantity"), dose_and_rate.get("rateQuantity")]
         for quantity in filter(None, quantities):
             assert quantity["system"] == UCUM
             expected = ("mcg", "ug") if stored.is_itb else ("mg", "mg")
+            if "rateQuantity" in dose_and_rate:
+                expected = ("mcg/day", "ug/d")
             assert (quantity["unit"], quantity["code"]) == expected
         assert dosage["route"]["coding"][0]["code"] == ROUTES[stored.plan["route"]]
     if stored.is_itb:
@@ -141,7 +150,14 @@ def test_the_request_names_version_hash_prescriber_and_state(
     assert {"use": "secondary", "system": "https://titrate.invalid/fhir/sid/plan/content-sha256",
             "value": plan.content_sha256} in schedule["identifier"]  # fmt: skip
     assert schedule["requester"] == {"display": "test-client"}
-    assert schedule["medicationCodeableConcept"] == {"text": "Baclofen"}
+    assert schedule["medicationCodeableConcept"] == {
+        "coding": [
+            {"system": "http://www.whocc.no/atc", "code": "M03BX01", "display": "baclofen"},
+            {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1292",
+             "display": "baclofen"},
+        ],
+        "text": "Baclofen",
+    }  # fmt: skip
     assert plan.content_sha256 in schedule["note"][0]["text"]
     first = schedule["dosageInstruction"][0]
     assert first["text"] == (
@@ -154,25 +170,27 @@ def test_the_request_names_version_hash_prescriber_and_state(
     }  # fmt: skip
 
 
-def test_a_taper_level_with_uneven_doses_is_one_dosage_with_a_range_and_the_daily_total(
+def test_a_taper_level_with_uneven_doses_has_one_dosage_per_dose_time_sharing_its_sequence(
     client: TestClient, api_headers: dict[str, str], db: Session
 ) -> None:
     plan = store_plan(client, api_headers, db, "oral_taper")
     level = plan.steps[1]
     assert len({a["dose"]["value"] for a in level["administrations"]}) == 2
     dosages = schedule_of(fetch_bundle(client, api_headers, plan.id)[0])["dosageInstruction"]
-    [dosage] = [d for d in dosages if d["sequence"] == level["index"]]
-    assert dosage["text"] == (
-        "Take 3 tablets of 5 mg (15 mg) in the morning and in the evening; "
-        "2 tablets of 5 mg (10 mg) at midday, 6 Dec – 10 Dec 2026"
-    )
-    span = dosage["doseAndRate"][0]["doseRange"]
-    assert (span["low"]["value"], span["high"]["value"]) == (10, 15)
-    assert dosage["maxDosePerPeriod"]["numerator"]["value"] == 40
-    assert dosage["maxDosePerPeriod"]["denominator"] == {
+    mine = _by_step(dosages, level["index"])
+    assert [(d["timing"]["repeat"]["when"], d["doseAndRate"][0]["doseQuantity"]["value"])
+            for d in mine] == [(["MORN"], 15), (["NOON"], 10), (["EVE"], 15)]  # fmt: skip
+    assert mine[1]["text"] == "Take 2 tablets of 5 mg (10 mg) at midday, 6 Dec – 10 Dec 2026"
+    for dosage in mine:
+        assert dosage["timing"]["repeat"]["frequency"] == 1
+        assert dosage["timing"]["repeat"]["boundsPeriod"] == {
+            "start": level["start_date"], "end": level["end_date"]
+        }  # fmt: skip
+    # The uniform levels keep §4's single Dosage with the daily total.
+    [first] = _by_step(dosages, plan.steps[0]["index"])
+    assert first["maxDosePerPeriod"]["denominator"] == {
         "value": 1, "unit": "d", "system": UCUM, "code": "d"
     }  # fmt: skip
-    assert dosage["timing"]["repeat"]["frequency"] == 3
 
 
 def test_the_child_gets_solution_in_mg_with_its_volume_and_an_hs_night_dose(
@@ -214,13 +232,16 @@ def test_each_dispense_line_is_a_supply_request_and_a_single_product_is_dispense
         assert "quantity" not in dispense, "one quantity cannot count several products"
 
 
-def test_the_pump_steps_carry_a_daily_rate_in_ug_per_day(
+def test_the_pump_steps_carry_only_a_daily_rate_in_ug_per_day(
     client: TestClient, api_headers: dict[str, str], db: Session
 ) -> None:
     plan = store_plan(client, api_headers, db, "itb_titration")
     dosages = schedule_of(fetch_bundle(client, api_headers, plan.id)[0])["dosageInstruction"]
     assert [d["doseAndRate"][0]["rateQuantity"]["value"] for d in dosages][:2] == [150, 165]
     assert {d["doseAndRate"][0]["rateQuantity"]["code"] for d in dosages} == {"ug/d"}
+    for dosage in dosages:  # not a daily bolus: no dose per administration, no frequency
+        assert "doseQuantity" not in dosage["doseAndRate"][0]
+        assert set(dosage["timing"]["repeat"]) == {"boundsPeriod"}
     assert dosages[0]["text"] == (
         "Give 150 mcg/day by continuous intrathecal infusion (implanted pump), 1 Dec 2026"
     )
@@ -262,3 +283,88 @@ def test_a_held_plan_is_on_hold_with_its_reason(
     schedule = schedule_of(fetch_bundle(client, api_headers, plan.id)[0])
     assert schedule["status"] == "on-hold"
     assert schedule["statusReason"] == {"text": "admitted to hospital"}
+
+
+def _revise(client: TestClient, api_headers: dict[str, str], plan_id: int) -> None:
+    revision = {
+        "plan_type": "oral_titration", "indication": "multiple_sclerosis",
+        "start_date": "2026-12-01", "target_daily_dose": {"value": 45, "unit": "mg"},
+        "reason": "drowsy at 45 mg/day",
+    }  # fmt: skip
+    revised = client.post(
+        f"/api/v1/plans/{plan_id}/versions",
+        json=revision,
+        headers={**api_headers, "If-Match": '"1"'},
+    )
+    assert revised.status_code == 201, revised.text
+
+
+def test_a_revision_names_the_order_it_replaces(
+    client: TestClient, api_headers: dict[str, str], db: Session
+) -> None:
+    plan = store_plan(client, api_headers, db, "adult_oral_titration")
+    assert "priorPrescription" not in schedule_of(fetch_bundle(client, api_headers, plan.id)[0])
+    _revise(client, api_headers, plan.id)
+    new = schedule_of(fetch_bundle(client, api_headers, plan.id)[0])
+    assert new["priorPrescription"]["identifier"] == {
+        "use": "official", "system": "https://titrate.invalid/fhir/sid/plan/version",
+        "value": f"{plan.id}-v1",
+    }  # fmt: skip
+    old = schedule_of(fetch_bundle(client, api_headers, plan.id, "?version=1")[0])
+    assert new["priorPrescription"]["identifier"] in old["identifier"]
+
+
+def test_supply_requests_and_the_order_name_each_other(
+    client: TestClient, api_headers: dict[str, str], stored: StoredPlan
+) -> None:
+    bundle, _ = fetch_bundle(client, api_headers, stored.id)
+    urls = {e["resource"]["resourceType"] + str(i): e["fullUrl"]
+            for i, e in enumerate(bundle["entry"])}  # fmt: skip
+    schedule_url = next(u for k, u in urls.items() if k.startswith("MedicationRequest"))
+    supply_urls = [u for k, u in urls.items() if k.startswith("SupplyRequest")]
+    schedule = schedule_of(bundle)
+    assert [r["reference"] for r in schedule.get("supportingInformation", [])] == supply_urls
+    for supply in resources(bundle, "SupplyRequest"):
+        [based_on] = supply["extension"]
+        assert based_on["valueReference"] == {"reference": schedule_url}
+
+
+def test_the_transaction_bundle_creates_conditionally_and_stops_the_replaced_order(
+    client: TestClient, api_headers: dict[str, str], db: Session
+) -> None:
+    plan = store_plan(client, api_headers, db, "oral_taper")
+    bundle, _ = fetch_bundle(client, api_headers, plan.id, "?bundle=transaction")
+    assert bundle["type"] == "transaction"
+    requests = [(e["resource"]["resourceType"], e["request"]) for e in bundle["entry"]]
+    assert requests[0] == ("Patient", {
+        "method": "POST", "url": "Patient",
+        "ifNoneExist": f"identifier=https://titrate.invalid/fhir/sid/mrn|{plan.patient['mrn']}",
+    })  # fmt: skip
+    assert requests[1] == ("MedicationRequest", {
+        "method": "POST", "url": "MedicationRequest",
+        "ifNoneExist": f"identifier=https://titrate.invalid/fhir/sid/plan/version|{plan.id}-v1",
+    })  # fmt: skip
+    assert {kind for kind, _ in requests[2:]} == {"SupplyRequest"}
+    assert all(r["method"] == "POST" and "ifNoneExist" in r for _, r in requests)
+
+    other = store_plan(client, api_headers, db, "adult_oral_titration")
+    _revise(client, api_headers, other.id)
+    bundle, _ = fetch_bundle(client, api_headers, other.id, "?bundle=transaction")
+    orders = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "MedicationRequest"]
+    assert [o["resource"]["status"] for o in orders] == ["active", "stopped"]
+    assert orders[1]["request"] == {
+        "method": "PUT",
+        "url": f"MedicationRequest?identifier=https://titrate.invalid/fhir/sid/plan/version|"
+        f"{other.id}-v1",
+    }
+    assert orders[0]["resource"]["priorPrescription"] == {"reference": orders[1]["fullUrl"]}
+    assert orders[1]["resource"]["meta"]["versionId"] == "1"
+
+
+def test_an_unknown_bundle_type_is_a_422(
+    client: TestClient, api_headers: dict[str, str], db: Session
+) -> None:
+    plan = store_plan(client, api_headers, db, "adult_oral_titration")
+    response = client.get(f"/api/v1/plans/{plan.id}/fhir?bundle=document", headers=api_headers)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"

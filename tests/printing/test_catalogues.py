@@ -24,6 +24,7 @@ PATIENT_TEMPLATES = sorted(
 )
 PATIENT_PYTHON = [ROOT / "app" / "printing" / f"{name}.py"
                   for name in ("doses", "schedule", "intrathecal")]  # fmt: skip
+PATIENT_PYTHON.append(ROOT / "app" / "exports" / "ical.py")  # the patient's calendar
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trim_blocks": "True", "lstrip_blocks": "True"}
 # Words that must come through a translation exactly as written.
 UNTRANSLATABLE = re.compile(r"\b(mg|mcg|mL|baclofen)\b|%\(\w+\)s|[▲▼½]", re.IGNORECASE)

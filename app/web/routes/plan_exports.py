@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.exports import files as export_files
+from app.exports.fhir import BundleType
 from app.exports.files import ExportFile
 from app.services import plan_exports as export_service
 from app.services.context import utc_now
@@ -20,23 +21,25 @@ VersionQuery = Annotated[int | None, Query(ge=1)]
 @router.get("/plans/{plan_id}/fhir.json", name="plans:export_fhir")
 def download_fhir(
     plan_id: int, session: SessionDep, clinician: CurrentClinician, settings: SettingsDep,
-    version: VersionQuery = None,
+    version: VersionQuery = None, bundle: Annotated[BundleType, Query()] = "collection",
 ) -> Response:  # fmt: skip
     source = export_service.read_plan_for_export(
         session, actor=clinician, plan_id=plan_id, version=version, export_format="fhir"
     )
-    return _download(export_files.fhir_file(source, settings, now=utc_now()))
+    file = export_files.fhir_file(source, settings, now=utc_now(), bundle_type=bundle)
+    return _download(file)
 
 
 @router.get("/plans/{plan_id}/calendar.ics", name="plans:export_calendar")
 def download_calendar(
     plan_id: int, session: SessionDep, clinician: CurrentClinician, settings: SettingsDep,
-    version: VersionQuery = None,
+    version: VersionQuery = None, lang: Annotated[Literal["en", "de", "vi"] | None, Query()] = None,
 ) -> Response:  # fmt: skip
     source = export_service.read_plan_for_export(
         session, actor=clinician, plan_id=plan_id, version=version, export_format="ical"
     )
-    return _download(export_files.calendar_file(source, settings, now=utc_now()))
+    file = export_files.calendar_file(source, settings, now=utc_now(), language=lang)
+    return _download(file)
 
 
 def _download(file: ExportFile) -> Response:
