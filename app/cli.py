@@ -142,14 +142,22 @@ def serve(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from app.server_protocol import KEEP_ALIVE_SECONDS, HeaderTimeoutProtocol
+
     config = uvicorn.Config(
         app,
         factory=factory,
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        # X-Forwarded-For/-Proto are believed only from the configured proxies; with none
+        # configured (the default) uvicorn ignores them and the peer is the client.
+        proxy_headers=bool(forwarded_allow_ips.strip()),
+        forwarded_allow_ips=forwarded_allow_ips.strip() or None,
+        # Header and idle timeouts: a head must arrive within 10 s, an idle keep-alive
+        # connection closes after 5 s (app/server_protocol.py).
+        http=HeaderTimeoutProtocol,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         # uvicorn's access log prints query strings, which can hold patient names; our
         # middleware logs method, path, status and request id instead.
         access_log=False,

@@ -28,7 +28,13 @@ from app.domain.titration.plan import Plan, PlanStatus
 from app.services import audit
 from app.services.audit import AuditEntry
 from app.services.context import Actor, utc_now
-from app.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from app.services.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    StaleVersion,
+)
 from app.services.permissions import clinic_scope, require
 from app.services.plan_codec import canonical_json, content_sha256
 from app.services.versioning import lost_race_is_stale
@@ -294,8 +300,10 @@ def reviewable_findings(version: PlanVersionRecord) -> tuple[str, ...]:
     return tuple(sorted({f["code"] for f in findings if f.get("severity") != Severity.INFO.value}))
 
 
-def request_fingerprint(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
+def request_fingerprint(path: str, body: bytes) -> str:
+    """What an Idempotency-Key is bound to besides its client: the path and the exact body.
+    The same key on another path (another patient) or with another body is a 409."""
+    return hashlib.sha256(path.encode() + b"\n" + body).hexdigest()
 
 
 def _add_version(
@@ -500,12 +508,25 @@ def _replayed(
     if stored is None:
         return None
     if stored.request_sha256 != options.request_fingerprint:
-        raise Conflict("this Idempotency-Key was already used with a different request")
+        raise IdempotencyKeyReused("this Idempotency-Key was already used for another path or body")
     record = plan_repo.get(session, stored.plan_id, clinic_id=clinic_scope(actor))
     if record is None:  # the client's clinic no longer holds the patient
         raise NotFound(f"plan {stored.plan_id} not found")
     first = plan_repo.version(session, record.id, 1)
     assert first is not None
+    # A replay shows the stored plan: it is a read of patient data and audited as one.
+    audit.record(
+        session,
+        actor,
+        AuditEntry(
+            "plan.read",
+            "plan",
+            str(record.id),
+            record.patient_id,
+            detail={"idempotent_replay": True},
+        ),
+    )
+    session.commit()
     return record, first
 
 
