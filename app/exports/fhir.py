@@ -149,11 +149,20 @@ def _request_base(
         "medicationCodeableConcept": {"text": medication},
         "subject": {"reference": patient_url},
         "authoredOn": source.version.created_at.isoformat(),
-        "requester": {"display": source.version.created_by},
+        "requester": _requester(source),
     }
     if reason:
         request["statusReason"] = {"text": reason}
     return request
+
+
+def _requester(source: ExportSource) -> dict[str, str]:
+    """Who ordered: a person (Practitioner), or a client system (Device) named as one, so a
+    token's free-text name never reads as a clinician's."""
+    version = source.version
+    if version.author_kind == "client":
+        return {"type": "Device", "display": f"{version.created_by} (API client)"}
+    return {"type": "Practitioner", "display": version.created_by}
 
 
 def _status(source: ExportSource) -> tuple[str, str | None]:
@@ -260,7 +269,7 @@ def _supply_request(source: ExportSource, supply: Supply, patient_url: str) -> d
         "itemCodeableConcept": {"text": supply.product},
         "quantity": _supply_quantity(supply),
         "authoredOn": source.version.created_at.isoformat(),
-        "requester": {"display": source.version.created_by},
+        "requester": _requester(source),
         "deliverTo": {"reference": patient_url},
     }
 

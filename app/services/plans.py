@@ -27,12 +27,13 @@ from app.domain.titration.model import Patient, PlanRequest
 from app.domain.titration.plan import Plan, PlanStatus
 from app.services import audit
 from app.services.audit import AuditEntry
-from app.services.context import Actor, utc_now
+from app.services.context import Actor, stored_kind, utc_now
 from app.services.errors import (
     Conflict,
     IdempotencyKeyReused,
     InvalidInput,
     NotFound,
+    SelfReview,
     StaleVersion,
 )
 from app.services.permissions import clinic_scope, require
@@ -96,6 +97,7 @@ def create_plan(
         current_version=1,
         created_at=now,
         created_by=actor.name,
+        created_by_kind=stored_kind(actor),
         updated_at=now,
     )
     # The key's unique index decides a race between two requests with the same key; on
@@ -257,6 +259,8 @@ def review_plan(
         raise Conflict("a discontinued plan needs no review")
     version = plan_repo.version(session, record.id, record.current_version)
     assert version is not None  # a plan always has its current version
+    if _created_by(version, actor):
+        raise SelfReview("a version cannot be reviewed by the user or client who created it")
     _require_acknowledged(reviewable_findings(version), acknowledged)
     review = PlanReviewRecord(
         plan_id=record.id,
@@ -267,6 +271,8 @@ def review_plan(
         reviewed_at=utc_now(),
         reviewed_by=actor.name,
         reviewed_by_role=actor.role,
+        reviewed_by_kind=stored_kind(actor),
+        reviewed_by_id=actor.id,
     )
     plan_repo.add(session, review)
     audit.record(
@@ -334,6 +340,8 @@ def _add_version(
         created_at=utc_now(),
         created_by=actor.name,
         created_by_role=actor.role,
+        created_by_kind=stored_kind(actor),
+        created_by_id=actor.id,
     )
     plan_repo.add(session, version)
     return version
@@ -493,6 +501,16 @@ def _load_current(
 def _reread(record: PlanRecord) -> Callable[[], int]:
     # After a rollback the record is expired: reading an attribute loads the stored row.
     return lambda: record.current_version
+
+
+def _created_by(version: PlanVersionRecord, actor: Actor) -> bool:
+    """Separation of duties: whether `actor` created `version` (by id; rows written before
+    ids were kept compare the name within the same kind)."""
+    if version.author_kind != stored_kind(actor):
+        return False
+    if version.created_by_id is not None:
+        return version.created_by_id == actor.id
+    return version.created_by == actor.name
 
 
 def _client(actor: Actor) -> str:

@@ -140,7 +140,7 @@ def test_the_request_names_version_hash_prescriber_and_state(
     assert schedule["meta"]["versionId"] == "1"
     assert {"use": "secondary", "system": "https://titrate.invalid/fhir/sid/plan/content-sha256",
             "value": plan.content_sha256} in schedule["identifier"]  # fmt: skip
-    assert schedule["requester"] == {"display": "test-client"}
+    assert schedule["requester"] == {"type": "Device", "display": "test_client (API client)"}
     assert schedule["medicationCodeableConcept"] == {"text": "Baclofen"}
     assert plan.content_sha256 in schedule["note"][0]["text"]
     first = schedule["dosageInstruction"][0]
