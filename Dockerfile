@@ -2,7 +2,10 @@
 # Titrate container: `docker build -t titrate .`
 # Migrations are a deploy step, never part of CMD:
 #   docker run --rm -e TITRATE_SECRET_KEY=... -v titrate-data:/srv/titrate/data titrate titrate migrate
-#   docker run -d -p 8000:8000 -e TITRATE_SECRET_KEY=... -v titrate-data:/srv/titrate/data titrate
+#   docker run -d -p 8000:8000 -e TITRATE_SECRET_KEY=... -e TITRATE_ALLOWED_HOSTS=titrate.example.org \
+#       -v titrate-data:/srv/titrate/data titrate
+# `titrate serve` applies the header (10 s) and idle (5 s) timeouts; behind a reverse proxy set
+# TITRATE_FORWARDED_ALLOW_IPS to its address (default: X-Forwarded-* are not believed).
 
 # --- htmx, pinned by package-lock.json, from the npm registry ---------------------------------
 FROM node:20-slim AS htmx

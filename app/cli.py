@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A token made on the command line expires unless the operator says --no-expiry.
+CLI_TOKEN_DAYS = 90
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,8 +59,22 @@ def _build_parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("create-token", help="create an API token and print it once")
     token.add_argument("--name", required=True)
-    token.add_argument("--scope", action="append", default=[], help="repeat for several scopes")
-    token.add_argument("--expires-days", type=int, default=None)
+    token.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        help="repeat for several scopes; the token gets exactly these",
+    )
+    expiry = token.add_mutually_exclusive_group()
+    expiry.add_argument(
+        "--expires-days",
+        type=int,
+        default=CLI_TOKEN_DAYS,
+        help=f"days until the token expires (default {CLI_TOKEN_DAYS})",
+    )
+    expiry.add_argument(
+        "--no-expiry", action="store_true", help="a token that never expires (say so on purpose)"
+    )
     token.add_argument("--clinic", default=None, help="clinic name (default: the oldest clinic)")
     token.set_defaults(handler=_create_token)
 
@@ -142,14 +158,22 @@ def serve(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from app.server_protocol import KEEP_ALIVE_SECONDS, HeaderTimeoutProtocol
+
     config = uvicorn.Config(
         app,
         factory=factory,
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        # X-Forwarded-For/-Proto are believed only from the configured proxies; with none
+        # configured (the default) uvicorn ignores them and the peer is the client.
+        proxy_headers=bool(forwarded_allow_ips.strip()),
+        forwarded_allow_ips=forwarded_allow_ips.strip() or None,
+        # Header and idle timeouts: a head must arrive within 10 s, an idle keep-alive
+        # connection closes after 5 s (app/server_protocol.py).
+        http=HeaderTimeoutProtocol,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         # uvicorn's access log prints query strings, which can hold patient names; our
         # middleware logs method, path, status and request id instead.
         access_log=False,
@@ -218,8 +242,11 @@ def _create_token(args: argparse.Namespace) -> int:
     from app.services import auth
     from app.services.errors import InvalidInput, NotFound
 
-    scopes = tuple(args.scope) or auth.SCOPES
-    expires = datetime.now(UTC) + timedelta(days=args.expires_days) if args.expires_days else None
+    scopes = tuple(args.scope)
+    if not args.no_expiry and not 1 <= args.expires_days <= 3650:
+        print("titrate: --expires-days must be 1–3650 (or say --no-expiry)", file=sys.stderr)
+        return 2
+    expires = None if args.no_expiry else datetime.now(UTC) + timedelta(days=args.expires_days)
 
     def create(session: Session) -> str:
         clinic_id = _clinic_id(session, args.clinic)

@@ -42,8 +42,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=5000)
     # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips);
-    # behind a TLS proxy this makes cookies Secure and URLs https.
-    forwarded_allow_ips: str = "127.0.0.1"
+    # behind a TLS proxy this makes cookies Secure and URLs https. Empty (the default): no
+    # proxy is trusted, the direct peer is the client (anyone on the host could otherwise
+    # forge the address that login limits and the audit trail record).
+    forwarded_allow_ips: str = ""
+    # Host names this server answers to (TrustedHostMiddleware), comma-separated; any other
+    # Host header is a 400, so no redirect or link is built from a forged host. Empty: every
+    # host in dev and test, only the loopback names in prod.
+    allowed_hosts: str = ""
     # Login rate limits, counted in the database so every worker and instance agrees
     # (RELIABILITY.md S7: 50 wrong passwords for one account in 60 s → at least 45 refused).
     # After `max_failures` failed logins within the window, each further attempt waits
@@ -92,6 +98,13 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def allowed_host_names(self) -> list[str]:
+        names = [part.strip() for part in self.allowed_hosts.split(",") if part.strip()]
+        if names:
+            return names
+        return ["localhost", "127.0.0.1", "[::1]"] if self.environment == "prod" else ["*"]
 
     @property
     def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:

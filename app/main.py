@@ -8,12 +8,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app import health
 from app.api.v1 import router as api_v1
 from app.config import Settings, get_settings
 from app.db.engine import make_engine, make_sessionmaker
 from app.domain.titration import load_protocols
+from app.edge import BodySizeLimitMiddleware
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.middleware import SecurityHeadersMiddleware
@@ -49,6 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None if is_prod else "/openapi.json",
     )
     app.state.settings = settings
+    # The last added runs first: headers and request id on every answer, then the body cap
+    # and the host check, both before any route, dependency or token check.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_host_names)
+    app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     app.include_router(health.router)

@@ -6,7 +6,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -38,6 +47,11 @@ class UserRecord(Base):
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set by an admin's password reset: the next login leads to the change-password page
+    # and nothing else until the user has chosen a password the admin never knew.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Only a system admin manages clinics and administers users of every clinic.
+    is_system_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class UserSessionRecord(Base):
@@ -157,6 +171,8 @@ class AuditEventRecord(Base):
     request_id: Mapped[str | None] = mapped_column(String(40))
     client_ip: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16), default="success")
+    # The HMAC key the row was chained with (app/db/audit_chain.py); NULL before keys existed.
+    key_id: Mapped[str | None] = mapped_column(String(16))
     # Hash chain (app/db/audit_chain.py): prev_hash is the row_hash of id - 1.
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
@@ -175,6 +191,11 @@ class AuditChainHeadRecord(Base):
     # Rows up to this id were chained by the migration; their ids came from a sequence and
     # may skip numbers. Later ids are handed out here, one after the other.
     legacy_last_id: Mapped[int]
+    # Rows up to this id were chained before the chain was keyed; every later row is keyed.
+    unkeyed_last_id: Mapped[int | None]
+    # HMAC over (last_id, last_hash, unkeyed_last_id) with the current key: a trail rewritten
+    # or cut short without the key no longer matches its seal.
+    seal: Mapped[str | None] = mapped_column(String(64))
 
 
 class PlanRecord(Base):
@@ -196,6 +217,8 @@ class PlanRecord(Base):
     current_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
+    # "user" or "client" (an API token): a client is never shown as a person.
+    created_by_kind: Mapped[str | None] = mapped_column(String(8))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Optimistic lock: every change of the plan (revision, hold, discontinue) bumps it.
     lock_version: Mapped[int] = mapped_column(default=1)
@@ -229,6 +252,13 @@ class PlanVersionRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
     created_by_role: Mapped[str | None] = mapped_column(String(16))
+    created_by_kind: Mapped[str | None] = mapped_column(String(8))  # "user" | "client"
+    created_by_id: Mapped[int | None]  # the user's or the token's id (NULL on older rows)
+
+    @property
+    def author_kind(self) -> str:
+        """ "user" or "client"; rows before the column: tokens have no role."""
+        return self.created_by_kind or ("user" if self.created_by_role else "client")
 
 
 class PlanReviewRecord(Base):
@@ -247,6 +277,12 @@ class PlanReviewRecord(Base):
     reviewed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     reviewed_by: Mapped[str] = mapped_column(String(100))
     reviewed_by_role: Mapped[str | None] = mapped_column(String(16))
+    reviewed_by_kind: Mapped[str | None] = mapped_column(String(8))  # "user" | "client"
+    reviewed_by_id: Mapped[int | None]
+
+    @property
+    def reviewer_kind(self) -> str:
+        return self.reviewed_by_kind or ("user" if self.reviewed_by_role else "client")
 
 
 class IdempotencyKeyRecord(Base):

@@ -221,6 +221,14 @@ def _patient(source: ExportSource, options: FhirOptions) -> dict[str, Any]:
     }
 
 
+def _requester(version: PlanVersionRecord) -> dict[str, str]:
+    """Who ordered: a person (Practitioner), or a client system (Device) named as one, so a
+    token's free-text name never reads as a clinician's."""
+    if version.author_kind == "client":
+        return {"type": "Device", "display": f"{version.created_by} (API client)"}
+    return {"type": "Practitioner", "display": version.created_by}
+
+
 def _status(source: ExportSource) -> tuple[str, str | None]:
     """A superseded version is stopped: its instructions were replaced by a newer version."""
     if source.superseded:
@@ -255,7 +263,7 @@ def _schedule(
         "medicationCodeableConcept": {"coding": list(BACLOFEN_CODING), "text": medication},
         "subject": {"reference": patient_url},
         "authoredOn": version.created_at.isoformat(),
-        "requester": {"display": version.created_by},
+        "requester": _requester(version),
     }
     if status[1]:
         request["statusReason"] = {"text": status[1]}
@@ -365,7 +373,7 @@ def _supply_request(
         "itemCodeableConcept": {"coding": list(BACLOFEN_CODING), "text": supply.product},
         "quantity": _supply_quantity(supply),
         "authoredOn": source.version.created_at.isoformat(),
-        "requester": {"display": source.version.created_by},
+        "requester": _requester(source.version),
         "deliverTo": {"reference": patient_url},
     }
 

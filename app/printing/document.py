@@ -31,6 +31,7 @@ class DocumentHeader:
     content_hash_short: str
     prescriber: str
     printed_at: str  # already formatted for the document's language and the clinic's zone
+    prescriber_kind: str = "user"  # "client": an API token, printed as one, never as a person
 
     @property
     def superseded(self) -> bool:
@@ -71,6 +72,7 @@ def build_header(
         content_hash_short=version.content_sha256[:SHORT_HASH_LENGTH],
         prescriber=version.created_by,
         printed_at=printed_at,
+        prescriber_kind=version.author_kind,
     )
 
 

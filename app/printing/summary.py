@@ -108,6 +108,7 @@ class VersionFacts:
     status: str
     created_by: str
     created_by_role: str | None
+    created_by_kind: str
     created_at: datetime
     content_sha256: str
     engine_version: str
@@ -190,6 +191,7 @@ def _version_facts(
         status=version.status,
         created_by=version.created_by,
         created_by_role=version.created_by_role,
+        created_by_kind=version.author_kind,
         created_at=version.created_at,
         content_sha256=version.content_sha256,
         engine_version=result["engine_version"],
@@ -221,6 +223,8 @@ def _decisions(result: dict[str, Any], version: PlanVersionRecord) -> tuple[Deci
     made them (the service refuses a save without them), so `created_by` is who decided."""
     severity = {f["code"]: f["severity"] for f in result["findings"]}
     by = version.created_by + (f" ({version.created_by_role})" if version.created_by_role else "")
+    if version.author_kind == "client":
+        by = f"{version.created_by} (API client)"
     overrides = tuple(
         Decision("override", o["code"], severity.get(o["code"], "block"), by,
                  version.created_at, o["reason"])

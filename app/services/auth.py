@@ -79,6 +79,9 @@ def create_user(
     problems = user_problems(username, password, role)
     if problems:
         raise InvalidInput(problems)
+    if user_repo.token_name_exists(session, username):
+        message = "An API token already has this name; choose another username."
+        raise InvalidInput((FieldProblem("username", message),))
     user = UserRecord(
         username=username,
         password_hash=hash_password(password),
@@ -102,13 +105,21 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+NAME_RULE = "3–64 letters (A–Z), digits, '.' or '_'."
+
+
+def is_plain_name(name: str) -> bool:
+    """The rule for usernames and API token names. ASCII only: str.isalnum() also takes
+    Cyrillic "а" or "р", and "раula.prescriber" would read as paula.prescriber wherever the
+    audit trail or a plan names its author."""
+    letters_and_digits = name.replace(".", "").replace("_", "")
+    return 3 <= len(name) <= 64 and name.isascii() and letters_and_digits.isalnum()
+
+
 def user_problems(username: str, password: str, role: str) -> tuple[FieldProblem, ...]:
     problems = []
-    # ASCII only: str.isalnum() also takes Cyrillic "а" or "р", and "раula.prescriber" would
-    # read as paula.prescriber wherever the audit trail or a plan names its author.
-    letters_and_digits = username.replace(".", "").replace("_", "")
-    if not 3 <= len(username) <= 64 or not (username.isascii() and letters_and_digits.isalnum()):
-        problems.append(FieldProblem("username", "3–64 letters (A–Z), digits, '.' or '_'."))
+    if not is_plain_name(username):
+        problems.append(FieldProblem("username", NAME_RULE))
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(FieldProblem("password", "At least 12 characters."))
     if role not in ROLES:
@@ -267,9 +278,12 @@ def create_token(
     problems = token_problems(name, scopes)
     if problems:
         raise InvalidInput(problems)
+    if user_repo.username_exists(session, name):
+        message = "A user has this name: a token must never pass for a person."
+        raise InvalidInput((FieldProblem("name", message),))
     token = "tt_" + secrets.token_urlsafe(32)
     record = ApiTokenRecord(
-        name=name.strip(),
+        name=name,
         token_sha256=sha256_hex(token),
         scopes=sorted(set(scopes)),
         created_at=utc_now(),
@@ -287,11 +301,16 @@ def create_token(
 
 
 def token_problems(name: str, scopes: tuple[str, ...]) -> tuple[FieldProblem, ...]:
+    """A token's name follows the username rules (issue 13: a free-text name such as
+    "рharmacist_b" passed for a person); its scopes are exactly those asked for, at least one
+    (no silent "every scope")."""
     problems = []
-    if not name.strip() or len(name.strip()) > 100:
-        problems.append(FieldProblem("name", "A token name of 1–100 characters."))
+    if not is_plain_name(name):
+        problems.append(FieldProblem("name", f"A token name of {NAME_RULE}"))
     if set(scopes) - set(SCOPES) or not scopes:
-        problems.append(FieldProblem("scope", f"Scopes must be among {', '.join(SCOPES)}."))
+        problems.append(
+            FieldProblem("scope", f"Name at least one scope, among {', '.join(SCOPES)}.")
+        )
     return tuple(problems)
 
 

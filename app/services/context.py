@@ -19,6 +19,12 @@ class Actor:
     clinic_id: int | None = None
 
 
+def stored_kind(actor: Actor) -> str:
+    """How a plan, version or review records its author: "client" for an API token, whose
+    free-text name must never read as a person's, else "user"."""
+    return "client" if actor.kind == "token" else "user"
+
+
 SYSTEM = Actor(kind="system", id=None, name="titrate")
 
 

@@ -3,6 +3,8 @@
 ServiceError
 ├── NotFound                 the record does not exist (or is not visible)
 ├── Conflict                 the write clashes with stored data (duplicate MRN, …)
+│   ├── IdempotencyKeyReused an Idempotency-Key sent again with another path or body
+│   └── SelfReview           a reviewer reviewing a version they created
 ├── StaleVersion             the caller edited an older version than the stored one
 ├── InvalidInput             values that parse but break a rule; carries FieldProblems
 └── AuthenticationFailed     bad credentials, or a session/token that is not valid
@@ -23,6 +25,18 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     code = "conflict"
+
+
+class IdempotencyKeyReused(Conflict):
+    """The client sent an Idempotency-Key it already used for another path or body."""
+
+    code = "idempotency_key_reused"
+
+
+class SelfReview(Conflict):
+    """A user or client tried to review a plan version it created (separation of duties)."""
+
+    code = "self_review"
 
 
 class StaleVersion(ServiceError):

@@ -27,8 +27,15 @@ from app.domain.titration.model import Patient, PlanRequest
 from app.domain.titration.plan import Plan, PlanStatus
 from app.services import audit
 from app.services.audit import AuditEntry
-from app.services.context import Actor, utc_now
-from app.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from app.services.context import Actor, stored_kind, utc_now
+from app.services.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    SelfReview,
+    StaleVersion,
+)
 from app.services.permissions import clinic_scope, require
 from app.services.plan_codec import canonical_json, content_sha256
 from app.services.versioning import lost_race_is_stale
@@ -90,6 +97,7 @@ def create_plan(
         current_version=1,
         created_at=now,
         created_by=actor.name,
+        created_by_kind=stored_kind(actor),
         updated_at=now,
     )
     # The key's unique index decides a race between two requests with the same key; on
@@ -251,6 +259,8 @@ def review_plan(
         raise Conflict("a discontinued plan needs no review")
     version = plan_repo.version(session, record.id, record.current_version)
     assert version is not None  # a plan always has its current version
+    if _created_by(version, actor):
+        raise SelfReview("a version cannot be reviewed by the user or client who created it")
     _require_acknowledged(reviewable_findings(version), acknowledged)
     review = PlanReviewRecord(
         plan_id=record.id,
@@ -261,6 +271,8 @@ def review_plan(
         reviewed_at=utc_now(),
         reviewed_by=actor.name,
         reviewed_by_role=actor.role,
+        reviewed_by_kind=stored_kind(actor),
+        reviewed_by_id=actor.id,
     )
     plan_repo.add(session, review)
     audit.record(
@@ -294,8 +306,10 @@ def reviewable_findings(version: PlanVersionRecord) -> tuple[str, ...]:
     return tuple(sorted({f["code"] for f in findings if f.get("severity") != Severity.INFO.value}))
 
 
-def request_fingerprint(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
+def request_fingerprint(path: str, body: bytes) -> str:
+    """What an Idempotency-Key is bound to besides its client: the path and the exact body.
+    The same key on another path (another patient) or with another body is a 409."""
+    return hashlib.sha256(path.encode() + b"\n" + body).hexdigest()
 
 
 def _add_version(
@@ -326,6 +340,8 @@ def _add_version(
         created_at=utc_now(),
         created_by=actor.name,
         created_by_role=actor.role,
+        created_by_kind=stored_kind(actor),
+        created_by_id=actor.id,
     )
     plan_repo.add(session, version)
     return version
@@ -487,6 +503,16 @@ def _reread(record: PlanRecord) -> Callable[[], int]:
     return lambda: record.current_version
 
 
+def _created_by(version: PlanVersionRecord, actor: Actor) -> bool:
+    """Separation of duties: whether `actor` created `version` (by id; rows written before
+    ids were kept compare the name within the same kind)."""
+    if version.author_kind != stored_kind(actor):
+        return False
+    if version.created_by_id is not None:
+        return version.created_by_id == actor.id
+    return version.created_by == actor.name
+
+
 def _client(actor: Actor) -> str:
     return f"{actor.kind}:{actor.id}"
 
@@ -500,12 +526,25 @@ def _replayed(
     if stored is None:
         return None
     if stored.request_sha256 != options.request_fingerprint:
-        raise Conflict("this Idempotency-Key was already used with a different request")
+        raise IdempotencyKeyReused("this Idempotency-Key was already used for another path or body")
     record = plan_repo.get(session, stored.plan_id, clinic_id=clinic_scope(actor))
     if record is None:  # the client's clinic no longer holds the patient
         raise NotFound(f"plan {stored.plan_id} not found")
     first = plan_repo.version(session, record.id, 1)
     assert first is not None
+    # A replay shows the stored plan: it is a read of patient data and audited as one.
+    audit.record(
+        session,
+        actor,
+        AuditEntry(
+            "plan.read",
+            "plan",
+            str(record.id),
+            record.patient_id,
+            detail={"idempotent_replay": True},
+        ),
+    )
+    session.commit()
     return record, first
 
 

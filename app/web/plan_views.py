@@ -237,6 +237,7 @@ class VersionRow:
     action: str
     reason: str
     created_by: str
+    created_by_kind: str
     created_at: object
     status: str
     hash_short: str
@@ -247,7 +248,7 @@ def version_rows(record: PlanRecord, versions: list[PlanVersionRecord]) -> list[
     return [
         VersionRow(
             v.number, "created" if v.action == "create" else "revised", v.reason or "—",
-            v.created_by, v.created_at, v.status, v.content_sha256[:12],
+            v.created_by, v.author_kind, v.created_at, v.status, v.content_sha256[:12],
             v.number != record.current_version,
         )
         for v in reversed(versions)

@@ -149,7 +149,7 @@ def test_the_request_names_version_hash_prescriber_and_state(
     assert schedule["meta"]["versionId"] == "1"
     assert {"use": "secondary", "system": "https://titrate.invalid/fhir/sid/plan/content-sha256",
             "value": plan.content_sha256} in schedule["identifier"]  # fmt: skip
-    assert schedule["requester"] == {"display": "test-client"}
+    assert schedule["requester"] == {"type": "Device", "display": "test_client (API client)"}
     assert schedule["medicationCodeableConcept"] == {
         "coding": [
             {"system": "http://www.whocc.no/atc", "code": "M03BX01", "display": "baclofen"},
@@ -180,7 +180,7 @@ def test_a_taper_level_with_uneven_doses_has_one_dosage_per_dose_time_sharing_it
     mine = _by_step(dosages, level["index"])
     assert [(d["timing"]["repeat"]["when"], d["doseAndRate"][0]["doseQuantity"]["value"])
             for d in mine] == [(["MORN"], 15), (["NOON"], 10), (["EVE"], 15)]  # fmt: skip
-    assert mine[1]["text"] == "Take 2 tablets of 5 mg (10 mg) at midday, 6 Dec – 10 Dec 2026"
+    assert mine[1]["text"] == "Take 1 tablet of 10 mg (10 mg) at midday, 6 Dec – 10 Dec 2026"
     for dosage in mine:
         assert dosage["timing"]["repeat"]["frequency"] == 1
         assert dosage["timing"]["repeat"]["boundsPeriod"] == {

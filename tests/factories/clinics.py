@@ -58,7 +58,7 @@ def make_user(session: Session, *, username: str, role: str, clinic_id: int) -> 
 def make_clinic_token(session: Session, clinic_id: int, *scopes: str) -> str:
     return auth.create_token(
         session,
-        name="clinic-client",
+        name="clinic_client",
         scopes=scopes or auth.SCOPES,
         expires_at=None,
         clinic_id=clinic_id,

@@ -49,14 +49,27 @@ def test_create_clinic_then_a_user_and_a_token_in_it(
         == 0
     )
     capsys.readouterr()
-    assert main(["create-token", "--name", "rw-pharmacy", "--clinic", "Rehab West"]) == 0
+    assert (
+        main(
+            [
+                "create-token",
+                "--name",
+                "rw_pharmacy",
+                "--scope",
+                "plans:read",
+                "--clinic",
+                "Rehab West",
+            ]
+        )
+        == 0
+    )
     token = capsys.readouterr().out.strip()
     assert token.startswith("tt_")
 
     with Session(cli_engine) as session:
         user = session.scalars(select(UserRecord).where(UserRecord.username == "rw.nurse")).one()
         api = session.scalars(
-            select(ApiTokenRecord).where(ApiTokenRecord.name == "rw-pharmacy")
+            select(ApiTokenRecord).where(ApiTokenRecord.name == "rw_pharmacy")
         ).one()
         events = session.scalars(
             select(AuditEventRecord.action).where(AuditEventRecord.entity_id == str(clinic.id))
@@ -70,10 +83,10 @@ def test_without_clinic_the_oldest_clinic_is_used(
     cli_engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["create-clinic", "--name", "Newer clinic"]) == 0
-    assert main(["create-token", "--name", "default-client"]) == 0
+    assert main(["create-token", "--name", "default_client", "--scope", "plans:read"]) == 0
     with Session(cli_engine) as session:
         api = session.scalars(
-            select(ApiTokenRecord).where(ApiTokenRecord.name == "default-client")
+            select(ApiTokenRecord).where(ApiTokenRecord.name == "default_client")
         ).one()
         oldest = session.scalars(select(ClinicRecord).order_by(ClinicRecord.id)).first()
     assert oldest is not None
@@ -84,7 +97,10 @@ def test_without_clinic_the_oldest_clinic_is_used(
 def test_an_unknown_or_duplicate_clinic_is_a_clear_error(
     cli_engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["create-token", "--name", "lost", "--clinic", "Nowhere"]) == 2
+    assert (
+        main(["create-token", "--name", "lost", "--scope", "plans:read", "--clinic", "Nowhere"])
+        == 2
+    )
     assert "no clinic named 'Nowhere'" in capsys.readouterr().err
     assert main(["create-clinic", "--name", "default clinic"]) == 2
     assert "A clinic of that name exists." in capsys.readouterr().err

@@ -116,7 +116,10 @@ def migrate(env: Mapping[str, str]) -> None:
 
 
 def create_token(env: Mapping[str, str], name: str = "resilience") -> str:
-    return run_cli(env, "create-token", "--name", name).strip()
+    scopes = ("patients:read", "patients:write", "plans:read", "plans:write", "plans:preview",
+              "plans:review")  # fmt: skip
+    options = [option for scope in scopes for option in ("--scope", scope)]
+    return run_cli(env, "create-token", "--name", name, *options).strip()
 
 
 def create_user(env: Mapping[str, str], *, username: str, role: str, password: str) -> None:

@@ -108,6 +108,7 @@ def stored_plan_out(record: PlanRecord, version: PlanVersionRecord) -> StoredPla
         acknowledged=list(version.acknowledged),
         content_sha256=version.content_sha256,
         created_by=version.created_by,
+        created_by_kind=version.author_kind,
         created_at=version.created_at,
     )
 
@@ -120,5 +121,6 @@ def review_out(review: PlanReviewRecord) -> ReviewOut:
         acknowledged=list(review.acknowledged),
         note=review.note,
         reviewed_by=review.reviewed_by,
+        reviewed_by_kind=review.reviewer_kind,
         reviewed_at=review.reviewed_at,
     )

@@ -295,6 +295,9 @@ class ReviewOut(OutputModel):
     acknowledged: list[str]
     note: str | None
     reviewed_by: str
+    reviewed_by_kind: str = Field(
+        description="user, or client (an API token): a client's name is not a person's."
+    )
     reviewed_at: datetime
 
 
@@ -312,6 +315,9 @@ class StoredPlanOut(PlanOut):
     acknowledged: list[str]
     content_sha256: str
     created_by: str
+    created_by_kind: str = Field(
+        description="user, or client (an API token): a client's name is not a person's."
+    )
     created_at: datetime
 
 

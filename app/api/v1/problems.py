@@ -32,6 +32,8 @@ _SERVICE_PROBLEMS: dict[type[ServiceError], tuple[int, str, str]] = {
     Forbidden: (403, "forbidden", "Forbidden"),
 }
 
+_CODED_CONFLICTS = frozenset({"idempotency_key_reused", "self_review"})
+
 _HTTP_TITLES = {
     401: ("unauthenticated", "Authentication required"),
     403: ("forbidden", "Forbidden"),
@@ -84,6 +86,12 @@ def render_api_error(request: Request, exc: Exception) -> JSONResponse:
             (_SERVICE_PROBLEMS[cls] for cls in type(exc).__mro__ if cls in _SERVICE_PROBLEMS),
             (400, "bad-request", "Bad request"),
         )
+        if type(exc).code in _CODED_CONFLICTS:
+            # API.md §5.5 names these: the slug and `code` say which conflict it is.
+            slug = exc.code.replace("_", "-")
+            return problem(
+                request, status=status, slug=slug, title=title, detail=str(exc), code=exc.code
+            )
         return problem(request, status=status, slug=slug, title=title, detail=str(exc))
     if isinstance(exc, HTTPException) and exc.status_code == 400:
         return _unreadable_body_problem(request)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import ApiTokenRecord, ClinicRecord, UserRecord, UserSessionRecord
@@ -10,6 +10,18 @@ from app.db.models import ApiTokenRecord, ClinicRecord, UserRecord, UserSessionR
 
 def get_user_by_username(session: Session, username: str) -> UserRecord | None:
     return session.scalars(select(UserRecord).where(UserRecord.username == username)).first()
+
+
+def username_exists(session: Session, name: str) -> bool:
+    """Whether a user goes by `name`, ignoring case: no API token may carry it, or the
+    token would read as that person wherever it acted."""
+    query = select(UserRecord.id).where(func.lower(UserRecord.username) == name.lower())
+    return session.scalars(query.limit(1)).first() is not None
+
+
+def token_name_exists(session: Session, name: str) -> bool:
+    query = select(ApiTokenRecord.id).where(func.lower(ApiTokenRecord.name) == name.lower())
+    return session.scalars(query.limit(1)).first() is not None
 
 
 def get_user(session: Session, user_id: int) -> UserRecord | None:

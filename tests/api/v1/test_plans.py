@@ -263,7 +263,8 @@ def test_storing_a_plan_gives_201_location_etag_and_version_1(
         "active",
         ["opioid"],
     )
-    assert plan["created_by"] == "test-client"
+    assert plan["created_by"] == "test_client"
+    assert plan["created_by_kind"] == "client"
     fetched = client.get(f"/api/v1/plans/{plan['id']}", headers=auth_headers)
     assert fetched.headers["etag"] == '"1"'
     assert fetched.json()["steps"] == plan["steps"]

@@ -38,7 +38,8 @@ def test_a_review_is_stored_and_listed(client: TestClient, db: Session, plan: Pl
     assert review["version"] == 1
     assert review["plan_id"] == plan.id
     assert review["acknowledged"] == ["opioid"]
-    assert review["reviewed_by"] == "clinic-client"
+    assert review["reviewed_by"] == "clinic_client"
+    assert review["reviewed_by_kind"] == "client"
     assert review["reviewed_at"].endswith(("Z", "+00:00"))
     listed = client.get(url, headers=_headers(db, "plans:read"))
     assert listed.status_code == 200

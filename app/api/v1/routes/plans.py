@@ -94,7 +94,7 @@ def create_plan(
     options = SaveOptions(
         acknowledged=tuple(body.acknowledged),
         idempotency_key=idempotency_key,
-        request_fingerprint=plan_service.request_fingerprint(raw_body),
+        request_fingerprint=plan_service.request_fingerprint(request.url.path, raw_body),
     )
     record, version, created = plan_service.create_plan(
         session, actor=client, protocols=protocols, patient_id=patient_id, options=options,
