@@ -5,7 +5,8 @@ ServiceError
 ├── Conflict                 the write clashes with stored data (duplicate MRN, …)
 ├── StaleVersion             the caller edited an older version than the stored one
 ├── InvalidInput             values that parse but break a rule; carries FieldProblems
-└── AuthenticationFailed     bad credentials, or a session/token that is not valid
+├── AuthenticationFailed     bad credentials, or a session/token that is not valid
+└── EhrUnavailable           the EHR's FHIR or authorisation server did not answer usefully
 """
 
 from __future__ import annotations
@@ -48,3 +49,7 @@ class AuthenticationFailed(ServiceError):
 
 class Forbidden(ServiceError):
     code = "forbidden"
+
+
+class EhrUnavailable(ServiceError):
+    code = "ehr_unavailable"
