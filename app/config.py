@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.ehr.connections import EhrConnection
+
 PLACEHOLDER_SECRET = "change-me"
 DEFAULT_DATABASE_URL = "sqlite:///./data/titrate.db"
 
@@ -64,6 +66,13 @@ class Settings(BaseSettings):
     # Peers (addresses or networks, comma-separated) whose X-Forwarded-For names the client
     # that login limits count. Empty: the direct peer is the client.
     login_trusted_proxies: str = ""
+    # EHRs Titrate works inside (SMART launch, CDS Hooks, FHIR import): a JSON list, see
+    # README "Connecting an EHR". Titrate's own public address is the CDS Hooks JWT audience.
+    ehrs: list[EhrConnection] = Field(default_factory=list)
+    public_url: str = "http://127.0.0.1:8000"
+
+    def ehr(self, ehr_id: str) -> EhrConnection | None:
+        return next((connection for connection in self.ehrs if connection.id == ehr_id), None)
 
     @field_validator("clinic_timezone")
     @classmethod

@@ -313,3 +313,21 @@ class LoginAttemptRecord(Base):
     client_ip: Mapped[str | None] = mapped_column(String(64))
     attempted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     succeeded: Mapped[bool]
+
+
+class PatientEhrValueRecord(Base):
+    """Where an imported value came from (API.md §5.4): the EHR, the FHIR resource's address
+    and the date it was measured or recorded. One row per imported field (a row per
+    medication); a new import of the patient replaces the rows, the audit trail keeps each."""
+
+    __tablename__ = "patient_ehr_value"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    ehr_id: Mapped[str] = mapped_column(String(40))
+    field: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(500))
+    effective_on: Mapped[date | None]
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime())

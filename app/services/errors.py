@@ -7,7 +7,8 @@ ServiceError
 │   └── SelfReview           a reviewer reviewing a version they created
 ├── StaleVersion             the caller edited an older version than the stored one
 ├── InvalidInput             values that parse but break a rule; carries FieldProblems
-└── AuthenticationFailed     bad credentials, or a session/token that is not valid
+├── AuthenticationFailed     bad credentials, or a session/token that is not valid
+└── EhrUnavailable           the EHR's FHIR or authorisation server did not answer usefully
 """
 
 from __future__ import annotations
@@ -62,3 +63,7 @@ class AuthenticationFailed(ServiceError):
 
 class Forbidden(ServiceError):
     code = "forbidden"
+
+
+class EhrUnavailable(ServiceError):
+    code = "ehr_unavailable"

@@ -6,7 +6,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from app.web.deps import refuse_unsafe_characters, verify_csrf
-from app.web.routes import admin, auth, patients, plan_exports, plans, print_schedule, print_summary
+from app.web.routes import (
+    admin,
+    auth,
+    ehr,
+    patients,
+    plan_exports,
+    plans,
+    print_schedule,
+    print_summary,
+)
 from app.web.routes import audit as audit_pages
 
 router = APIRouter(
@@ -15,6 +24,8 @@ router = APIRouter(
 router.include_router(auth.router)
 router.include_router(admin.router)
 router.include_router(audit_pages.router)
+# Before patients: its POST /patients/{patient_id} would otherwise take /patients/ehr-import.
+router.include_router(ehr.router)
 router.include_router(patients.router)
 router.include_router(plans.router)
 router.include_router(print_schedule.router)

@@ -74,6 +74,8 @@ def api_body(method: str, path: str) -> dict[str, Any] | None:
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/api/v1/patients"): patient_payload(),
         ("PATCH", "/api/v1/patients/{patient_id}"): {"weight_kg": 71},
+        # No EHR is configured in these tests: an allowed scope gets 422 naming `ehr`.
+        ("POST", "/api/v1/patients/import"): {"ehr": "ward", "identifier": {"value": "M1"}},
         ("POST", "/api/v1/patients/{patient_id}/archive"): _REASON,
         ("POST", "/api/v1/plans/preview"): {
             **preview_body(),

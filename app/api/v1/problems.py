@@ -14,6 +14,7 @@ from app.domain.titration.errors import TitrationError
 from app.services.errors import (
     AuthenticationFailed,
     Conflict,
+    EhrUnavailable,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -30,6 +31,7 @@ _SERVICE_PROBLEMS: dict[type[ServiceError], tuple[int, str, str]] = {
     InvalidInput: (422, "validation-error", "Invalid input"),
     AuthenticationFailed: (401, "unauthenticated", "Authentication required"),
     Forbidden: (403, "forbidden", "Forbidden"),
+    EhrUnavailable: (502, "ehr-unavailable", "The EHR did not answer"),
 }
 
 _CODED_CONFLICTS = frozenset({"idempotency_key_reused", "self_review"})
