@@ -100,6 +100,7 @@ def stored_plan_out(record: PlanRecord, version: PlanVersionRecord) -> StoredPla
         patient_id=record.patient_id,
         state=record.state,
         state_reason=record.state_reason,
+        supersedes_plan_id=record.supersedes_plan_id,
         version=version.number,
         superseded=version.number != record.current_version,
         action=version.action,
@@ -118,6 +119,7 @@ def review_out(review: PlanReviewRecord) -> ReviewOut:
         version=review.version_number,
         acknowledged=list(review.acknowledged),
         note=review.note,
+        outcome=review.outcome,
         reviewed_by=review.reviewed_by,
         reviewed_at=review.reviewed_at,
     )
