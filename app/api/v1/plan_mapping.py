@@ -69,6 +69,7 @@ def plan_input_to_domain(body: PlanInput, *, patient: Patient, today: date) -> P
         intrathecal=_intrathecal(body.intrathecal),
         overrides=tuple(Override(o.code, o.reason) for o in body.overrides),
         taper_reason=body.taper_reason,
+        taper_min_days=body.taper_min_days,
     )
 
 

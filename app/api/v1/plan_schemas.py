@@ -122,6 +122,13 @@ class PlanInput(InputModel):
     taper_reason: TaperReason | None = Field(
         default=None, description="Why an oral taper is planned (changes only the stop text)."
     )
+    taper_min_days: int | None = Field(
+        default=None,
+        ge=7,
+        le=21,
+        description="Shortest taper in days (oral_taper; default 14; below 14 blocks as "
+        "`short_taper` until overridden with a reason).",
+    )
 
 
 class PlanPreviewRequest(PlanInput):
@@ -172,6 +179,9 @@ class StepOut(OutputModel):
     daily_dose: DoseOut
     administrations: list[AdministrationOut]
     dispense: list[DispenseOut] = Field(default_factory=list)
+    mg_per_kg_day: ExactNumber | None = Field(
+        default=None, description="Children's steps: the daily dose per kg of body weight."
+    )
 
 
 class MilestoneOut(OutputModel):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from app.domain.titration.plan import DispenseLine, Limits, Milestone, Step
+from app.domain.titration.plan import DispenseLine, Limits, Milestone, PreparationForm, Step
 from app.domain.titration.protocol import ProtocolRef
+from app.domain.titration.units import round_up_to_whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,11 @@ class Draft:
 
     @property
     def dispense(self) -> tuple[DispenseLine, ...]:
-        """Totals per product across steps (same strength or concentration summed)."""
+        """Totals per product across steps (same strength or concentration summed).
+
+        Steps count halves as halves; tablets are rounded up to whole ones per strength over
+        the plan (A.6.3), so two steps of half a tablet a day do not each round up.
+        """
         totals: dict[tuple[object, ...], DispenseLine] = {}
         for step in self.steps:
             for line in step.dispense:
@@ -40,4 +45,9 @@ class Draft:
                     line.tablet_strength,
                     line.concentration,
                 )
-        return tuple(totals.values())
+        return tuple(
+            replace(line, quantity=round_up_to_whole(line.quantity))
+            if line.form is PreparationForm.TABLET
+            else line
+            for line in totals.values()
+        )

@@ -143,3 +143,4 @@ class PlanRequest:
     intrathecal: IntrathecalInput | None = None
     overrides: tuple[Override, ...] = ()
     taper_reason: TaperReason | None = None
+    taper_min_days: int | None = None

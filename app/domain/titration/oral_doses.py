@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
+from app.domain.titration.draft import FindingCode
 from app.domain.titration.errors import DoseNotDeliverableError
 from app.domain.titration.model import Formulation
 from app.domain.titration.plan import (
@@ -25,7 +26,9 @@ from app.domain.titration.plan import (
 )
 from app.domain.titration.protocol import Protocol
 from app.domain.titration.steps import make_step
-from app.domain.titration.units import Dose, DoseUnit, round_to_strength, round_up_to_whole
+from app.domain.titration.units import Dose, DoseUnit, round_to_strength
+
+_HUNDREDTH = Decimal("0.01")
 
 # Times of day for 1–4 doses. A single dose goes in the evening, where the larger part of
 # an uneven split goes too (R-OA §2 PROPOSAL); see CHOICES.md.
@@ -70,12 +73,98 @@ def solution_form(formulations: Protocol, *, child: bool) -> DoseForm:
     )
 
 
-def fit_dose_count(daily: Decimal, preferred: int, form: DoseForm) -> int:
-    """Fewer doses a day when a single dose would fall below what the form delivers (A.1)."""
-    count = preferred
-    while count > 1 and round_to_strength(daily / count, form.step) < form.step:
-        count -= 1
-    return count
+@dataclass(frozen=True, slots=True)
+class DoseCountRule:
+    """How many doses a day a step may take (A.6.1, A.6.2, R-OA-7).
+
+    The population's count is ``count_up_to`` up to ``threshold`` mg/day and ``count_above``
+    above it (adults 3 and 4 around 60; children 4, no threshold); ``max_single`` is the
+    single-dose maximum; one or two doses a day only while the daily dose is at most
+    ``few_doses_max_daily``.
+    """
+
+    count_up_to: int
+    threshold: Decimal | None
+    count_above: int
+    max_count: int
+    max_single: Decimal
+    few_doses_max_daily: Decimal
+    priority: tuple[str, ...]
+
+    def default(self, daily: Decimal) -> int:
+        if self.threshold is not None and daily > self.threshold:
+            return self.count_above
+        return self.count_up_to
+
+
+@dataclass(frozen=True, slots=True)
+class Division:
+    """The single doses of one step and whether a prescriber's count was set aside."""
+
+    doses: tuple[Decimal, ...]
+    adjusted: bool
+
+
+def divide(daily: Decimal, requested: int | None, rule: DoseCountRule, form: DoseForm) -> Division:
+    """Decide this step's dose count afresh (never carried from an earlier step, A.6.1).
+
+    Without a request: the largest count up to the population's at which every dose is
+    deliverable and within the single-dose maximum. A requested count is honoured only where
+    it is safe; otherwise the smallest larger count that is, else the largest smaller one
+    (A.6.2). Raises ``DoseNotDeliverableError`` when no count can give the dose.
+    """
+    splits = {
+        count: split_daily(daily, count, form, rule.priority)
+        for count in range(1, rule.max_count + 1)
+    }
+    valid = [count for count, doses in splits.items() if _safe(doses, rule, form)]
+    if requested is not None:
+        if requested in valid:
+            return Division(splits[requested], adjusted=False)
+        larger = [count for count in valid if count > requested]
+        if larger:
+            return Division(splits[larger[0]], adjusted=True)
+    smaller = [count for count in valid if count <= rule.default(daily)]
+    if not smaller:
+        raise DoseNotDeliverableError(
+            f"{daily} mg/day cannot be given in at most {rule.max_count} doses of at most "
+            f"{rule.max_single} mg."
+        )
+    return Division(splits[smaller[-1]], adjusted=requested is not None)
+
+
+def divide_levels(
+    dailies: Sequence[Decimal], requested: int | None, rule: DoseCountRule, form: DoseForm
+) -> tuple[list[tuple[Decimal, ...]], list[int]]:
+    """Single doses of each level, the count decided per level (A.6.1); consecutive levels
+    that come out equal are merged. Returns the levels and the indices where a requested
+    count was set aside (A.6.2)."""
+    levels: list[tuple[Decimal, ...]] = []
+    adjusted: list[int] = []
+    for daily in dailies:
+        division = divide(daily, requested, rule, form)
+        if levels and sum(division.doses) == sum(levels[-1]):
+            continue
+        if division.adjusted:
+            adjusted.append(len(levels))
+        levels.append(division.doses)
+    return levels, adjusted
+
+
+def adjusted_finding(adjusted: Sequence[int]) -> tuple[FindingCode, ...]:
+    """``doses_per_day_adjusted`` naming the steps (1-based) where the request was set aside."""
+    if not adjusted:
+        return ()
+    steps = ", ".join(str(index + 1) for index in adjusted)
+    return (FindingCode("doses_per_day_adjusted", f"Steps: {steps}."),)
+
+
+def _safe(doses: tuple[Decimal, ...], rule: DoseCountRule, form: DoseForm) -> bool:
+    return (
+        min(doses) >= form.step
+        and max(doses) <= rule.max_single
+        and (len(doses) > 2 or sum(doses) <= rule.few_doses_max_daily)
+    )
 
 
 def split_daily(
@@ -86,17 +175,19 @@ def split_daily(
     leftover_units = int((daily - base * count) / form.step)
     times = DOSE_TIMES[count]
     favoured = [time for name in priority for time in times if time.value == name][:leftover_units]
-    # Callers choose a form that delivers the lowest planned dose, so every dose is > 0.
     return tuple(base + (form.step if time in favoured else 0) for time in times)
 
 
 def administer(
-    doses: tuple[Decimal, ...], form: DoseForm, days: int
+    doses: tuple[Decimal, ...], form: DoseForm, days: int, used: set[Decimal]
 ) -> tuple[tuple[Administration, ...], tuple[DispenseLine, ...]]:
-    """Administrations with their preparation, and what to dispense for ``days`` days."""
+    """Administrations with their preparation, and what ``days`` days take (exact, A.6.3).
+
+    ``used`` holds the tablet strengths the plan already uses; it grows as steps are laid out.
+    """
     times = DOSE_TIMES[len(doses)]
     if form.mg_per_ml is None:
-        return _tablets(doses, times, form, days)
+        return _tablets(doses, times, form, days, used)
     concentration = Concentration(form.mg_per_ml, DoseUnit.MG)
     administrations = tuple(
         Administration(
@@ -117,40 +208,53 @@ def administer(
 
 
 def _tablets(
-    doses: tuple[Decimal, ...], times: tuple[TimeOfDay, ...], form: DoseForm, days: int
+    doses: tuple[Decimal, ...],
+    times: tuple[TimeOfDay, ...],
+    form: DoseForm,
+    days: int,
+    used: set[Decimal],
 ) -> tuple[tuple[Administration, ...], tuple[DispenseLine, ...]]:
-    strength = _choose_strength(doses, form)
-    tablet = Dose(strength, DoseUnit.MG)
-    administrations = tuple(
-        Administration(
-            time,
-            Dose(dose, DoseUnit.MG),
-            Preparation(PreparationForm.TABLET, tablet, dose / strength),
+    administrations = []
+    per_day: dict[Decimal, Decimal] = {}
+    for time, dose in zip(times, doses, strict=True):
+        strength = choose_strength(dose, form, used)
+        used.add(strength)
+        count = dose / strength
+        per_day[strength] = per_day.get(strength, Decimal(0)) + count
+        administrations.append(
+            Administration(
+                time,
+                Dose(dose, DoseUnit.MG),
+                Preparation(PreparationForm.TABLET, Dose(strength, DoseUnit.MG), count),
+            )
         )
-        for time, dose in zip(times, doses, strict=True)
-    )
-    # Halves are counted, then rounded up to whole tablets per step (A.1).
-    quantity = round_up_to_whole(sum(doses, Decimal(0)) / strength * days)
-    return administrations, (
-        DispenseLine(PreparationForm.TABLET, quantity, "tablet", tablet_strength=tablet),
-    )
+    # Halves are counted as halves here; the plan's total is rounded up per strength (A.6.3).
+    dispense = tuple(
+        DispenseLine(
+            PreparationForm.TABLET, count * days, "tablet",
+            tablet_strength=Dose(strength, DoseUnit.MG),
+        )
+        for strength, count in sorted(per_day.items())
+    )  # fmt: skip
+    return tuple(administrations), dispense
 
 
-def _choose_strength(doses: tuple[Decimal, ...], form: DoseForm) -> Decimal:
-    """One strength per step: whole tablets before halves, then the fewest tablets a day.
+def choose_strength(dose: Decimal, form: DoseForm, used: set[Decimal]) -> Decimal:
+    """One strength for one dose (A.6.3): the fewest pieces (a half is one piece), then whole
+    tablets before halves, then a strength the plan already uses, then the smaller strength.
 
-    A candidate always exists: the increment is a whole or half of the smallest-step strength.
+    A candidate always exists: every dose is a multiple of the increment, which is a whole or
+    half of a strength.
     """
     candidates = []
     for strength in form.tablet_strengths:
-        counts = [dose / strength for dose in doses]
-        whole = all(count == count.to_integral_value() for count in counts)
-        halves = strength in form.scored_strengths and all(
-            (2 * count) == (2 * count).to_integral_value() for count in counts
-        )
-        if whole or halves:
-            candidates.append((not whole, sum(counts, Decimal(0)), strength))
-    return min(candidates)[2]
+        count = dose / strength
+        whole = count == count.to_integral_value()
+        half = strength in form.scored_strengths and (2 * count) == (2 * count).to_integral_value()
+        if whole or half:
+            pieces = count.to_integral_value(rounding=ROUND_CEILING)
+            candidates.append((pieces, not whole, strength not in used, strength))
+    return min(candidates)[3]
 
 
 def choose_form(
@@ -183,19 +287,32 @@ def lay_out(
     last_until_day: int,
     start_date: date,
     form: DoseForm,
+    child_weight_kg: Decimal | None = None,
 ) -> tuple[Step, ...]:
-    """Contiguous steps of ``level_days`` each; the last runs at least to ``last_until_day``."""
+    """Contiguous steps of ``level_days`` each; the last runs at least to ``last_until_day``.
+
+    A child's steps carry mg/kg/day (A.6.11) when ``child_weight_kg`` is given.
+    """
     steps = []
+    used: set[Decimal] = set()
     for index, doses in enumerate(levels, start=1):
         start_day = 1 + (index - 1) * level_days
         end_day = start_day + level_days - 1
         if index == len(levels):
             end_day = max(end_day, last_until_day)
-        administrations, dispense = administer(doses, form, end_day - start_day + 1)
+        administrations, dispense = administer(doses, form, end_day - start_day + 1, used)
+        per_kg = None
+        if child_weight_kg is not None:
+            per_kg = mg_per_kg(sum(doses, Decimal(0)), child_weight_kg)
         steps.append(
             make_step(
                 index, start_day, end_day=end_day, start_date=start_date, unit=DoseUnit.MG,
-                administrations=administrations, dispense=dispense,
+                administrations=administrations, dispense=dispense, mg_per_kg_day=per_kg,
             )
         )  # fmt: skip
     return tuple(steps)
+
+
+def mg_per_kg(daily: Decimal, weight_kg: Decimal) -> Decimal:
+    """mg/kg/day shown to two decimals, rounded half-up (display only; doses stay exact)."""
+    return (daily / weight_kg).quantize(_HUNDREDTH, rounding=ROUND_HALF_UP)

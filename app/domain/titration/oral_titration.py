@@ -14,14 +14,15 @@ from app.domain.titration.errors import (
 from app.domain.titration.library import ProtocolSet
 from app.domain.titration.model import PlanRequest, Setting
 from app.domain.titration.oral_doses import (
+    DoseCountRule,
     DoseForm,
+    adjusted_finding,
     choose_form,
-    fit_dose_count,
+    divide_levels,
     lay_out,
-    split_daily,
 )
 from app.domain.titration.plan import Limits, MilestoneKind, RenalAssessment
-from app.domain.titration.regimen import OralRegimen, derive_regimen, preferred_dose_count
+from app.domain.titration.regimen import OralRegimen, derive_regimen, dose_count_rule
 from app.domain.titration.steps import milestone_on
 from app.domain.titration.units import (
     Dose,
@@ -40,37 +41,70 @@ REVIEW_TEXT = (
 def draft_oral_titration(
     request: PlanRequest, age: Age, renal: RenalAssessment, protocols: ProtocolSet
 ) -> Draft:
-    """Titration steps for the patient's regimen, with the target and limit findings."""
+    """Titration steps for the patient's regimen, with the target and limit findings.
+
+    With ``current_daily_dose`` (API §5.1) the titration continues from today's dose: the
+    first level is that dose rounded down to what the formulation delivers, then the
+    protocol's steps up to the target; at or above the target it is held there (never above
+    the cap: a higher dose is brought to the cap, with ``current_dose_above_maximum``).
+    """
     regimen = derive_regimen(age, request.patient.weight_kg, renal.band, protocols)
-    target, limit_findings, max_daily = _settle_target(request, regimen)
+    adult = protocols.oral_adult
+    target, limit_findings, max_daily = _settle_target(
+        request, regimen, adult.integer("max_doses_per_day")
+    )
     interval = _interval(request, regimen)
-    lowest = min(regimen.start, target)
+    wanted, current_findings = _first_level(request, regimen, target, max_daily)
+    lowest = min(wanted, target)
     form, solution_imposed = choose_form(
         request.formulation, weight_kg=request.patient.weight_kg,
         child=regimen.per_dose_steps, formulations=protocols.formulations,
         usable=lambda candidate: round_to_strength(lowest, candidate.step) >= candidate.step,
     )  # fmt: skip
-    if regimen.doses_per_day is not None:
-        levels = _per_dose_levels(
-            request.doses_per_day or regimen.doses_per_day, regimen, target, form
-        )
+    first = round_to_strength(wanted, form.step)
+    rule = dose_count_rule(regimen.max_single, child=regimen.per_dose_steps, protocols=protocols)
+    if regimen.per_dose_steps:
+        dailies = _per_dose_levels(first, regimen, target, form, rule)
     else:
-        levels = _per_day_levels(request, regimen, target, form, protocols)
-    adult = protocols.oral_adult
+        dailies = _per_day_levels(first, regimen, target)
+    levels, adjusted = divide_levels(dailies, request.doses_per_day, rule, form)
     steps = lay_out(
         levels, level_days=interval, last_until_day=adult.integer("last_step_until_day"),
         start_date=request.start_date, form=form,
+        child_weight_kg=request.patient.weight_kg if regimen.per_dose_steps else None,
     )  # fmt: skip
-    review = milestone_on(
-        request.start_date, steps[-1].end_day + 1, MilestoneKind.REVIEW, REVIEW_TEXT
-    )
+    # A.6.4: the review stands at day 43 at the latest, also when the top dose comes later.
+    review_day = min(steps[-1].end_day + 1, adult.integer("review_by_day"))
+    review = milestone_on(request.start_date, review_day, MilestoneKind.REVIEW, REVIEW_TEXT)
     return Draft(
         steps=steps,
         milestones=(review,),
         limits=Limits(Dose(max_daily, DoseUnit.MG), Dose(target, DoseUnit.MG)),
-        findings=(*limit_findings, *_dose_findings(regimen, target, solution_imposed)),
+        findings=(
+            *limit_findings, *current_findings, *adjusted_finding(adjusted),
+            *_dose_findings(regimen, target, solution_imposed),
+        ),
         protocols=tuple(protocol.ref for protocol in (*regimen.protocols, protocols.formulations)),
-    )
+    )  # fmt: skip
+
+
+def _first_level(
+    request: PlanRequest, regimen: OralRegimen, target: Decimal, max_daily: Decimal
+) -> tuple[Decimal, tuple[FindingCode, ...]]:
+    """The protocol's start, or today's dose when the titration continues from it."""
+    if request.current_daily_dose is None:
+        return min(regimen.start, target), ()
+    current = require_unit(
+        request.current_daily_dose, DoseUnit.MG, field="current_daily_dose"
+    ).value
+    if current <= 0:
+        raise InvalidInputError(
+            "The current daily dose must be above 0 mg.", field="current_daily_dose"
+        )
+    if current > max_daily:
+        detail = f"Current dose: {plain_number(current)} mg/day."
+        return max_daily, (FindingCode("current_dose_above_maximum", detail),)
+    return current, ()
 
 
 def _dose_findings(
@@ -86,9 +120,12 @@ def _dose_findings(
 
 
 def _settle_target(
-    request: PlanRequest, regimen: OralRegimen
+    request: PlanRequest, regimen: OralRegimen, max_doses: int
 ) -> tuple[Decimal, tuple[FindingCode, ...], Decimal]:
-    """Default or prescribed target; above the hard cap only in hospital with an override."""
+    """Default or prescribed target; above the hard cap only in hospital with an override.
+
+    No target above what the most doses a day of the single-dose maximum can give (A.6.2).
+    """
     target = regimen.target
     if request.target_daily_dose is not None:
         target = require_unit(
@@ -98,15 +135,18 @@ def _settle_target(
         raise InvalidInputError(
             "The target daily dose must be above 0 mg.", field="target_daily_dose"
         )
-    if target <= regimen.cap:
+    deliverable = regimen.max_single * max_doses
+    if target <= min(regimen.cap, deliverable):
         return target, (), regimen.cap
-    if request.setting is Setting.INPATIENT and target <= regimen.inpatient_cap:
+    inpatient = request.setting is Setting.INPATIENT
+    if inpatient and target <= min(regimen.inpatient_cap, deliverable):
         # R-OA-6: 80 < target ≤ 100 mg/day only supervised in hospital, as an overridable block.
         return target, (FindingCode("above_outpatient_maximum"),), regimen.inpatient_cap
-    limit = regimen.inpatient_cap if request.setting is Setting.INPATIENT else regimen.cap
+    limit = min(regimen.inpatient_cap if inpatient else regimen.cap, deliverable)
     raise TargetAboveHardLimitError(
         f"Target {plain_number(target)} mg/day is above the hard limit of "
-        f"{plain_number(limit)} mg/day for this patient.",
+        f"{plain_number(limit)} mg/day for this patient (at most {max_doses} doses a day of "
+        f"at most {plain_number(regimen.max_single)} mg each).",
         field="target_daily_dose",
     )
 
@@ -122,41 +162,33 @@ def _interval(request: PlanRequest, regimen: OralRegimen) -> int:
     return request.step_interval_days
 
 
-def _per_day_levels(
-    request: PlanRequest,
-    regimen: OralRegimen,
-    target: Decimal,
-    form: DoseForm,
-    protocols: ProtocolSet,
-) -> list[tuple[Decimal, ...]]:
-    """Adults: +step mg/day each level (R-OA-2); 3 doses up to 60 mg/day, 4 above (R-OA-7)."""
-    adult = protocols.oral_adult
-    priority = adult.text_lists["remainder_priority"]
-    levels: list[tuple[Decimal, ...]] = []
-    daily = min(regimen.start, target)
-    while True:
-        preferred = preferred_dose_count(
-            daily, request.doses_per_day, child=False, protocols=protocols
-        )
-        doses = split_daily(daily, fit_dose_count(daily, preferred, form), form, priority)
-        if not levels or sum(doses) != sum(levels[-1]):
-            levels.append(doses)
-        if daily >= target or regimen.step == 0:  # R-REN-5: no escalation on dialysis
-            return levels
+def _per_day_levels(first: Decimal, regimen: OralRegimen, target: Decimal) -> list[Decimal]:
+    """Adults: +step mg/day each level (R-OA-2) from the first level up to the target."""
+    dailies = [first]
+    daily = first
+    # R-REN-5: no escalation on dialysis (step 0).
+    while daily < target and regimen.step > 0:
         daily = min(daily + regimen.step, target)
+        dailies.append(daily)
+    return dailies
 
 
 def _per_dose_levels(
-    preferred: int, regimen: OralRegimen, target: Decimal, form: DoseForm
-) -> list[tuple[Decimal, ...]]:
-    """Children: equal doses, each raised by step ÷ doses, rounded down (R-PED-2, SC-17)."""
-    first_daily = min(regimen.start, target)
-    count = fit_dose_count(first_daily, preferred, form)
-    dose = round_to_strength(first_daily / count, form.step)
+    first: Decimal, regimen: OralRegimen, target: Decimal, form: DoseForm, rule: DoseCountRule
+) -> list[Decimal]:
+    """Children: four equal doses, each raised by step ÷ 4 rounded down (R-PED-2, SC-17).
+
+    When four doses of the first level cannot be delivered (tablets for a light child) the
+    levels rise by the daily step instead, and each level takes its own count (A.6.1).
+    """
+    count = rule.count_up_to
+    dose = round_to_strength(first / count, form.step)
+    if dose < form.step:
+        return _per_day_levels(first, regimen, target)
     increment = round_to_strength(regimen.step / count, form.step)
     top = round_to_strength(target / count, form.step)
-    levels = [(dose,) * count]
+    dailies = [dose * count]
     while increment > 0 and dose < top:
         dose = min(dose + increment, top)
-        levels.append((dose,) * count)
-    return levels
+        dailies.append(dose * count)
+    return dailies

@@ -110,6 +110,7 @@ class Step:
     daily_dose: Dose
     administrations: tuple[Administration, ...]
     dispense: tuple[DispenseLine, ...] = ()
+    mg_per_kg_day: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

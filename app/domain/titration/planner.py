@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from app.domain.titration.age import Age
 from app.domain.titration.draft import Draft
-from app.domain.titration.findings import Route
+from app.domain.titration.findings import Finding, Route, Severity
 from app.domain.titration.itb import draft_itb_screening, draft_itb_titration
 from app.domain.titration.library import ENGINE_VERSION, ProtocolSet
 from app.domain.titration.model import PlanRequest, PlanType
@@ -13,12 +15,13 @@ from app.domain.titration.overrides import apply_overrides
 from app.domain.titration.plan import Plan, PlanStatus, RenalAssessment
 from app.domain.titration.protocol import ProtocolRef
 from app.domain.titration.renal import assess_renal
-from app.domain.titration.safety import ScreeningFacts, screen
+from app.domain.titration.safety import SEVERITY_ORDER, ScreeningFacts, screen
 from app.domain.titration.taper import draft_oral_taper
 from app.domain.titration.units import DoseUnit
 from app.domain.titration.validation import patient_age, validate_request
 
 ORAL_PLANS = (PlanType.ORAL_TITRATION, PlanType.ORAL_TAPER)
+TAPER_BLOCKS = frozenset({"short_taper"})
 
 
 def build_plan(request: PlanRequest, protocols: ProtocolSet) -> Plan:
@@ -37,6 +40,8 @@ def build_plan(request: PlanRequest, protocols: ProtocolSet) -> Plan:
     route = Route.ORAL if request.plan_type in ORAL_PLANS else Route.INTRATHECAL
     draft = _draft(request, age, renal, protocols)
     findings = screen(request, ScreeningFacts(age, renal, route), protocols, draft.findings)
+    if request.plan_type is PlanType.ORAL_TAPER:
+        findings = never_block_a_taper(findings)
     status, applied = apply_overrides(findings, request.overrides)
     ready = status is PlanStatus.READY
     refs = _unique((*draft.protocols, *protocols.refs))
@@ -62,10 +67,23 @@ def _draft(request: PlanRequest, age: Age, renal: RenalAssessment, protocols: Pr
     if request.plan_type is PlanType.ORAL_TITRATION:
         return draft_oral_titration(request, age, renal, protocols)
     if request.plan_type is PlanType.ORAL_TAPER:
-        return draft_oral_taper(request, age, protocols)
+        return draft_oral_taper(request, age, renal, protocols)
     if request.plan_type is PlanType.ITB_SCREENING:
         return draft_itb_screening(request, age, protocols)
     return draft_itb_titration(request, age, protocols)
+
+
+def never_block_a_taper(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """A.6.6: reducing the dose is the safe action, so in a taper every finding that would
+    block a titration is ``major`` (acknowledged on saving); only the taper's own blocks
+    (``short_taper``) still need an override."""
+    demoted = [
+        replace(finding, severity=Severity.MAJOR, overridable=False)
+        if finding.severity is Severity.BLOCK and finding.code not in TAPER_BLOCKS
+        else finding
+        for finding in findings
+    ]
+    return tuple(sorted(demoted, key=lambda f: (SEVERITY_ORDER.index(f.severity), f.code)))
 
 
 def _unique(refs: tuple[ProtocolRef, ...]) -> tuple[ProtocolRef, ...]:

@@ -37,6 +37,7 @@ PARAMETER_SCHEMA: Mapping[str, Mapping[str, ParameterKind]] = {
         "soft_alert_mg_day": _D, "doses_per_day_up_to_threshold": _I,
         "doses_per_day_above_threshold": _I, "doses_per_day_threshold_mg_day": _D,
         "max_doses_per_day": _I, "last_step_until_day": _I, "remainder_priority": _TL,
+        "max_single_dose_mg": _D, "few_doses_max_mg_day": _D, "review_by_day": _I,
     },
     "oral-older-adult": {
         "elderly_age_years": _I, "start_mg_day": _D, "step_mg_day": _D, "interval_days": _I,
@@ -66,7 +67,8 @@ PARAMETER_SCHEMA: Mapping[str, Mapping[str, ParameterKind]] = {
         "band_from_months": _DL, "band_upper_mg_day": _DL,
     },
     "oral-taper": {
-        "step_fraction": _D, "levels": _I, "min_total_days": _I, "min_level_days": _I,
+        "step_fraction": _D, "min_total_days": _I, "min_level_days": _I,
+        "min_total_days_lowest": _I, "min_total_days_highest": _I,
     },
     "itb": {
         "screening_boluses_adult_mcg": _DL, "screening_boluses_child_mcg": _DL,

@@ -13,6 +13,7 @@ from decimal import Decimal
 from app.domain.titration.age import Age
 from app.domain.titration.errors import MissingInputError
 from app.domain.titration.library import ProtocolSet
+from app.domain.titration.oral_doses import DoseCountRule
 from app.domain.titration.plan import RenalBand
 from app.domain.titration.protocol import Protocol
 
@@ -32,6 +33,7 @@ class OralRegimen:
     soft_alert: Decimal | None
     doses_per_day: int | None
     protocols: tuple[Protocol, ...]
+    max_single: Decimal = Decimal(0)
 
     @property
     def per_dose_steps(self) -> bool:
@@ -66,6 +68,7 @@ def _adult_regimen(adult: Protocol) -> OralRegimen:
     return OralRegimen(
         row.start, row.step, row.interval_days, row.target, row.cap,
         adult.decimal("cap_inpatient_mg_day"), row.soft_alert, None, (adult,),
+        adult.decimal("max_single_dose_mg"),
     )  # fmt: skip
 
 
@@ -81,6 +84,7 @@ def _row(protocol: Protocol, prefix: str, cap: str, *, soft: str | None = None) 
         soft_alert=protocol.decimal(soft) if soft else None,
         doses_per_day=None,
         protocols=(protocol,),
+        max_single=cap_value,
     )
 
 
@@ -104,6 +108,7 @@ def _child_regimen(
     return OralRegimen(
         per_kg("start_mg_kg_day"), per_kg("step_mg_kg_day"), ped.integer("interval_days"),
         min(band_upper, cap), cap, cap, band_upper, ped.integer("doses_per_day"), (ped,),
+        age_cap / ped.integer("doses_per_day"),  # A.6.2: the age cap ÷ 4
     )  # fmt: skip
 
 
@@ -127,19 +132,24 @@ def _combine(base: OralRegimen, modifier: OralRegimen) -> OralRegimen:
         soft_alert=min(alerts) if alerts else None,
         doses_per_day=base.doses_per_day,
         protocols=base.protocols + modifier.protocols,
+        max_single=min(base.max_single, modifier.max_single),
     )
 
 
-def preferred_dose_count(
-    daily: Decimal, requested: int | None, *, child: bool, protocols: ProtocolSet
-) -> int:
-    """Doses a day before fitting to the formulation: the prescriber's choice, else 4 for
-    children (R-PED-2) and 3 up to 60 mg/day, 4 above, for adults (R-OA-7)."""
-    if requested is not None:
-        return requested
-    if child:
-        return protocols.oral_paediatric.integer("doses_per_day")
+def dose_count_rule(max_single: Decimal, *, child: bool, protocols: ProtocolSet) -> DoseCountRule:
+    """Doses a day for this population (A.6.1): 4 for children (R-PED-2), 3 up to 60 mg/day
+    and 4 above for adults (R-OA-7); single doses within ``max_single`` (A.6.2)."""
     adult = protocols.oral_adult
-    if daily <= adult.decimal("doses_per_day_threshold_mg_day"):
-        return adult.integer("doses_per_day_up_to_threshold")
-    return adult.integer("doses_per_day_above_threshold")
+    if child:
+        count = protocols.oral_paediatric.integer("doses_per_day")
+        up_to, threshold, above = count, None, count
+    else:
+        up_to = adult.integer("doses_per_day_up_to_threshold")
+        threshold = adult.decimal("doses_per_day_threshold_mg_day")
+        above = adult.integer("doses_per_day_above_threshold")
+    return DoseCountRule(
+        count_up_to=up_to, threshold=threshold, count_above=above,
+        max_count=adult.integer("max_doses_per_day"), max_single=max_single,
+        few_doses_max_daily=adult.decimal("few_doses_max_mg_day"),
+        priority=adult.text_lists["remainder_priority"],
+    )  # fmt: skip

@@ -18,6 +18,7 @@ def make_step(
     unit: DoseUnit,
     administrations: tuple[Administration, ...],
     dispense: tuple[DispenseLine, ...] = (),
+    mg_per_kg_day: Decimal | None = None,
 ) -> Step:
     """A step whose daily dose is the exact sum of its administrations."""
     total = sum((administration.dose.value for administration in administrations), Decimal(0))
@@ -30,6 +31,7 @@ def make_step(
         daily_dose=Dose(total, unit),
         administrations=administrations,
         dispense=dispense,
+        mg_per_kg_day=mg_per_kg_day,
     )
 
 

@@ -1,9 +1,11 @@
-"""Oral taper (A.2, R-STOP-4): three levels, each 25 % of the starting dose lower, then stop.
+"""Oral taper (A.2 as amended by A.6.5): cuts of 25 % of the starting dose, then stop.
 
-The cut is rounded down to what the formulation delivers, so no level cuts more than 25 %
-of the starting dose; each level lasts max(3, ceil(14 / levels)) days (80 → 60 → 40 → 20 →
-stop on day 16). The same algorithm serves the pre-delivery taper (R-STOP-5) and the
-oral wean after intrathecal therapy starts (R-IT-T); only the stop milestone differs.
+The cut is 25 % of the starting dose rounded down to what the formulation delivers and
+repeats while the next level stays above zero, so no cut, the final stop included, exceeds
+25 % of the starting dose (30 → 25 → 20 → 15 → 10 → 5 → stop; 80 → 60 → 40 → 20 → stop).
+Each level lasts max(3, ceil(taper_min_days / levels)) days. The same algorithm serves the
+pre-delivery taper (R-STOP-5) and the oral wean after intrathecal therapy starts (R-IT-T);
+only the stop milestone differs.
 """
 
 from __future__ import annotations
@@ -14,18 +16,26 @@ from app.domain.titration.age import Age
 from app.domain.titration.draft import Draft, FindingCode
 from app.domain.titration.errors import InvalidInputError, MissingInputError
 from app.domain.titration.library import ProtocolSet
-from app.domain.titration.model import PlanRequest, TaperReason
+from app.domain.titration.model import PlanRequest, Setting, TaperReason
 from app.domain.titration.oral_doses import (
     DoseForm,
+    adjusted_finding,
     choose_form,
-    fit_dose_count,
+    divide_levels,
     lay_out,
-    split_daily,
 )
-from app.domain.titration.plan import Limits, MilestoneKind
-from app.domain.titration.regimen import preferred_dose_count
+from app.domain.titration.plan import Limits, MilestoneKind, RenalAssessment
+from app.domain.titration.protocol import Protocol
+from app.domain.titration.regimen import OralRegimen, derive_regimen, dose_count_rule
 from app.domain.titration.steps import milestone_on
-from app.domain.titration.units import Dose, DoseUnit, require_unit, round_to_strength
+from app.domain.titration.units import (
+    Dose,
+    DoseUnit,
+    plain_number,
+    require_unit,
+    round_to_strength,
+    round_up_to_strength,
+)
 
 WITHDRAWAL_WATCH = (
     "Watch for withdrawal for several days (hallucinations, seizures, fever, confusion, "
@@ -48,29 +58,38 @@ STOP_TEXT = {
 }
 
 
-def draft_oral_taper(request: PlanRequest, age: Age, protocols: ProtocolSet) -> Draft:
-    """Taper from ``current_daily_dose`` (mg) to a stop milestone."""
+def draft_oral_taper(
+    request: PlanRequest, age: Age, renal: RenalAssessment, protocols: ProtocolSet
+) -> Draft:
+    """Taper from ``current_daily_dose`` (mg) to a stop milestone (A.6.5, A.6.6)."""
     current = _current_dose(request)
     taper = protocols.oral_taper
+    min_days = _min_days(request, taper)
     fraction = taper.decimal("step_fraction")
-    child = age.is_under(protocols.oral_adult.integer("adult_age_years"))
+    regimen = derive_regimen(age, request.patient.weight_kg, renal.band, protocols)
+    child = regimen.per_dose_steps
     form, solution_imposed = choose_form(
         request.formulation, weight_kg=request.patient.weight_kg, child=child,
         formulations=protocols.formulations,
         usable=lambda candidate: _is_taperable(current, fraction, candidate),
     )  # fmt: skip
     cut = round_to_strength(fraction * current, form.step)
-    level_count = taper.integer("levels")
-    level_days = max(
-        taper.integer("min_level_days"), -(-taper.integer("min_total_days") // level_count)
-    )
-    levels = [
-        _split(current - level * cut, request, child=child, form=form, protocols=protocols)
-        for level in range(1, level_count + 1)
-    ]
+    # The cut repeats while the next level stays above zero, so the final stop is ≤ the cut.
+    dailies = []
+    level = current - cut
+    while level > 0:
+        dailies.append(level)
+        level -= cut
+    max_count = protocols.oral_adult.integer("max_doses_per_day")
+    # A dose above what four single-dose maxima give is only ever lowered (CHOICES.md).
+    max_single = max(regimen.max_single, round_up_to_strength(current / max_count, form.step))
+    rule = dose_count_rule(max_single, child=child, protocols=protocols)
+    levels, adjusted = divide_levels(dailies, request.doses_per_day, rule, form)
+    level_days = max(taper.integer("min_level_days"), -(-min_days // len(levels)))
     steps = lay_out(
-        levels, level_days=level_days, last_until_day=0, start_date=request.start_date, form=form
-    )
+        levels, level_days=level_days, last_until_day=0, start_date=request.start_date,
+        form=form, child_weight_kg=request.patient.weight_kg if child else None,
+    )  # fmt: skip
     stop_text = STOP_TEXT[_reason(request)]
     return Draft(
         steps=steps,
@@ -78,9 +97,39 @@ def draft_oral_taper(request: PlanRequest, age: Age, protocols: ProtocolSet) -> 
             milestone_on(request.start_date, steps[-1].end_day + 1, MilestoneKind.STOP, stop_text),
         ),
         limits=Limits(Dose(current, DoseUnit.MG), Dose(Decimal(0), DoseUnit.MG)),
-        findings=(FindingCode("solution_only"),) if solution_imposed else (),
+        findings=(
+            *_taper_findings(request, current, regimen, min_days, taper),
+            *adjusted_finding(adjusted),
+            *((FindingCode("solution_only"),) if solution_imposed else ()),
+        ),
         protocols=(taper.ref, protocols.formulations.ref),
     )
+
+
+def _min_days(request: PlanRequest, taper: Protocol) -> int:
+    """``taper_min_days`` within its allowed range, else the protocol's default (A.6.5)."""
+    if request.taper_min_days is None:
+        return taper.integer("min_total_days")
+    lowest = taper.integer("min_total_days_lowest")
+    highest = taper.integer("min_total_days_highest")
+    if not lowest <= request.taper_min_days <= highest:
+        raise InvalidInputError(
+            f"The taper takes {lowest} to {highest} days.", field="taper_min_days"
+        )
+    return request.taper_min_days
+
+
+def _taper_findings(
+    request: PlanRequest, current: Decimal, regimen: OralRegimen, min_days: int, taper: Protocol
+) -> tuple[FindingCode, ...]:
+    findings = []
+    if min_days < taper.integer("min_total_days"):
+        findings.append(FindingCode("short_taper", f"Taper over {min_days} days."))
+    cap = regimen.inpatient_cap if request.setting is Setting.INPATIENT else regimen.cap
+    if current > cap:
+        detail = f"Current dose {plain_number(current)} mg/day; maximum {plain_number(cap)} mg/day."
+        findings.append(FindingCode("current_dose_above_maximum", detail))
+    return tuple(findings)
 
 
 def _current_dose(request: PlanRequest) -> Decimal:
@@ -92,14 +141,6 @@ def _current_dose(request: PlanRequest) -> Decimal:
             "The current daily dose must be above 0 mg.", field="current_daily_dose"
         )
     return current.value
-
-
-def _split(
-    daily: Decimal, request: PlanRequest, *, child: bool, form: DoseForm, protocols: ProtocolSet
-) -> tuple[Decimal, ...]:
-    preferred = preferred_dose_count(daily, request.doses_per_day, child=child, protocols=protocols)
-    priority = protocols.oral_adult.text_lists["remainder_priority"]
-    return split_daily(daily, fit_dose_count(daily, preferred, form), form, priority)
 
 
 def _is_taperable(current: Decimal, fraction: Decimal, form: DoseForm) -> bool:

@@ -55,6 +55,12 @@ def round_to_strength(amount: Decimal, strength: Decimal) -> Decimal:
     return (units * strength).quantize(strength)
 
 
+def round_up_to_strength(amount: Decimal, strength: Decimal) -> Decimal:
+    """Round ``amount`` up (ROUND_CEILING) to a whole multiple of ``strength``."""
+    units = (amount / strength).to_integral_value(rounding=ROUND_CEILING)
+    return (units * strength).quantize(strength)
+
+
 def round_measurement(value: Decimal) -> Decimal:
     """Round a clinical measurement (clearance, body weight) half-up to one decimal place.
 

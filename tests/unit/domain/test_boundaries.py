@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -20,8 +21,17 @@ from app.domain.titration import (
     age_from_years,
     age_on,
     band_for,
+    build_plan,
 )
-from tests.unit.domain.builders import PROTOCOLS, START, codes, make_patient, mg, plan_for
+from tests.unit.domain.builders import (
+    PROTOCOLS,
+    START,
+    codes,
+    make_patient,
+    make_request,
+    mg,
+    plan_for,
+)
 
 D = Decimal
 
@@ -126,12 +136,30 @@ def test_outpatient_target_80_5_mg_is_refused() -> None:
 
 
 @pytest.mark.parametrize("target", ["80.5", "99.5", "100"])
-def test_inpatient_targets_above_80_up_to_100_block_until_overridden(target: str) -> None:
-    blocked = plan_for(setting=Setting.INPATIENT, target_daily_dose=mg(target))
+def test_inpatient_targets_above_80_are_refused_by_the_20_mg_single_dose_maximum(
+    target: str,
+) -> None:
+    """A.6.2 amends R-OA-6: no single dose above 20 mg and at most 4 doses a day."""
+    with pytest.raises(TargetAboveHardLimitError) as error:
+        plan_for(setting=Setting.INPATIENT, target_daily_dose=mg(target))
+    assert "at most 20 mg each" in str(error.value)
+
+
+@pytest.mark.parametrize("target", ["80.5", "99.5", "100"])
+def test_inpatient_targets_above_80_block_until_overridden_where_protocol_allows_25_mg_doses(
+    target: str,
+) -> None:
+    adult = replace(
+        PROTOCOLS.oral_adult,
+        decimals={**PROTOCOLS.oral_adult.decimals, "max_single_dose_mg": D(25)},
+    )
+    protocols = replace(PROTOCOLS, oral_adult=adult)
+    request = make_request(setting=Setting.INPATIENT, target_daily_dose=mg(target))
+    blocked = build_plan(request, protocols)
     assert blocked.status is PlanStatus.BLOCKED
     assert "above_outpatient_maximum" in codes(blocked)
     override = Override("above_outpatient_maximum", "ward, close supervision")
-    plan = plan_for(setting=Setting.INPATIENT, target_daily_dose=mg(target), overrides=(override,))
+    plan = build_plan(replace(request, overrides=(override,)), protocols)
     assert plan.status is PlanStatus.READY
     assert plan.limits.max_daily_dose == mg(100)
     assert max(s.daily_dose.value for s in plan.steps) <= D(target)
@@ -167,6 +195,9 @@ def test_a_target_below_the_start_dose_is_a_single_step() -> None:
     assert [a.dose.value for a in plan.steps[0].administrations] == [5, 5]
 
 
-def test_the_prescriber_may_ask_for_fewer_doses_a_day() -> None:
-    plan = plan_for(doses_per_day=1)
-    assert [[a.dose.value for a in s.administrations] for s in plan.steps][:2] == [[15], [30]]
+def test_the_prescriber_may_ask_for_fewer_doses_a_day_only_up_to_10_mg() -> None:
+    plan = plan_for(doses_per_day=1, target_daily_dose=mg(10))
+    assert [[a.dose.value for a in s.administrations] for s in plan.steps] == [[10]]
+    adjusted = plan_for(doses_per_day=1)
+    assert [len(s.administrations) for s in adjusted.steps] == [3, 3, 3, 3]
+    assert "doses_per_day_adjusted" in codes(adjusted)
