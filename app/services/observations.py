@@ -169,12 +169,14 @@ def act_on_observation(
     observation_id: int, expected_version: int, today: date,
 ) -> tuple[PlanRecord, PlanVersionRecord]:  # fmt: skip
     """Take the observation's suggested step; returns the plan and version it made."""
+    require(actor, "plan.revise")  # before any read: the answer says nothing of the record
     plan = _load_plan(session, actor, plan_id)
     observation = session.get(ObservationRecord, observation_id)
     if observation is None or observation.plan_id != plan.id:
         raise NotFound(f"observation {observation_id} not found")
     kind = SuggestionKind(observation.suggestion)
-    require(actor, "plan.create" if kind is SuggestionKind.TAPER else "plan.revise")
+    if kind is SuggestionKind.TAPER:
+        require(actor, "plan.create")
     if session.get(ObservationDecisionRecord, observation.id) is not None:
         raise Conflict("this observation has already been acted on")
     if kind not in ACTIONABLE or plan.plan_type != PlanType.ORAL_TITRATION.value:

@@ -6,7 +6,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from app.web.deps import refuse_unsafe_characters, verify_csrf
-from app.web.routes import admin, auth, patients, plan_exports, plans, print_schedule, print_summary
+from app.web.routes import (
+    admin,
+    auth,
+    loop,
+    patients,
+    plan_exports,
+    plans,
+    print_schedule,
+    print_summary,
+)
 from app.web.routes import audit as audit_pages
 
 router = APIRouter(
@@ -17,6 +26,7 @@ router.include_router(admin.router)
 router.include_router(audit_pages.router)
 router.include_router(patients.router)
 router.include_router(plans.router)
+router.include_router(loop.router)
 router.include_router(print_schedule.router)
 router.include_router(plan_exports.router)
 router.include_router(print_summary.router)
@@ -24,4 +34,5 @@ router.include_router(print_summary.router)
 
 @router.get("/", name="home")
 def home(request: Request) -> RedirectResponse:
-    return RedirectResponse(str(request.url_for("patients:index")), status_code=303)
+    # The clinician's home is the worklist (the pharmacist's shows the review queue).
+    return RedirectResponse(str(request.url_for("loop:worklist")), status_code=303)
