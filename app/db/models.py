@@ -203,8 +203,9 @@ class PlanRecord(Base):
 
     __tablename__ = "plan"
     __table_args__ = (
-        CheckConstraint("state IN ('active','on_hold','discontinued')", name="state"),
+        CheckConstraint("state IN ('active','on_hold','completed','discontinued')", name="state"),
         CheckConstraint("unit IN ('mg','mcg')", name="unit"),
+        Index("ix_plan_patient_unit_state", "patient_id", "unit", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -220,6 +221,9 @@ class PlanRecord(Base):
     # "user" or "client" (an API token): a client is never shown as a person.
     created_by_kind: Mapped[str | None] = mapped_column(String(8))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The plan of the same route this one followed; that plan ended as `completed` when this
+    # one was saved (a taper after a titration, an ITB titration after its screening).
+    supersedes_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))
     # Optimistic lock: every change of the plan (revision, hold, discontinue) bumps it.
     lock_version: Mapped[int] = mapped_column(default=1)
 
@@ -266,6 +270,9 @@ class PlanReviewRecord(Base):
     refuses it). A new version needs a review of its own."""
 
     __tablename__ = "plan_review"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('approved','query','rejected')", name="outcome"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
@@ -280,9 +287,85 @@ class PlanReviewRecord(Base):
     reviewed_by_kind: Mapped[str | None] = mapped_column(String(8))  # "user" | "client"
     reviewed_by_id: Mapped[int | None]
 
+    outcome: Mapped[str] = mapped_column(String(12), default="approved")
+
     @property
     def reviewer_kind(self) -> str:
         return self.reviewed_by_kind or ("user" if self.reviewed_by_role else "client")
+
+
+class ObservationRecord(Base):
+    """A follow-up of the patient on a plan: what the clinician saw or heard, and the
+    suggestion the sourced rules made from it (kept as made, with its rule)."""
+
+    __tablename__ = "observation"
+    __table_args__ = (
+        CheckConstraint(
+            "mas_score IS NULL OR mas_score IN ('0','1','1+','2','3','4')", name="mas_score"
+        ),
+        CheckConstraint(
+            "spasm_frequency IS NULL OR spasm_frequency BETWEEN 0 AND 4", name="spasm_frequency"
+        ),
+        CheckConstraint("benefit IS NULL OR benefit IN ('none','some','clear')", name="benefit"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
+    # The plan version current when the observation was recorded.
+    version_number: Mapped[int]
+    observed_on: Mapped[date]
+    mas_score: Mapped[str | None] = mapped_column(String(2))
+    spasm_frequency: Mapped[int | None]
+    adverse_effects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    benefit: Mapped[str | None] = mapped_column(String(8))
+    note: Mapped[str | None] = mapped_column(Text)
+    suggestion: Mapped[str] = mapped_column(String(16))
+    suggestion_rule: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_by_role: Mapped[str | None] = mapped_column(String(16))
+
+
+class ObservationDecisionRecord(Base):
+    """The step a clinician took on an observation's suggestion: the plan version it made.
+    One per observation (primary key), so two clinicians acting on the same suggestion make
+    one new version; the other is refused."""
+
+    __tablename__ = "observation_decision"
+
+    observation_id: Mapped[int] = mapped_column(
+        ForeignKey("observation.id"), primary_key=True, autoincrement=False
+    )
+    action: Mapped[str] = mapped_column(String(16))
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    version_number: Mapped[int]
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str] = mapped_column(String(100))
+
+
+class PumpRefillRecord(Base):
+    """One refill of an intrathecal pump, with the alarm date and refill window computed from
+    the plan's daily dose day by day at the time it was recorded."""
+
+    __tablename__ = "pump_refill"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
+    version_number: Mapped[int]
+    filled_on: Mapped[date]
+    reservoir_ml: Mapped[Decimal] = mapped_column(ScaledDecimal(4))
+    alarm_volume_ml: Mapped[Decimal] = mapped_column(ScaledDecimal(4))
+    concentration_mcg_per_ml: Mapped[Decimal] = mapped_column(ScaledDecimal(4))
+    max_refill_interval_days: Mapped[int]
+    # mcg/day on the fill date (what the card prints beside the concentration).
+    daily_dose_mcg: Mapped[Decimal] = mapped_column(ScaledDecimal(4))
+    alarm_date: Mapped[date]
+    refill_due_date: Mapped[date]
+    window_start: Mapped[date]
+    window_end: Mapped[date]
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_by_role: Mapped[str | None] = mapped_column(String(16))
 
 
 class IdempotencyKeyRecord(Base):

@@ -57,11 +57,23 @@ STATE_OPERATIONS = {
 }
 
 
+# Plans a patient is on: one per route (oral, intrathecal) at a time (API.md §5.2).
+OPEN_STATES = ("active", "on_hold")
+REVIEW_OUTCOMES = ("approved", "query", "rejected")
+
+
 @dataclass(frozen=True, slots=True)
 class SaveOptions:
     acknowledged: tuple[str, ...] = ()
     idempotency_key: str | None = None
     request_fingerprint: str = ""
+    # The open plan of the same route this one follows; it ends as `completed`.
+    supersedes_plan_id: int | None = None
+    # Why version 1 was made (a revision always has its own reason).
+    reason: str | None = None
+    # Runs in the same transaction just before the commit (e.g. the decision on an
+    # observation that this save acts on).
+    on_saved: Callable[[Session, PlanRecord, PlanVersionRecord], None] | None = None
 
 
 def preview_plan(protocols: ProtocolSet, request: PlanRequest) -> Plan:
@@ -85,9 +97,16 @@ def create_plan(
     if replay is not None:
         return (*replay, False)
     patient = _load_patient(session, actor, patient_id)
+    plan_repo.lock_patient(session, patient.id)  # two creates for one patient take turns
+    replay = _replayed(session, actor, options)  # the turn before ours may have been a retry
+    if replay is not None:
+        return (*replay, False)
     request = request_for(patient_repo.to_engine_patient(patient))
     plan = titration.build_plan(request, protocols)
     _require_savable(actor, plan, options.acknowledged)
+    if options.reason is not None:
+        _require_reason(options.reason)
+    superseded = _superseded_plan(session, actor, patient.id, plan.unit.value, options)
     now = utc_now()
     record = PlanRecord(
         patient_id=patient.id,
@@ -99,14 +118,18 @@ def create_plan(
         created_by=actor.name,
         created_by_kind=stored_kind(actor),
         updated_at=now,
+        supersedes_plan_id=superseded.id if superseded else None,
     )
     # The key's unique index decides a race between two requests with the same key; on
     # PostgreSQL the loser fails at the key's flush (after waiting for the winner's commit).
     try:
         plan_repo.add(session, record)
         version = _add_version(
-            session, record, request, plan, actor, options, action="create", reason=None
-        )
+            session, record, request, plan, actor, options, action="create",
+            reason=options.reason.strip() if options.reason else None,
+        )  # fmt: skip
+        if superseded is not None:
+            _complete(session, actor, superseded, record)
         if options.idempotency_key:
             plan_repo.add_idempotency_key(
                 session,
@@ -117,6 +140,8 @@ def create_plan(
                 now,
             )
         _audit_save(session, actor, record, version, plan, old_version=None)
+        if options.on_saved is not None:
+            options.on_saved(session, record, version)
         session.commit()
     except IntegrityError:  # a concurrent retry with the same key won the race
         session.rollback()
@@ -142,8 +167,8 @@ def revise_plan(
     require(actor, "plan.revise")
     _require_reason(reason)
     record = _load_current(session, actor, plan_id, expected_version)
-    if record.state == "discontinued":
-        raise Conflict("a discontinued plan cannot be revised; start a new plan")
+    if record.state in ("discontinued", "completed"):
+        raise Conflict(f"a {record.state} plan cannot be revised; start a new plan")
     patient = _load_patient(session, actor, record.patient_id)
     request = request_for(patient_repo.to_engine_patient(patient))
     plan = titration.build_plan(request, protocols)
@@ -165,6 +190,8 @@ def revise_plan(
         session, record, request, plan, actor, options, action="revise", reason=reason.strip()
     )
     _audit_save(session, actor, record, version, plan, old_version=old_version)
+    if options.on_saved is not None:
+        options.on_saved(session, record, version)
     session.commit()
     return record, version
 
@@ -248,19 +275,28 @@ def review_plan(
     expected_version: int,
     acknowledged: tuple[str, ...],
     note: str,
+    outcome: str = "approved",
 ) -> PlanReviewRecord:
     """A pharmacist's review of the current version: every finding that is not merely
-    informational must be acknowledged. Only the version the reviewer saw can be reviewed."""
+    informational must be acknowledged. Only the version the reviewer saw can be reviewed,
+    and only once. The outcome is approved, query or rejected; a query or a rejection
+    says why in the note."""
     require(actor, "plan.review")
     if len(note) > MAX_NOTE_LENGTH:
         raise InvalidInput((FieldProblem("note", f"At most {MAX_NOTE_LENGTH} characters."),))
+    if outcome not in REVIEW_OUTCOMES:
+        raise InvalidInput((FieldProblem("outcome", "Approved, query or rejected."),))
+    if outcome != "approved" and not note.strip():
+        raise InvalidInput((FieldProblem("note", "Say what the query or rejection is about."),))
     record = _load_current(session, actor, plan_id, expected_version)
-    if record.state == "discontinued":
-        raise Conflict("a discontinued plan needs no review")
+    if record.state in ("discontinued", "completed"):
+        raise Conflict(f"a {record.state} plan needs no review")
     version = plan_repo.version(session, record.id, record.current_version)
     assert version is not None  # a plan always has its current version
     if _created_by(version, actor):
         raise SelfReview("a version cannot be reviewed by the user or client who created it")
+    if any(r.version_number == version.number for r in plan_repo.reviews(session, record.id)):
+        raise Conflict(f"version {version.number} has already been reviewed")
     _require_acknowledged(reviewable_findings(version), acknowledged)
     review = PlanReviewRecord(
         plan_id=record.id,
@@ -273,6 +309,7 @@ def review_plan(
         reviewed_by_role=actor.role,
         reviewed_by_kind=stored_kind(actor),
         reviewed_by_id=actor.id,
+        outcome=outcome,
     )
     plan_repo.add(session, review)
     audit.record(
@@ -286,7 +323,7 @@ def review_plan(
             version.number,
             version.number,
             review.note,
-            {"review_id": review.id, "acknowledged": review.acknowledged},
+            {"review_id": review.id, "acknowledged": review.acknowledged, "outcome": outcome},
         ),
     )
     session.commit()
@@ -468,6 +505,55 @@ def _require_reason(reason: str) -> None:
     if len(reason.strip()) > MAX_REASON_LENGTH:
         message = f"Give a reason of at most {MAX_REASON_LENGTH} characters."
         raise InvalidInput((FieldProblem("reason", message),))
+
+
+def _superseded_plan(
+    session: Session, actor: Actor, patient_id: int, unit: str, options: SaveOptions
+) -> PlanRecord | None:
+    """One open plan per patient and route: the plan named in `supersedes_plan_id` (which
+    the new plan completes), and no other."""
+    superseded = None
+    if options.supersedes_plan_id is not None:
+        superseded = plan_repo.get(
+            session, options.supersedes_plan_id, clinic_id=clinic_scope(actor)
+        )
+        if superseded is None or superseded.patient_id != patient_id:
+            raise InvalidInput((FieldProblem("supersedes_plan_id", "Not a plan of this patient."),))
+        if superseded.state not in OPEN_STATES:
+            raise Conflict(
+                f"plan {superseded.id} is {_words(superseded.state)}; it cannot be followed"
+            )
+    others = [
+        plan for plan in plan_repo.open_plans(session, patient_id, unit=unit, states=OPEN_STATES)
+        if superseded is None or plan.id != superseded.id
+    ]  # fmt: skip
+    if others:
+        route = "oral" if unit == "mg" else "intrathecal"
+        raise Conflict(
+            f"the patient is on {route} plan {others[0].id}: name it in supersedes_plan_id "
+            "to follow it (it then ends as completed), or end it first"
+        )
+    return superseded
+
+
+def _complete(
+    session: Session, actor: Actor, superseded: PlanRecord, successor: PlanRecord
+) -> None:
+    old_state = superseded.state
+    superseded.state = "completed"
+    superseded.state_reason = f"followed by plan {successor.id}"
+    superseded.updated_at = utc_now()
+    with lost_race_is_stale(session, expected=None, current=_reread(superseded)):
+        session.flush()
+    audit.record(
+        session,
+        actor,
+        AuditEntry(
+            "plan.complete", "plan", str(superseded.id), superseded.patient_id,
+            superseded.current_version, superseded.current_version, superseded.state_reason,
+            {"from": old_state, "to": "completed", "successor_plan_id": successor.id},
+        ),
+    )  # fmt: skip
 
 
 def _load_patient(

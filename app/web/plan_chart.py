@@ -1,12 +1,15 @@
 """The dose-over-time chart as numbers for a server-rendered SVG (no chart JavaScript).
 
 The template draws a step line (the daily dose per day of the plan) and, when there is one,
-a dashed line at the daily cap. Coordinates are plain numbers; styling is by CSS class.
+a dashed line at the daily cap, and a marker on the line for each follow-up observation
+(filled red with an adverse effect, hollow otherwise). Coordinates are plain numbers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +18,23 @@ from app.web.templating import format_decimal
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 40
 _NICE = (1, 2, 2.5, 5, 10)
+
+
+@dataclass(frozen=True)
+class Marker:
+    x: float
+    y: float
+    label: str
+    adverse: bool
+
+
+@dataclass(frozen=True)
+class ObservationPoint:
+    """An observation to mark: its date, a short label and whether it names adverse effects."""
+
+    observed_on: date
+    label: str
+    adverse: bool
 
 
 @dataclass(frozen=True)
@@ -32,9 +52,10 @@ class Chart:
     x_ticks: tuple[tuple[float, str], ...]
     unit: str
     summary: str
+    markers: tuple[Marker, ...] = ()
 
 
-def build_chart(plain: dict[str, Any]) -> Chart:
+def build_chart(plain: dict[str, Any], observations: Sequence[ObservationPoint] = ()) -> Chart:
     steps = plain["steps"]
     unit = plain["unit"]
     last_day = max(int(s["end_day"]) for s in steps)
@@ -57,6 +78,16 @@ def build_chart(plain: dict[str, Any]) -> Chart:
     for step, dose in zip(steps, doses, strict=True):
         path.append(f"V {y(dose)} H {x(int(step['end_day']))}")
     week_every = 7 if last_day <= 84 else 28
+    start = date.fromisoformat(steps[0]["start_date"]) - timedelta(
+        days=int(steps[0]["start_day"]) - 1
+    )
+    markers = []
+    for point in observations:
+        day = (point.observed_on - start).days + 1
+        if not 1 <= day <= last_day:
+            continue  # before the plan or after its last day: listed, not drawn
+        dose = next(d for s, d in zip(steps, doses, strict=True) if int(s["end_day"]) >= day)
+        markers.append(Marker(x(day - 0.5), y(dose), point.label, point.adverse))
     return Chart(
         width=WIDTH, height=HEIGHT, left=LEFT, top=TOP, right_x=x(last_day),
         bottom_y=y(Decimal(0)), path=" ".join(path),
@@ -69,6 +100,7 @@ def build_chart(plain: dict[str, Any]) -> Chart:
         x_ticks=tuple((x(d), f"day {d}") for d in range(0, last_day + 1, week_every)),
         unit=unit,
         summary=_summary(steps, doses, unit),
+        markers=tuple(markers),
     )  # fmt: skip
 
 

@@ -325,8 +325,15 @@ def refill_rows(result: Any) -> list[tuple[str, str]]:
         ),
         ("Days to alarm", f"{format_decimal(result.days_to_alarm.quantize(Decimal('0.1')))} days"),
         ("Alarm date", result.alarm_date.isoformat()),
-        ("Refill due", f"{due} (maximum interval)" if result.limited_by_max_interval else due),
-        ("Refill window", f"{result.window_start.isoformat()} to {result.window_end.isoformat()}"),
+        # The refill is due in its window, never on the alarm date after it.
+        (
+            "Refill window (refill due)",
+            f"{result.window_start.isoformat()} to {result.window_end.isoformat()}",
+        ),
+        (
+            "Latest refill date",
+            f"{due} (maximum interval)" if result.limited_by_max_interval else due,
+        ),
         *(
             (f"{finding.severity.value.capitalize()}: {finding.code}", finding.message)
             for finding in result.findings

@@ -10,6 +10,7 @@ from app.web.routes import (
     admin,
     auth,
     ehr,
+    loop,
     patients,
     plan_exports,
     plans,
@@ -28,6 +29,7 @@ router.include_router(audit_pages.router)
 router.include_router(ehr.router)
 router.include_router(patients.router)
 router.include_router(plans.router)
+router.include_router(loop.router)
 router.include_router(print_schedule.router)
 router.include_router(plan_exports.router)
 router.include_router(print_summary.router)
@@ -35,4 +37,5 @@ router.include_router(print_summary.router)
 
 @router.get("/", name="home")
 def home(request: Request) -> RedirectResponse:
-    return RedirectResponse(str(request.url_for("patients:index")), status_code=303)
+    # The clinician's home is the worklist (the pharmacist's shows the review queue).
+    return RedirectResponse(str(request.url_for("loop:worklist")), status_code=303)

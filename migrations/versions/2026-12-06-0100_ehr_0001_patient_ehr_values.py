@@ -1,7 +1,7 @@
 """Source and date of each patient value imported from an EHR (FHIR import)
 
 Revision ID: ehr_0001_patient_ehr_values
-Revises: 5a1a1e9cba6e
+Revises: trust_0001_kinds_keyed_audit
 Create Date: 2026-12-06 01:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "ehr_0001_patient_ehr_values"
-down_revision: str | None = "5a1a1e9cba6e"
+down_revision: str | None = "trust_0001_kinds_keyed_audit"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -89,7 +89,7 @@ def test_admin_creates_a_user_then_disables_them_and_their_session_ends(
     user_context = _context(browser, live_server)
     user_page = user_context.new_page()
     _log_in(user_page, username, NEW_PASSWORD)
-    expect(user_page).to_have_url(re.compile(r"/patients$"))
+    expect(user_page).to_have_url(re.compile(r"/worklist$"))
     expect(user_page.get_by_text(f"{username} (prescriber)")).to_be_visible()
 
     # ...until the admin disables them: their very next request goes to the login page.

@@ -29,6 +29,13 @@ _REFILL_FORM = {
     "max_refill_interval_days": "180",
 }
 _REASON = {"reason": "Access test: a reason given."}
+_RECORDED_REFILL = {
+    "filled_on": "2026-12-01",
+    "reservoir_ml": "20",
+    "alarm_volume_ml": "2",
+    "concentration_mcg_per_ml": "500",
+    "max_refill_interval_days": "180",
+}
 
 
 def fill_path(path: str, ids: dict[str, int]) -> str:
@@ -53,6 +60,12 @@ def web_form(method: str, path: str) -> dict[str, str]:
         return {"version": "1", "note": "Checked."}
     if path.endswith("/refill"):
         return dict(_REFILL_FORM)
+    if path.endswith("/observations"):
+        return {"observed_on": "2026-12-01", "benefit": "clear"}
+    if path.endswith("/act"):
+        return {"version": "1"}
+    if path.endswith("/refills"):
+        return {**_RECORDED_REFILL}
     return {}
 
 
@@ -97,6 +110,18 @@ def api_body(method: str, path: str) -> dict[str, Any] | None:
         ("POST", "/api/v1/plans/{plan_id}/resume"): _REASON,
         ("POST", "/api/v1/plans/{plan_id}/discontinue"): _REASON,
         ("POST", "/api/v1/plans/{plan_id}/reviews"): {"acknowledged": [], "note": "Checked."},
+        ("POST", "/api/v1/plans/{plan_id}/observations"): {
+            "observed_on": "2026-12-01",
+            "benefit": "clear",
+        },
+        ("POST", "/api/v1/plans/{plan_id}/observations/{observation_id}/act"): {},
+        ("POST", "/api/v1/plans/{plan_id}/refills"): {
+            "filled_on": "2026-12-01",
+            "reservoir_ml": 20,
+            "alarm_volume_ml": 2,
+            "concentration_mcg_per_ml": 500,
+            "max_refill_interval_days": 180,
+        },
         ("POST", "/api/v1/itb/refill"): {
             "reservoir_ml": 40,
             "alarm_volume_ml": 2,

@@ -22,20 +22,23 @@ from app.domain.patients import PatientFacts
 from app.domain.titration import Dose, DoseUnit, ProtocolSet, load_protocols
 from app.domain.titration.model import Indication, Patient, PlanRequest, PlanType
 from app.services import auth
+from app.services import observations as observation_service
 from app.services import patients as patient_service
 from app.services import plans as plan_service
 from app.services.context import Actor, utc_now
+from app.services.observations import ObservationInput
 from app.services.plans import SaveOptions
 from tests.factories.users import PASSWORD
 
 
 @dataclass(frozen=True, slots=True)
 class ClinicRecords:
-    """One clinic's patient and plan, the ids the access probes aim at."""
+    """One clinic's patient, plan and an observation of it: the ids the access probes aim at."""
 
     clinic_id: int
     patient_id: int
     plan_id: int
+    observation_id: int = 0
 
 
 def default_clinic_id(session: Session) -> int:
@@ -134,4 +137,8 @@ def make_plan_for(
 def make_clinic_records(session: Session, clinic_id: int) -> ClinicRecords:
     patient = make_patient_in(session, clinic_id)
     plan = make_plan_for(session, clinic_id, patient.id)
-    return ClinicRecords(clinic_id, patient.id, plan.id)
+    observation = observation_service.record_observation(
+        session, actor=system_actor(clinic_id), plan_id=plan.id,
+        data=ObservationInput(observed_on=date.today(), benefit="clear"), today=date.today(),
+    )  # fmt: skip
+    return ClinicRecords(clinic_id, patient.id, plan.id, observation.record.id)

@@ -58,8 +58,10 @@ class Targets:
         records = {"own": self.own, "other": self.other}.get(target)
         ids = {"user_id": self.user_id, "token_id": self.token_id}
         if records is None:
-            return ids | {"patient_id": MISSING_ID, "plan_id": MISSING_ID}
-        return ids | {"patient_id": records.patient_id, "plan_id": records.plan_id}
+            return ids | {"patient_id": MISSING_ID, "plan_id": MISSING_ID,
+                          "observation_id": MISSING_ID}  # fmt: skip
+        return ids | {"patient_id": records.patient_id, "plan_id": records.plan_id,
+                      "observation_id": records.observation_id}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

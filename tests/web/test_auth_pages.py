@@ -14,12 +14,12 @@ class TestLogin:
         assert 'name="username"' in page.text
         assert hidden_csrf(page.text) == client.cookies.get("titrate_login_csrf")
 
-    def test_correct_password_redirects_to_the_patient_list_with_an_httponly_session_cookie(
+    def test_correct_password_redirects_to_the_worklist_with_an_httponly_session_cookie(
         self, client: TestClient
     ) -> None:
         response = log_in(client, "paula.prescriber")
         assert response.status_code == 303
-        assert response.headers["location"].endswith("/patients")
+        assert response.headers["location"].endswith("/worklist")  # the clinician's home
         cookie = next(
             c for c in response.headers.get_list("set-cookie") if c.startswith("titrate_sid=")
         )
@@ -56,12 +56,12 @@ class TestLogin:
         assert response.status_code == 403
         assert "titrate_sid" not in client.cookies
 
-    def test_a_logged_in_user_visiting_the_login_page_goes_to_the_list(
+    def test_a_logged_in_user_visiting_the_login_page_goes_to_the_worklist(
         self, logged_in_client: TestClient
     ) -> None:
         response = logged_in_client.get("/login")
         assert response.status_code == 303
-        assert response.headers["location"].endswith("/patients")
+        assert response.headers["location"].endswith("/worklist")
 
     def test_login_issues_a_new_session_id_and_ignores_a_planted_one(
         self, client: TestClient

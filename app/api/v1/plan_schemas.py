@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
@@ -253,12 +253,21 @@ class PlanCreate(PlanInput):
         max_length=40,
         description="Codes of every `major` finding, acknowledged by the prescriber.",
     )
+    supersedes_plan_id: int | None = Field(
+        default=None,
+        ge=1,
+        description="The patient's open plan of the same route that this plan follows (a taper "
+        "after a titration, an intrathecal titration after its screening); it ends as "
+        "`completed`. Without it, a second open plan of a route is refused (409).",
+    )
 
 
 class PlanRevision(PlanCreate):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{**PLAN_EXAMPLE, "reason": "Slower steps: drowsy."}]}
     )
+
+    supersedes_plan_id: None = Field(default=None, description="Only for new plans.")
 
     reason: str = Field(
         min_length=1, max_length=MAX_REASON_LENGTH, description="Why the plan is revised."
@@ -286,6 +295,9 @@ class ReviewCreate(InputModel):
     note: str = Field(
         default="", max_length=MAX_NOTE_LENGTH, description="What the reviewer checked."
     )
+    outcome: Literal["approved", "query", "rejected"] = Field(
+        default="approved", description="A query or a rejection says why in `note`."
+    )
 
 
 class ReviewOut(OutputModel):
@@ -294,6 +306,7 @@ class ReviewOut(OutputModel):
     version: int = Field(description="The plan version reviewed.")
     acknowledged: list[str]
     note: str | None
+    outcome: str = Field(description="approved, query or rejected")
     reviewed_by: str
     reviewed_by_kind: str = Field(
         description="user, or client (an API token): a client's name is not a person's."
@@ -306,7 +319,10 @@ class StoredPlanOut(PlanOut):
 
     id: int = Field(description="The plan's id (stable across versions).")
     patient_id: int
-    state: str = Field(description="active, on_hold or discontinued.")
+    state: str = Field(description="active, on_hold, completed or discontinued.")
+    supersedes_plan_id: int | None = Field(
+        default=None, description="The plan this one followed (which it completed)."
+    )
     state_reason: str | None
     version: int
     superseded: bool = Field(description="True for every version but the current one.")

@@ -8,6 +8,7 @@ from app.api.v1.problems import problem_responses
 from app.api.v1.routes import (
     ehr_import,
     exports,
+    loop,
     patients,
     plans,
     schedule_documents,
@@ -21,5 +22,6 @@ router.include_router(ehr_import.router)
 router.include_router(patients.router)
 router.include_router(plans.router)
 router.include_router(exports.router)
+router.include_router(loop.router)
 router.include_router(schedule_documents.router)
 router.include_router(summary_documents.router)

@@ -70,6 +70,29 @@ def current_versions_for_patient(
     return [(plan, version) for plan, version in session.execute(query)]
 
 
+def lock_patient(session: Session, patient_id: int) -> None:
+    """Lock the patient's row until the commit (FOR UPDATE on PostgreSQL; SQLite's writes
+    already take turns), so two plans saved for one patient are checked one after the other."""
+    session.execute(
+        select(PatientRecord.id).where(PatientRecord.id == patient_id).with_for_update()
+    )
+
+
+def open_plans(
+    session: Session, patient_id: int, *, unit: str, states: tuple[str, ...]
+) -> list[PlanRecord]:
+    query = (
+        select(PlanRecord)
+        .where(
+            PlanRecord.patient_id == patient_id,
+            PlanRecord.unit == unit,
+            PlanRecord.state.in_(states),
+        )
+        .order_by(PlanRecord.id)
+    )
+    return list(session.scalars(query))
+
+
 def get_idempotency_key(session: Session, client: str, key: str) -> IdempotencyKeyRecord | None:
     query = select(IdempotencyKeyRecord).where(
         IdempotencyKeyRecord.client == client, IdempotencyKeyRecord.key == key

@@ -199,3 +199,97 @@ def _check_inputs(
             f"buffer of {buffer_min}–{buffer_max} days and a longer maximum interval.",
             field="refill",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class DoseSpan:
+    """From ``start`` to ``end`` (inclusive) the pump delivers ``daily_dose`` a day."""
+
+    start: date
+    end: date
+    daily_dose: Dose
+
+
+def calculate_refill_over_schedule(
+    *,
+    reservoir_ml: Decimal,
+    alarm_volume_ml: Decimal | None,
+    concentration_mcg_per_ml: Decimal,
+    schedule: tuple[DoseSpan, ...],
+    fill_date: date,
+    max_refill_interval_days: int | None,
+    protocols: ProtocolSet,
+    refill_buffer_days: int | None = None,
+) -> RefillPlan:
+    """Like ``calculate_refill``, but the pump delivers the plan's daily dose of each day from
+    the fill date: a rising titration empties the reservoir sooner than its first day's dose
+    says. Days before the schedule take its first dose, days after it its last (held).
+
+    The usable drug, (reservoir − alarm volume) × concentration, is spent day by day; the
+    days to the alarm are the whole days it covers plus the fraction of the next day, so a
+    constant schedule gives exactly ``calculate_refill``'s answer.
+    """
+    if not schedule:
+        raise InvalidInputError("The plan has no schedule to refill for.", field="plan")
+    for span in schedule:
+        if require_unit(span.daily_dose, DoseUnit.MCG, field="daily_dose").value <= 0:
+            raise InvalidInputError("Every daily dose of the plan must be above 0.", field="plan")
+    # Checks every figure as the single-dose calculator does, at the fill date's dose.
+    on_fill = calculate_refill(
+        reservoir_ml=reservoir_ml, alarm_volume_ml=alarm_volume_ml,
+        concentration_mcg_per_ml=concentration_mcg_per_ml,
+        daily_dose=Dose(_dose_on(schedule, fill_date), DoseUnit.MCG),
+        fill_date=fill_date, max_refill_interval_days=max_refill_interval_days,
+        protocols=protocols, refill_buffer_days=refill_buffer_days,
+    )  # fmt: skip
+    # calculate_refill refuses a missing alarm volume or maximum interval.
+    assert alarm_volume_ml is not None
+    assert max_refill_interval_days is not None
+    days_to_alarm = _days_covered(
+        (reservoir_ml - alarm_volume_ml) * concentration_mcg_per_ml, schedule, fill_date
+    )
+    buffer_min, buffer_max = _buffer_bounds(protocols)
+    buffer = buffer_max if refill_buffer_days is None else refill_buffer_days
+    try:
+        alarm_date, due_date, window = _dates(
+            fill_date, days_to_alarm, max_refill_interval_days, (buffer_min, buffer)
+        )
+    except OverflowError as exc:
+        raise InvalidInputError(
+            "These figures put the alarm or the refill beyond the calendar (year 1–9999): "
+            "check the dose, the concentration, the volumes and the fill date.",
+            field="refill",
+        ) from exc
+    return RefillPlan(
+        daily_volume_ml=on_fill.daily_volume_ml,
+        days_to_alarm=days_to_alarm,
+        alarm_date=alarm_date,
+        refill_due_date=due_date,
+        limited_by_max_interval=due_date < alarm_date,
+        window_start=window[0],
+        window_end=window[1],
+    )
+
+
+def _dose_on(schedule: tuple[DoseSpan, ...], day: date) -> Decimal:
+    for span in schedule:
+        if day <= span.end:
+            return span.daily_dose.value
+    return schedule[-1].daily_dose.value
+
+
+def _days_covered(usable_mcg: Decimal, schedule: tuple[DoseSpan, ...], fill_date: date) -> Decimal:
+    """Whole days the usable drug lasts from the fill date, plus the fraction of the next.
+    Spans are contiguous; the last one is held for as long as the drug lasts."""
+    remaining, days, day = usable_mcg, Decimal(0), fill_date
+    for span in schedule[:-1]:
+        if span.end < day:
+            continue
+        length = (span.end - day).days + 1
+        needed = span.daily_dose.value * length
+        if remaining < needed:
+            return days + remaining / span.daily_dose.value
+        remaining -= needed
+        days += length
+        day = span.end + timedelta(days=1)
+    return days + remaining / schedule[-1].daily_dose.value

@@ -89,7 +89,7 @@ def log_out(request: Request, session: SessionDep, clinician: CurrentClinician) 
 
 def _landing_url(request: Request, role: str) -> str:
     # Administrators see no patient data; their work starts on the user list.
-    return str(request.url_for("admin:users" if role == "admin" else "patients:index"))
+    return str(request.url_for("admin:users" if role == "admin" else "loop:worklist"))
 
 
 def _refused_page(request: Request, refusal: LoginRefused, *, username: str) -> Response:

@@ -14,13 +14,24 @@ from starlette.datastructures import FormData
 from app.db.models import PatientRecord, PlanRecord, PlanVersionRecord
 from app.db.repositories.patients import to_engine_patient
 from app.domain.titration import Patient, PlanRequest, ProtocolSet, TitrationError
+from app.services import observations as observation_service
 from app.services import patients as patient_service
 from app.services import plans as plan_service
+from app.services import refills as refill_service
 from app.services.context import Actor
-from app.services.errors import InvalidInput, NotFound
+from app.services.errors import Conflict, InvalidInput, NotFound
 from app.web.deps import CurrentClinician, SessionDep
 from app.web.forms import parse_version
 from app.web.htmx import is_partial, redirect
+from app.web.loop_views import (
+    ADVERSE_EFFECTS,
+    MAS_SCORES,
+    pump_defaults,
+    taper_link,
+    view_is_itb,
+    with_observation_markers,
+)
+from app.web.loop_views import supersedes as _supersedes
 from app.web.plan_form import (
     PlanForm,
     Preview,
@@ -71,7 +82,8 @@ def new_plan(
     form = PlanForm.from_form(query, query.getlist("acknowledged"))
     preview = _preview(request, form, patient) if form.values["indication"] else Preview()
     form.errors.clear()  # a fresh page shows no field errors yet
-    return _planner(request, clinician, patient, form, preview)
+    return _planner(request, clinician, patient, form, preview,
+                    supersedes=_supersedes(query.get("supersedes_plan_id")))  # fmt: skip
 
 
 @router.post("/patients/{patient_id}/plans/preview", name="plans:preview")
@@ -81,10 +93,12 @@ async def preview_plan(
     patient = patient_service.read_patient(
         session, actor=clinician, patient_id=patient_id, operation="plan.preview"
     )
-    form = _form(await request.form())
+    raw = await request.form()
+    form = _form(raw)
     preview = _preview(request, form, patient)
     status = 422 if preview.error else 200
-    return _planner(request, clinician, patient, form, preview, status=status, fragment=True)
+    return _planner(request, clinician, patient, form, preview, status=status, fragment=True,
+                    supersedes=_supersedes(raw.get("supersedes_plan_id")))  # fmt: skip
 
 
 @router.post("/patients/{patient_id}/plans", name="plans:create")
@@ -94,18 +108,23 @@ async def create_plan(
     patient = patient_service.read_patient(
         session, actor=clinician, patient_id=patient_id, operation="plan.create"
     )
-    form = _form(await request.form())
+    raw = await request.form()
+    form = _form(raw)
+    supersedes = _supersedes(raw.get("supersedes_plan_id"))
     preview = _preview(request, form, patient)
     if preview.error:
-        return _planner(request, clinician, patient, form, preview, status=422)
+        return _planner(request, clinician, patient, form, preview, status=422,
+                        supersedes=supersedes)  # fmt: skip
     try:
         record, _, _ = plan_service.create_plan(
             session, actor=clinician, protocols=_protocols(request), patient_id=patient_id,
             request_for=_request_for(request, form),
-            options=plan_service.SaveOptions(acknowledged=tuple(form.acknowledged)),
+            options=plan_service.SaveOptions(
+                acknowledged=tuple(form.acknowledged), supersedes_plan_id=supersedes
+            ),
         )  # fmt: skip
-    except (InvalidInput, TitrationError) as exc:
-        return _refused(request, clinician, patient, form, preview, exc)
+    except (InvalidInput, TitrationError, Conflict) as exc:
+        return _refused(request, clinician, patient, form, preview, exc, supersedes=supersedes)
     return redirect(request, str(request.url_for("plans:detail", plan_id=record.id)))
 
 
@@ -193,7 +212,7 @@ async def review_plan(
             session, actor=clinician, plan_id=plan_id,
             expected_version=parse_version(raw.get("version")),
             acknowledged=tuple(str(c) for c in raw.getlist("acknowledged")),
-            note=str(raw.get("note", "")),
+            note=str(raw.get("note", "")), outcome=str(raw.get("outcome") or "approved"),
         )  # fmt: skip
     except InvalidInput as exc:
         extra = {"review_error": " ".join(p.message for p in exc.problems)}
@@ -209,6 +228,7 @@ def plan_history(
     context = {
         "plan": record, "rows": version_rows(record, versions), "clinician": clinician,
         "is_itb": record.unit == "mcg",
+        "reviews": plan_service.list_reviews(session, actor=clinician, plan_id=plan_id),
     }  # fmt: skip
     return render(request, "plans/history.html", context)
 
@@ -278,12 +298,12 @@ def _request_for(request: Request, form: PlanForm) -> plan_service.RequestFor:
 def _planner(
     request: Request, clinician: Actor, patient: PatientRecord, form: PlanForm,
     preview: Preview, *, plan: PlanRecord | None = None, status: int = 200,
-    fragment: bool = False, save_error: str | None = None,
+    fragment: bool = False, save_error: str | None = None, supersedes: int | None = None,
 ) -> Response:  # fmt: skip
     context = {
         "patient": patient, "form": form, "preview": preview, "plan": plan,
         "clinician": clinician, "save_error": save_error, "choices": CHOICES,
-        "boluses": SCREENING_BOLUSES,
+        "boluses": SCREENING_BOLUSES, "supersedes_plan_id": supersedes,
     }  # fmt: skip
     page = "plans/revise.html" if plan is not None else "plans/new.html"
     template = "plans/_preview.html" if fragment and is_partial(request) else page
@@ -295,8 +315,11 @@ def _planner(
 def _refused(
     request: Request, clinician: Actor, patient: PatientRecord, form: PlanForm,
     preview: Preview, exc: Exception, *, plan: PlanRecord | None = None,
+    supersedes: int | None = None,
 ) -> Response:  # fmt: skip
-    if isinstance(exc, InvalidInput):
+    if isinstance(exc, Conflict):  # another open plan of the route: say which, keep the form
+        message = f"Not saved: {exc}."
+    elif isinstance(exc, InvalidInput):
         message = " ".join(p.message for p in exc.problems) or "The plan cannot be saved."
         for problem in exc.problems:
             if problem.field == "reason":  # empty, or longer than the service takes
@@ -304,7 +327,7 @@ def _refused(
     else:
         message = getattr(exc, "message", str(exc))
     return _planner(request, clinician, patient, form, preview, plan=plan, status=422,
-                    save_error=message)  # fmt: skip
+                    save_error=message, supersedes=supersedes)  # fmt: skip
 
 
 def _load(
@@ -325,7 +348,9 @@ def _plan_context(
 ) -> dict[str, Any]:
     record, current, patient = _load(session, clinician, plan_id, operation)
     reviews = plan_service.list_reviews(session, actor=clinician, plan_id=plan_id)
-    view = view_of_version(current)
+    observations = observation_service.list_observations(session, actor=clinician, plan_id=plan_id)
+    refills = refill_service.latest_refills(session, record.id) if view_is_itb(record) else []
+    view = with_observation_markers(view_of_version(current), current, observations)
     current_dose = view.dose_on(date.today())
     return {
         "plan": record, "version": current, "view": view, "patient": patient,
@@ -339,6 +364,12 @@ def _plan_context(
         "indication": json.loads(current.input_json).get("indication") or "",
         "reviews": reviews, "review_error": None,
         "current_reviewed": any(r.version_number == current.number for r in reviews),
+        "current_review": next((r for r in reviews if r.version_number == current.number), None),
+        "observations": observations, "observation_error": None, "observation_values": {},
+        "adverse_effects": ADVERSE_EFFECTS, "mas_scores": MAS_SCORES,
+        "refills": refills, "pump_error": None, "today": date.today().isoformat(),
+        "pump_values": pump_defaults(refills, date.today()),
+        "taper_link": taper_link(record, current, current_dose),
         "review_findings": _reviewable(view, plan_service.reviewable_findings(current)),
     }  # fmt: skip
 
@@ -360,6 +391,9 @@ def _plan_page(
 ) -> Response:  # fmt: skip
     context = _plan_context(session, clinician, plan_id, operation) | (extra or {})
     return render(request, "plans/show.html", context, status_code=status)
+
+
+plan_page = _plan_page  # the loop's pages render the plan page too
 
 
 def _change_state(

@@ -448,9 +448,12 @@ def test_a_patients_plans_are_listed_newest_first_at_their_current_version(
 ) -> None:
     url = f"/api/v1/patients/{patient_id}/plans"
     first = client.post(url, json=plan_body(), headers=auth_headers).json()
-    second = client.post(url, json=plan_body(start_date="2026-12-05"), headers=auth_headers).json()
     revision = plan_body(target_daily_dose={"value": 30, "unit": "mg"}, reason="lower")
     headers = {**auth_headers, "If-Match": '"1"'}
     client.post(f"/api/v1/plans/{first['id']}/versions", json=revision, headers=headers)
+    # One open plan per route: the second follows the first, which ends as completed.
+    follow = plan_body(start_date="2026-12-05", supersedes_plan_id=first["id"])
+    second = client.post(url, json=follow, headers=auth_headers).json()
     listed = client.get(url, headers=auth_headers).json()
     assert [(p["id"], p["version"]) for p in listed] == [(second["id"], 1), (first["id"], 2)]
+    assert [p["state"] for p in listed] == ["active", "completed"]

@@ -64,7 +64,11 @@ def test_a_review_records_who_when_which_version_and_is_audited(
     assert (event.entity_id, event.patient_id, event.new_version) == (
         str(opioid_plan.id), opioid_plan.patient_id, 1,
     )  # fmt: skip
-    assert event.detail == {"review_id": review.id, "acknowledged": ["opioid"]}
+    assert event.detail == {
+        "review_id": review.id,
+        "acknowledged": ["opioid"],
+        "outcome": "approved",
+    }
     assert event.reason == "Dose and interactions checked."
 
 

@@ -95,6 +95,7 @@ def create_plan(
         acknowledged=tuple(body.acknowledged),
         idempotency_key=idempotency_key,
         request_fingerprint=plan_service.request_fingerprint(request.url.path, raw_body),
+        supersedes_plan_id=body.supersedes_plan_id,
     )
     record, version, created = plan_service.create_plan(
         session, actor=client, protocols=protocols, patient_id=patient_id, options=options,
@@ -217,7 +218,7 @@ def review_plan(
     that is not `info`. Needs `If-Match` with the plan's ETag (the version reviewed)."""
     review = plan_service.review_plan(
         session, actor=client, plan_id=plan_id, expected_version=parse_if_match(if_match),
-        acknowledged=tuple(body.acknowledged), note=body.note,
+        acknowledged=tuple(body.acknowledged), note=body.note, outcome=body.outcome,
     )  # fmt: skip
     return review_out(review)
 

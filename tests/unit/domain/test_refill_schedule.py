@@ -1,0 +1,103 @@
+"""Pump refill over the plan's schedule: the dose of each day from the fill date is spent,
+not the first day's (issue 15: a rising titration empties the pump sooner)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.domain.titration import InvalidInputError, WrongUnitError, calculate_refill
+from app.domain.titration.refill import DoseSpan, calculate_refill_over_schedule
+from tests.unit.domain.builders import PROTOCOLS, mcg, mg
+
+FILL = date(2026, 12, 1)
+
+
+def span(start: int, end: int, dose: int) -> DoseSpan:
+    return DoseSpan(FILL + timedelta(days=start), FILL + timedelta(days=end), mcg(dose))
+
+
+def over(schedule: tuple[DoseSpan, ...], **overrides: object):  # type: ignore[no-untyped-def]
+    arguments: dict[str, object] = {
+        "reservoir_ml": Decimal(20), "alarm_volume_ml": Decimal(2),
+        "concentration_mcg_per_ml": Decimal(500), "schedule": schedule, "fill_date": FILL,
+        "max_refill_interval_days": 180, "protocols": PROTOCOLS,
+    }  # fmt: skip
+    arguments.update(overrides)
+    return calculate_refill_over_schedule(**arguments)  # type: ignore[arg-type]
+
+
+def test_a_rising_titration_empties_the_pump_sooner_than_its_first_day_says() -> None:
+    # 9000 mcg usable. 150 mcg/day for 10 days (1500), then 300 mcg/day held: 7500 / 300 = 25.
+    result = over((span(0, 9, 150), span(10, 20, 300)))
+    assert result.days_to_alarm == Decimal(35)
+    first_day_only = over((span(0, 9, 150),))
+    assert first_day_only.days_to_alarm == Decimal(60)
+    assert result.alarm_date == FILL + timedelta(days=35)
+    assert result.daily_volume_ml == Decimal("0.3")  # the fill date's dose, 150 mcg
+
+
+def test_the_fraction_of_a_day_falls_inside_the_span_that_runs_out() -> None:
+    # 9000 mcg: 10 days at 400 (4000), then 5000 / 600 = 8.33 days into the second span.
+    result = over((span(0, 9, 400), span(10, 29, 600), span(30, 40, 800)))
+    assert result.days_to_alarm == Decimal(10) + Decimal(5000) / Decimal(600)
+    assert result.alarm_date == FILL + timedelta(days=18)
+
+
+def test_days_before_the_schedule_take_its_first_dose_and_past_spans_are_skipped() -> None:
+    before = over((span(5, 9, 300), span(10, 20, 600)))
+    # 5 days at 300 before + 5 days at 300 = 3000, then 6000 / 600 = 10.
+    assert before.days_to_alarm == Decimal(20)
+    after = over((span(-20, -10, 100), span(-9, -1, 200), span(0, 40, 450)))
+    assert after.days_to_alarm == Decimal(20)
+    ended = over((span(-20, -11, 150), span(-10, -1, 300)))  # the last level is held
+    assert (ended.days_to_alarm, ended.daily_volume_ml) == (Decimal(30), Decimal("0.6"))
+
+
+@given(
+    dose=st.integers(min_value=1, max_value=3000),
+    reservoir=st.integers(min_value=10, max_value=50),
+    offset=st.integers(min_value=-30, max_value=30),
+)
+def test_a_constant_schedule_gives_exactly_the_single_dose_answer(
+    dose: int, reservoir: int, offset: int
+) -> None:
+    single = calculate_refill(
+        reservoir_ml=Decimal(reservoir), alarm_volume_ml=Decimal(2),
+        concentration_mcg_per_ml=Decimal(500), daily_dose=mcg(dose), fill_date=FILL,
+        max_refill_interval_days=180, protocols=PROTOCOLS,
+    )  # fmt: skip
+    schedule = (span(offset, offset + 3, dose), span(offset + 4, offset + 60, dose))
+    assert over(schedule, reservoir_ml=Decimal(reservoir)) == single
+
+
+@given(
+    doses=st.lists(st.integers(min_value=50, max_value=1000), min_size=1, max_size=6),
+)
+def test_a_higher_dose_on_any_day_never_moves_the_alarm_later(doses: list[int]) -> None:
+    schedule = tuple(span(3 * i, 3 * i + 2, d) for i, d in enumerate(doses))
+    raised = tuple(span(3 * i, 3 * i + 2, d + 50) for i, d in enumerate(doses))
+    assert over(raised).days_to_alarm <= over(schedule).days_to_alarm
+
+
+def test_refuses_an_empty_schedule_a_zero_dose_and_milligrams() -> None:
+    with pytest.raises(InvalidInputError):
+        over(())
+    with pytest.raises(InvalidInputError):
+        over((span(0, 3, 100), span(4, 8, 0)))
+    with pytest.raises(WrongUnitError):
+        over((DoseSpan(FILL, FILL, mg(5)),))
+
+
+def test_refuses_dates_beyond_the_calendar() -> None:
+    # The fill date's dose alone would last 9 days; the dose after it lasts 8000.
+    late = date(9999, 12, 1)
+    with pytest.raises(InvalidInputError, match="beyond the calendar"):
+        over(
+            (DoseSpan(late, late, mcg(1000)), DoseSpan(late + timedelta(days=1), late, mcg(1))),
+            fill_date=late, max_refill_interval_days=None,
+        )  # fmt: skip
