@@ -220,18 +220,19 @@ class TestSaving:
     def test_an_override_left_over_from_a_removed_block_is_dropped_not_refused(
         self, client: TestClient, csrf: str, db: Session
     ) -> None:
-        patient = make_patient(db, creatinine_clearance_ml_min=90)
-        inpatient = _plan_form(csrf, setting="inpatient", target_daily_dose="90")
-        inpatient["override__above_outpatient_maximum"] = "Ward-supervised, neurologist agrees."
+        patient = make_patient(db, creatinine_clearance_ml_min=90, conditions=("epilepsy",))
+        titration = _plan_form(csrf)
+        titration["override__epilepsy"] = "Seizure-free for 10 years; neurologist agrees."
         url = f"/patients/{patient.id}/plans/preview"
-        above = client.post(url, data=inpatient, headers=HX)
-        assert above.status_code == 200
-        assert "BLOCKED" not in above.text
-        # The target comes down, so the block (and its override) no longer applies.
-        lowered = client.post(url, data={**inpatient, "target_daily_dose": "60"}, headers=HX)
-        assert lowered.status_code == 200
-        assert "60 mg/day" in _schedule(lowered.text)
-        assert "not a block finding" not in lowered.text
+        overridden = client.post(url, data=titration, headers=HX)
+        assert overridden.status_code == 200
+        assert "BLOCKED" not in overridden.text
+        # A taper is never blocked (A.6.6), so the override no longer applies.
+        taper = {**titration, "plan_type": "oral_taper", "current_daily_dose": "60"}
+        tapered = client.post(url, data=taper, headers=HX)
+        assert tapered.status_code == 200
+        assert "45 mg/day" in _schedule(tapered.text)
+        assert "not a block finding" not in tapered.text
 
     def test_major_finding_must_be_ticked_before_saving(
         self, client: TestClient, csrf: str, db: Session

@@ -26,7 +26,7 @@ from app.domain.titration.plan import (
 )
 from app.domain.titration.protocol import Protocol
 from app.domain.titration.steps import make_step
-from app.domain.titration.units import Dose, DoseUnit, round_to_strength
+from app.domain.titration.units import Dose, DoseUnit, round_to_strength, round_up_to_strength
 
 _HUNDREDTH = Decimal("0.01")
 
@@ -90,6 +90,14 @@ class DoseCountRule:
     max_single: Decimal
     few_doses_max_daily: Decimal
     priority: tuple[str, ...]
+    lowering_only: bool = False
+
+    def single_limit(self, daily: Decimal, form: DoseForm) -> Decimal:
+        """The single-dose maximum for ``daily``; a taper level above what the most doses of
+        the maximum give takes its doses as even as possible (it only lowers them)."""
+        if self.lowering_only:
+            return max(self.max_single, round_up_to_strength(daily / self.max_count, form.step))
+        return self.max_single
 
     def default(self, daily: Decimal) -> int:
         if self.threshold is not None and daily > self.threshold:
@@ -117,7 +125,8 @@ def divide(daily: Decimal, requested: int | None, rule: DoseCountRule, form: Dos
         count: split_daily(daily, count, form, rule.priority)
         for count in range(1, rule.max_count + 1)
     }
-    valid = [count for count, doses in splits.items() if _safe(doses, rule, form)]
+    limit = rule.single_limit(daily, form)
+    valid = [count for count, doses in splits.items() if _safe(doses, limit, rule, form)]
     if requested is not None:
         if requested in valid:
             return Division(splits[requested], adjusted=False)
@@ -159,10 +168,10 @@ def adjusted_finding(adjusted: Sequence[int]) -> tuple[FindingCode, ...]:
     return (FindingCode("doses_per_day_adjusted", f"Steps: {steps}."),)
 
 
-def _safe(doses: tuple[Decimal, ...], rule: DoseCountRule, form: DoseForm) -> bool:
+def _safe(doses: tuple[Decimal, ...], limit: Decimal, rule: DoseCountRule, form: DoseForm) -> bool:
     return (
         min(doses) >= form.step
-        and max(doses) <= rule.max_single
+        and max(doses) <= limit
         and (len(doses) > 2 or sum(doses) <= rule.few_doses_max_daily)
     )
 
