@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 from decimal import Decimal
 
 from hypothesis import given, settings
@@ -41,7 +42,9 @@ from app.domain.titration.units import round_up_to_strength
 from app.domain.titration.validation import patient_age
 from tests.unit.domain.builders import PROTOCOLS, START, creatinine
 
-SETTINGS = settings(max_examples=300, deadline=None, derandomize=True)
+# bench/mutation.py lowers the example count so each mutant's test run stays short.
+EXAMPLES = int(os.environ.get("TITRATE_HYPOTHESIS_EXAMPLES", "300"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
 ADULT = PROTOCOLS.oral_adult
 MAX_COUNT = ADULT.integer("max_doses_per_day")
 FEW_DOSES_MAX = ADULT.decimal("few_doses_max_mg_day")
