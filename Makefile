@@ -33,7 +33,7 @@ TITRATE_DATABASE_URL ?= sqlite:///./data/titrate.db
 DOMAIN_TESTS := $(shell find tests/unit/domain -name 'test_*.py' 2>/dev/null | head -n 1)
 
 .PHONY: help setup run serve migrate test pytest lint typecheck coverage-domain browser-deps \
-        bench lock clean messages
+        bench mutation lock clean messages
 
 help:
 	@echo "make run           set up, migrate ./data/titrate.db and serve on http://$(HOST):$(PORT)"
@@ -43,6 +43,7 @@ help:
 	@echo "make typecheck     mypy --strict on app/"
 	@echo "make browser-deps  apt-get install $(SYSTEM_PACKAGES) (root)"
 	@echo "make bench         run the benchmarks under bench/"
+	@echo "make mutation      mutmut over app/domain with the domain tests; prints the score"
 	@echo "make messages      extract translatable text into $(LOCALES)/messages.pot, merge into each .po"
 	@echo "make lock          rewrite $(LOCK) from the current virtualenv"
 	@echo "make clean         remove the virtualenv, node_modules, vendored htmx and caches"
@@ -161,10 +162,14 @@ messages: setup
 # ---------------------------------------------------------------------------------------------
 # Other
 
+mutation: setup
+	$(PY) bench/mutation.py $(MUTATE)
+
 bench: setup
 	@shopt -s nullglob; scripts=(bench/*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "bench: no benchmarks under bench/ yet"; exit 0; fi; \
-	for script in "$${scripts[@]}"; do echo "== $$script"; $(PY) "$$script"; done
+	for script in "$${scripts[@]}"; do \
+	  [ "$$script" = bench/mutation.py ] && continue; echo "== $$script"; $(PY) "$$script"; done
 
 # Rewrite the pins from the current virtualenv (after a deliberate upgrade), then commit them.
 lock: $(PY_STAMP)

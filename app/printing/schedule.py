@@ -16,7 +16,7 @@ from babel.support import Translations
 
 from app.printing.doses import concentration_text, dose_text, per_day_text, take_text
 from app.printing.i18n import N_, translations
-from app.printing.numbers import format_day, format_long_date
+from app.printing.numbers import format_day, format_long_date, format_quantity
 
 DOSE_TIMES = ("morning", "midday", "evening", "night")
 TIME_LABELS = {
@@ -51,6 +51,7 @@ class DayLine:
     total: str  # "15 mg", or "" on the day the taper stops
     change: DoseChange | None
     stop: bool = False
+    per_kg: str = ""  # children, first day of a step: "0,45 mg/kg" (A.6.11)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ class OralSchedule:
     last_daily_dose: str  # "60 mg a day"
     review_date: str | None
     stop_date: str | None
+    counts_change: bool = False  # the number of doses a day differs between steps (A.6.1)
 
     @property
     def doses(self) -> tuple[str, ...]:
@@ -118,6 +120,7 @@ def build_oral_schedule(plain: dict[str, Any], language: str) -> OralSchedule:
         last_daily_dose=per_day_text(last["daily_dose"], language, t),
         review_date=_date_text(review, language),
         stop_date=_date_text(stop, language),
+        counts_change=len({len(step["administrations"]) for step in steps}) > 1,
     )
 
 
@@ -138,6 +141,8 @@ def _step_lines(
     change = _change(step, steps, language, t)
     start = date.fromisoformat(step["start_date"])
     total = dose_text(step["daily_dose"], language)
+    per_kg = step.get("mg_per_kg_day")
+    per_kg_text = "" if per_kg is None else format_quantity(Decimal(per_kg), "mg/kg", language)
     return [
         DayLine(
             day=day,
@@ -147,6 +152,7 @@ def _step_lines(
             cells=cells,
             total=total,
             change=change if day == step["start_day"] else None,
+            per_kg=per_kg_text if day == step["start_day"] else "",
         )
         for day in range(step["start_day"], step["end_day"] + 1)
     ]

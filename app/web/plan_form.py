@@ -39,7 +39,8 @@ from app.web.plan_views import PlanView, view_of_plan
 TEXT_FIELDS = (
     "plan_type", "indication", "setting", "start_date", "target_daily_dose",
     "current_daily_dose", "formulation", "step_interval_days", "doses_per_day", "taper_reason",
-    "itb_effective_bolus", "itb_effect_duration_hours", "itb_step_percent", "itb_days",
+    "taper_min_days", "itb_effective_bolus", "itb_effect_duration_hours", "itb_step_percent",
+    "itb_days",
     "screening_1", "screening_2", "screening_3", "screening_4", "reason",
 )  # fmt: skip
 OVERRIDE_PREFIX = "override__"
@@ -127,6 +128,7 @@ class PlanForm(TypedFields):
             "step_interval_days": _text(data.get("step_interval_days")),
             "doses_per_day": _text(data.get("doses_per_day")),
             "taper_reason": data.get("taper_reason") or "",
+            "taper_min_days": _text(data.get("taper_min_days")),
             "itb_effective_bolus": _dose_text(itb.get("effective_bolus")),
             "itb_effect_duration_hours": _text(itb.get("effect_duration_hours")),
             "itb_step_percent": _text(itb.get("step_percent")),
@@ -160,6 +162,9 @@ class PlanForm(TypedFields):
             "doses_per_day": self._int("doses_per_day"),
             "formulation": self._choice("formulation", Formulation),
             "taper_reason": self._choice("taper_reason", TaperReason),
+            "taper_min_days": (
+                self._int("taper_min_days") if plan_type is PlanType.ORAL_TAPER else None
+            ),
             "intrathecal": self._intrathecal() if plan_type in ITB_TYPES else None,
         }
         if self.errors or indication is None or start is None:

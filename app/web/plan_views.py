@@ -79,6 +79,7 @@ class StepRow:
     dates: str
     daily: str
     administrations: tuple[AdminRow, ...]
+    per_kg: str = ""  # children: "0.29 mg/kg/day"
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,9 @@ def _step_row(step: dict[str, Any]) -> StepRow:
         for a in step["administrations"]
     )  # fmt: skip
     daily = format_dose(step["daily_dose"], per_day=True)
-    return StepRow(step["index"], weeks, days, dates, daily, admins)
+    per_kg = step.get("mg_per_kg_day")
+    per_kg_text = f"{format_decimal(Decimal(per_kg))} mg/kg/day" if per_kg is not None else ""
+    return StepRow(step["index"], weeks, days, dates, daily, admins, per_kg_text)
 
 
 def _limits(plain: dict[str, Any]) -> tuple[tuple[str, str], ...]:

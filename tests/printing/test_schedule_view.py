@@ -41,8 +41,8 @@ def _plain(**overrides: Any) -> dict[str, Any]:
     request = PlanRequest(
         plan_type=overrides.pop("plan_type", PlanType.ORAL_TITRATION),
         start_date=date(2026, 12, 1),
-        indication=Indication.MULTIPLE_SCLEROSIS,
-        patient=ADULT,
+        indication=overrides.pop("indication", Indication.MULTIPLE_SCLEROSIS),
+        patient=overrides.pop("patient", ADULT),
         **overrides,
     )
     return dict(json.loads(canonical_json(build_plan(request, PROTOCOLS))))
@@ -89,3 +89,25 @@ def test_a_version_without_doses_is_refused_rather_than_printed_blank() -> None:
     )  # fmt: skip
     with pytest.raises(Conflict):
         patient_schedule.render_schedule_html(source, context, PageSetup())  # type: ignore[arg-type]
+
+
+CHILD = Patient(sex=Sex.MALE, age_years=Decimal(12), weight_kg=Decimal(33))
+
+
+def test_a_childs_schedule_prints_mg_per_kg_on_the_first_day_of_each_step_in_each_language() -> (
+    None
+):
+    plain = _plain(patient=CHILD, indication=Indication.CEREBRAL_PALSY)
+    for language, first in (("en", "0.15\u00a0mg/kg"), ("de", "0,15\u00a0mg/kg")):
+        days = [line for week in build_oral_schedule(plain, language).weeks for line in week.days]
+        assert days[0].per_kg == first
+        assert days[1].per_kg == ""
+        assert [line.day for line in days if line.per_kg] == [1, 4, 7, 10, 13, 16, 19]
+
+
+def test_a_schedule_whose_dose_count_changes_says_so_in_each_language() -> None:
+    plain = _plain(patient=CHILD, indication=Indication.CEREBRAL_PALSY)
+    assert build_oral_schedule(plain, "de").counts_change
+    adult = _plain(target_daily_dose=Dose(Decimal(60), DoseUnit.MG))
+    assert not build_oral_schedule(adult, "en").counts_change
+    assert all(line.per_kg == "" for w in build_oral_schedule(adult, "en").weeks for line in w.days)

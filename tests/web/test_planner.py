@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -115,6 +116,34 @@ class TestPlannerPage:
         assert response.status_code == 200, response.text
         assert re.search(r"\d+(\.\d+)? mL of 1 mg/mL = \d+(\.\d+)? mg", response.text)
 
+    def test_a_childs_preview_shows_mg_per_kg_and_the_tablet_pieces_per_dose(
+        self, client: TestClient, csrf: str, db: Session
+    ) -> None:
+        patient = make_patient(
+            db, birth_date=date(2019, 1, 1), weight_kg=Decimal("33"),
+            creatinine_clearance_ml_min=Decimal("100"),
+        )  # fmt: skip
+        data = _plan_form(csrf, indication="cerebral_palsy", target_daily_dose="60")
+        response = client.post(f"/patients/{patient.id}/plans/preview", data=data, headers=HX)
+        assert response.status_code == 200, response.text
+        schedule = _schedule(response.text)
+        assert "0.15 mg/kg/day" in schedule
+        assert "1½ × 10 mg tablets" in schedule
+
+    def test_a_short_taper_blocks_until_overridden_and_a_longer_one_is_refused_in_the_form(
+        self, client: TestClient, csrf: str, db: Session
+    ) -> None:
+        patient = make_patient(db, creatinine_clearance_ml_min=90)
+        url = f"/patients/{patient.id}/plans/preview"
+        taper = _plan_form(csrf, plan_type="oral_taper", current_daily_dose="80")
+        short = client.post(url, data={**taper, "taper_min_days": "7"}, headers=HX)
+        assert short.status_code == 200
+        assert "BLOCKED" in short.text
+        assert "short_taper" in short.text
+        too_long = client.post(url, data={**taper, "taper_min_days": "22"}, headers=HX)
+        assert too_long.status_code == 422
+        assert "7 to 21 days" in too_long.text
+
 
 class TestIntrathecal:
     def test_itb_titration_is_marked_intrathecal_and_shows_mcg_never_mg(
@@ -156,8 +185,6 @@ class TestIntrathecal:
     def test_a_child_screening_records_a_fourth_bolus_of_100_mcg(
         self, client: TestClient, csrf: str, db: Session
     ) -> None:
-        from datetime import date
-
         child = make_patient(db, birth_date=date(2023, 1, 1), weight_kg=Decimal("20"))
         responses = {f"screening_{n}": "negative" for n in (1, 2, 3)} | {"screening_4": "positive"}
         data = _plan_form(
@@ -231,18 +258,19 @@ class TestSaving:
     def test_an_override_left_over_from_a_removed_block_is_dropped_not_refused(
         self, client: TestClient, csrf: str, db: Session
     ) -> None:
-        patient = make_patient(db, creatinine_clearance_ml_min=90)
-        inpatient = _plan_form(csrf, setting="inpatient", target_daily_dose="90")
-        inpatient["override__above_outpatient_maximum"] = "Ward-supervised, neurologist agrees."
+        patient = make_patient(db, creatinine_clearance_ml_min=90, conditions=("epilepsy",))
+        titration = _plan_form(csrf)
+        titration["override__epilepsy"] = "Seizure-free for 10 years; neurologist agrees."
         url = f"/patients/{patient.id}/plans/preview"
-        above = client.post(url, data=inpatient, headers=HX)
-        assert above.status_code == 200
-        assert "BLOCKED" not in above.text
-        # The target comes down, so the block (and its override) no longer applies.
-        lowered = client.post(url, data={**inpatient, "target_daily_dose": "60"}, headers=HX)
-        assert lowered.status_code == 200
-        assert "60 mg/day" in _schedule(lowered.text)
-        assert "not a block finding" not in lowered.text
+        overridden = client.post(url, data=titration, headers=HX)
+        assert overridden.status_code == 200
+        assert "BLOCKED" not in overridden.text
+        # A taper is never blocked (A.6.6), so the override no longer applies.
+        taper = {**titration, "plan_type": "oral_taper", "current_daily_dose": "60"}
+        tapered = client.post(url, data=taper, headers=HX)
+        assert tapered.status_code == 200
+        assert "45 mg/day" in _schedule(tapered.text)
+        assert "not a block finding" not in tapered.text
 
     def test_major_finding_must_be_ticked_before_saving(
         self, client: TestClient, csrf: str, db: Session

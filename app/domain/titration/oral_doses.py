@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from app.domain.titration.draft import FindingCode
 from app.domain.titration.errors import DoseNotDeliverableError
@@ -26,7 +27,7 @@ from app.domain.titration.plan import (
 )
 from app.domain.titration.protocol import Protocol
 from app.domain.titration.steps import make_step
-from app.domain.titration.units import Dose, DoseUnit, round_to_strength
+from app.domain.titration.units import Dose, DoseUnit, round_to_strength, round_up_to_strength
 
 _HUNDREDTH = Decimal("0.01")
 
@@ -90,6 +91,14 @@ class DoseCountRule:
     max_single: Decimal
     few_doses_max_daily: Decimal
     priority: tuple[str, ...]
+    lowering_only: bool = False
+
+    def single_limit(self, daily: Decimal, form: DoseForm) -> Decimal:
+        """The single-dose maximum for ``daily``; a taper level above what the most doses of
+        the maximum give takes its doses as even as possible (it only lowers them)."""
+        if self.lowering_only:
+            return max(self.max_single, round_up_to_strength(daily / self.max_count, form.step))
+        return self.max_single
 
     def default(self, daily: Decimal) -> int:
         if self.threshold is not None and daily > self.threshold:
@@ -113,24 +122,20 @@ def divide(daily: Decimal, requested: int | None, rule: DoseCountRule, form: Dos
     it is safe; otherwise the smallest larger count that is, else the largest smaller one
     (A.6.2). Raises ``DoseNotDeliverableError`` when no count can give the dose.
     """
-    splits = {
-        count: split_daily(daily, count, form, rule.priority)
-        for count in range(1, rule.max_count + 1)
-    }
-    valid = [count for count, doses in splits.items() if _safe(doses, rule, form)]
+    limit = rule.single_limit(daily, form)
     if requested is not None:
-        if requested in valid:
-            return Division(splits[requested], adjusted=False)
-        larger = [count for count in valid if count > requested]
-        if larger:
-            return Division(splits[larger[0]], adjusted=True)
-    smaller = [count for count in valid if count <= rule.default(daily)]
-    if not smaller:
-        raise DoseNotDeliverableError(
-            f"{daily} mg/day cannot be given in at most {rule.max_count} doses of at most "
-            f"{rule.max_single} mg."
-        )
-    return Division(splits[smaller[-1]], adjusted=requested is not None)
+        for count in range(requested, rule.max_count + 1):
+            doses = split_daily(daily, count, form, rule.priority)
+            if _safe(doses, limit, rule, form):
+                return Division(doses, adjusted=count != requested)
+    for count in range(rule.default(daily), 0, -1):
+        doses = split_daily(daily, count, form, rule.priority)
+        if _safe(doses, limit, rule, form):
+            return Division(doses, adjusted=requested is not None)
+    raise DoseNotDeliverableError(
+        f"{daily} mg/day cannot be given in at most {rule.max_count} doses of at most "
+        f"{rule.max_single} mg."
+    )
 
 
 def divide_levels(
@@ -159,10 +164,10 @@ def adjusted_finding(adjusted: Sequence[int]) -> tuple[FindingCode, ...]:
     return (FindingCode("doses_per_day_adjusted", f"Steps: {steps}."),)
 
 
-def _safe(doses: tuple[Decimal, ...], rule: DoseCountRule, form: DoseForm) -> bool:
+def _safe(doses: tuple[Decimal, ...], limit: Decimal, rule: DoseCountRule, form: DoseForm) -> bool:
     return (
         min(doses) >= form.step
-        and max(doses) <= rule.max_single
+        and max(doses) <= limit
         and (len(doses) > 2 or sum(doses) <= rule.few_doses_max_daily)
     )
 
@@ -171,11 +176,20 @@ def split_daily(
     daily: Decimal, count: int, form: DoseForm, priority: Sequence[str]
 ) -> tuple[Decimal, ...]:
     """Split ``daily`` into ``count`` doses rounded down; leftover units go by ``priority``."""
-    base = round_to_strength(daily / count, form.step)
-    leftover_units = int((daily - base * count) / form.step)
+    step = form.step
+    base = round_to_strength(daily / count, step)
+    leftover_units = int((daily - base * count) / step)
+    if not leftover_units:
+        return (base,) * count
+    favoured = _priority_order(count, tuple(priority))[:leftover_units]
+    return tuple(base + step if time in favoured else base for time in DOSE_TIMES[count])
+
+
+@lru_cache(maxsize=64)
+def _priority_order(count: int, priority: tuple[str, ...]) -> tuple[TimeOfDay, ...]:
+    """The times of ``count`` doses in the order leftover units go to them."""
     times = DOSE_TIMES[count]
-    favoured = [time for name in priority for time in times if time.value == name][:leftover_units]
-    return tuple(base + (form.step if time in favoured else 0) for time in times)
+    return tuple(time for name in priority for time in times if time.value == name)
 
 
 def administer(
@@ -185,58 +199,64 @@ def administer(
 
     ``used`` holds the tablet strengths the plan already uses; it grows as steps are laid out.
     """
-    times = DOSE_TIMES[len(doses)]
     if form.mg_per_ml is None:
-        return _tablets(doses, times, form, days, used)
-    concentration = Concentration(form.mg_per_ml, DoseUnit.MG)
+        return _tablets(doses, form, days, used)
+    times = DOSE_TIMES[len(doses)]
     administrations = tuple(
-        Administration(
-            time,
-            Dose(dose, DoseUnit.MG),
-            Preparation(
-                PreparationForm.ORAL_SOLUTION,
-                concentration=concentration,
-                volume_ml=dose / form.mg_per_ml,
-            ),
-        )
+        _solution_administration(time, dose, form.mg_per_ml)
         for time, dose in zip(times, doses, strict=True)
     )
     volume = sum(doses, Decimal(0)) / form.mg_per_ml * days
+    concentration = Concentration(form.mg_per_ml, DoseUnit.MG)
     return administrations, (
         DispenseLine(PreparationForm.ORAL_SOLUTION, volume, "mL", concentration=concentration),
     )
 
 
 def _tablets(
-    doses: tuple[Decimal, ...],
-    times: tuple[TimeOfDay, ...],
-    form: DoseForm,
-    days: int,
-    used: set[Decimal],
+    doses: tuple[Decimal, ...], form: DoseForm, days: int, used: set[Decimal]
 ) -> tuple[tuple[Administration, ...], tuple[DispenseLine, ...]]:
-    administrations = []
-    per_day: dict[Decimal, Decimal] = {}
-    for time, dose in zip(times, doses, strict=True):
-        strength = choose_strength(dose, form, used)
-        used.add(strength)
-        count = dose / strength
-        per_day[strength] = per_day.get(strength, Decimal(0)) + count
-        administrations.append(
-            Administration(
-                time,
-                Dose(dose, DoseUnit.MG),
-                Preparation(PreparationForm.TABLET, Dose(strength, DoseUnit.MG), count),
-            )
-        )
+    administrations, per_day = _tablet_step(doses, form, frozenset(used))
+    used.update(strength for strength, _ in per_day)
     # Halves are counted as halves here; the plan's total is rounded up per strength (A.6.3).
     dispense = tuple(
         DispenseLine(
             PreparationForm.TABLET, count * days, "tablet",
             tablet_strength=Dose(strength, DoseUnit.MG),
         )
-        for strength, count in sorted(per_day.items())
+        for strength, count in per_day
     )  # fmt: skip
-    return tuple(administrations), dispense
+    return administrations, dispense
+
+
+@lru_cache(maxsize=1024)
+def _tablet_step(
+    doses: tuple[Decimal, ...], form: DoseForm, used: frozenset[Decimal]
+) -> tuple[tuple[Administration, ...], tuple[tuple[Decimal, Decimal], ...]]:
+    """One step's tablet doses (immutable values, so equal steps share one) and the tablets
+    a day per strength, in strength order. Each dose sees the strengths chosen before it."""
+    chosen = set(used)
+    administrations = []
+    per_day: dict[Decimal, Decimal] = {}
+    for time, dose in zip(DOSE_TIMES[len(doses)], doses, strict=True):
+        strength = _strength_for(dose, form, frozenset(chosen))
+        chosen.add(strength)
+        tablets = dose / strength
+        per_day[strength] = per_day.get(strength, Decimal(0)) + tablets
+        preparation = Preparation(PreparationForm.TABLET, Dose(strength, DoseUnit.MG), tablets)
+        administrations.append(Administration(time, Dose(dose, DoseUnit.MG), preparation))
+    return tuple(administrations), tuple(sorted(per_day.items()))
+
+
+@lru_cache(maxsize=1024)
+def _solution_administration(time: TimeOfDay, dose: Decimal, mg_per_ml: Decimal) -> Administration:
+    """One dose of the oral solution in mL with its concentration (immutable, shared)."""
+    preparation = Preparation(
+        PreparationForm.ORAL_SOLUTION,
+        concentration=Concentration(mg_per_ml, DoseUnit.MG),
+        volume_ml=dose / mg_per_ml,
+    )
+    return Administration(time, Dose(dose, DoseUnit.MG), preparation)
 
 
 def choose_strength(dose: Decimal, form: DoseForm, used: set[Decimal]) -> Decimal:
@@ -246,6 +266,11 @@ def choose_strength(dose: Decimal, form: DoseForm, used: set[Decimal]) -> Decima
     A candidate always exists: every dose is a multiple of the increment, which is a whole or
     half of a strength.
     """
+    return _strength_for(dose, form, frozenset(used))
+
+
+@lru_cache(maxsize=1024)
+def _strength_for(dose: Decimal, form: DoseForm, used: frozenset[Decimal]) -> Decimal:
     candidates = []
     for strength in form.tablet_strengths:
         count = dose / strength

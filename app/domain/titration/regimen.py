@@ -84,7 +84,6 @@ def _row(protocol: Protocol, prefix: str, cap: str, *, soft: str | None = None) 
         soft_alert=protocol.decimal(soft) if soft else None,
         doses_per_day=None,
         protocols=(protocol,),
-        max_single=cap_value,
     )
 
 
@@ -132,11 +131,13 @@ def _combine(base: OralRegimen, modifier: OralRegimen) -> OralRegimen:
         soft_alert=min(alerts) if alerts else None,
         doses_per_day=base.doses_per_day,
         protocols=base.protocols + modifier.protocols,
-        max_single=min(base.max_single, modifier.max_single),
+        max_single=base.max_single,  # A.6.2: set by age (adult 20 mg, child age cap ÷ 4)
     )
 
 
-def dose_count_rule(max_single: Decimal, *, child: bool, protocols: ProtocolSet) -> DoseCountRule:
+def dose_count_rule(
+    max_single: Decimal, *, child: bool, protocols: ProtocolSet, taper: bool = False
+) -> DoseCountRule:
     """Doses a day for this population (A.6.1): 4 for children (R-PED-2), 3 up to 60 mg/day
     and 4 above for adults (R-OA-7); single doses within ``max_single`` (A.6.2)."""
     adult = protocols.oral_adult
@@ -151,5 +152,5 @@ def dose_count_rule(max_single: Decimal, *, child: bool, protocols: ProtocolSet)
         count_up_to=up_to, threshold=threshold, count_above=above,
         max_count=adult.integer("max_doses_per_day"), max_single=max_single,
         few_doses_max_daily=adult.decimal("few_doses_max_mg_day"),
-        priority=adult.text_lists["remainder_priority"],
+        priority=adult.text_lists["remainder_priority"], lowering_only=taper,
     )  # fmt: skip

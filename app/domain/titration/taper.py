@@ -34,7 +34,6 @@ from app.domain.titration.units import (
     plain_number,
     require_unit,
     round_to_strength,
-    round_up_to_strength,
 )
 
 WITHDRAWAL_WATCH = (
@@ -80,10 +79,8 @@ def draft_oral_taper(
     while level > 0:
         dailies.append(level)
         level -= cut
-    max_count = protocols.oral_adult.integer("max_doses_per_day")
-    # A dose above what four single-dose maxima give is only ever lowered (CHOICES.md).
-    max_single = max(regimen.max_single, round_up_to_strength(current / max_count, form.step))
-    rule = dose_count_rule(max_single, child=child, protocols=protocols)
+    # A level above what four single-dose maxima give is only ever lowered (CHOICES.md).
+    rule = dose_count_rule(regimen.max_single, child=child, protocols=protocols, taper=True)
     levels, adjusted = divide_levels(dailies, request.doses_per_day, rule, form)
     level_days = max(taper.integer("min_level_days"), -(-min_days // len(levels)))
     steps = lay_out(

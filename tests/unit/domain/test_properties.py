@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -35,7 +36,9 @@ from app.domain.titration.renal import assess_renal
 from app.domain.titration.validation import patient_age
 from tests.unit.domain.builders import PROTOCOLS, START, creatinine
 
-SETTINGS = settings(max_examples=300, deadline=None, derandomize=True)
+# bench/mutation.py lowers the example count so each mutant's test run stays short.
+EXAMPLES = int(os.environ.get("TITRATE_HYPOTHESIS_EXAMPLES", "300"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
 MEDICATIONS = ("oxycodone", "diazepam", "lithium", "ibuprofen", "amlodipine", "levodopa", "zzz")
 
 
