@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.factories.patients import patient_payload
+
 PREVIEW = "/api/v1/plans/preview"
 
 
@@ -109,3 +111,24 @@ def test_a_child_with_creatinine_and_height_gets_bedside_schwartz(
     assert plan["renal"]["method"] == "bedside_schwartz"
     assert plan["renal"]["crcl_ml_min"] == 118.7
     assert "renal_function_unknown" not in {f["code"] for f in plan["findings"]}
+
+
+def test_six_year_old_with_creatinine_and_height_on_file_gets_schwartz(
+    client: TestClient, auth_headers: dict[str, str]
+) -> None:
+    """Issue 11: the stored 6-year-old with creatinine and height got "No serum creatinine"."""
+    child = patient_payload(
+        birth_date="2020-06-01", weight_kg=20, height_cm=115,
+        serum_creatinine={"value": 0.4, "unit": "mg/dL"}, creatinine_clearance_ml_min=None,
+        medications=[],
+    )  # fmt: skip
+    created = client.post("/api/v1/patients", json=child, headers=auth_headers)
+    assert created.status_code == 201, created.text
+    body = {"plan_type": "oral_titration", "start_date": "2026-12-01",
+            "indication": "cerebral_palsy", "acknowledged": []}  # fmt: skip
+    plan = client.post(
+        f"/api/v1/patients/{created.json()['id']}/plans", json=body, headers=auth_headers
+    )
+    assert plan.status_code == 201, plan.text
+    assert plan.json()["renal"]["method"] == "bedside_schwartz"
+    assert "renal_function_unknown" not in {f["code"] for f in plan.json()["findings"]}
