@@ -49,6 +49,7 @@ class PumpCard:
     concentration: str | None  # "500 mcg/mL"; None leaves a line to fill in
     alarm_date: str | None
     refill_window: str | None
+    refill_soon: bool = False  # A.6.8: the reservoir lasts less than the refill buffer
 
 
 def build_sheet(plain: dict[str, Any], language: str) -> tuple[SheetLine, ...]:
@@ -142,7 +143,25 @@ def build_pump_card(
         concentration=card.concentration,
         alarm_date=format_long_date(refill.alarm_date, language),
         refill_window=window,
+        refill_soon=any(f.code == "refill_due_within_buffer" for f in refill.findings),
     )
+
+
+def ceiling_line(plain: dict[str, Any], language: str) -> str | None:
+    """The day the titration reaches its ceiling and holds there (A.6.7), in words; None
+    when it does not."""
+    milestone = next((m for m in plain["milestones"] if m["kind"] == "ceiling_reached"), None)
+    if milestone is None:
+        return None
+    t = translations(language)
+    step = next(s for s in plain["steps"] if s["start_day"] == milestone["day"])
+    return t.gettext(
+        "From %(date)s the dose stays at %(dose)s. Your care team checks the pump and how you "
+        "respond before any further increase."
+    ) % {
+        "date": format_long_date(date.fromisoformat(milestone["date"]), language),
+        "dose": per_day_text(step["daily_dose"], language, t),
+    }
 
 
 def _step_on(steps: list[dict[str, Any]], day: date) -> dict[str, Any]:

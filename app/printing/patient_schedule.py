@@ -16,7 +16,7 @@ from typing import Any
 from app.domain.titration import ProtocolSet
 from app.printing.document import PageSetup, base_context, build_header
 from app.printing.environment import render_document
-from app.printing.intrathecal import PumpFigures, build_pump_card, build_sheet
+from app.printing.intrathecal import PumpFigures, build_pump_card, build_sheet, ceiling_line
 from app.printing.numbers import format_timestamp
 from app.printing.pdf import render_pdf
 from app.printing.schedule import build_oral_schedule
@@ -35,6 +35,7 @@ _KIDNEY_FINDINGS = frozenset(
         "mild_renal_impairment",
         "moderate_renal_impairment",
         "severe_renal_impairment",
+        "end_stage_renal_disease",
         "dialysis",
         "elderly_renal_impairment",
     }
@@ -66,6 +67,8 @@ class OralAdvice:
     take_with_food: bool
     driving: bool
     kidneys: bool
+    already_on_baclofen: bool = False  # A.6.9 baclofen_already_prescribed
+    sedating_mix: bool = False  # A.6.9 multiple_cns_depressants (alcohol, opioids included)
 
 
 def render_schedule_html(
@@ -103,6 +106,7 @@ def _content(plain: dict[str, Any], context: PrintContext) -> dict[str, Any]:
     if plan_type in ("itb_screening", "itb_titration"):
         content: dict[str, Any] = {"sheet": build_sheet(plain, language)}
         if plan_type == "itb_titration":
+            content["ceiling"] = ceiling_line(plain, language)
             content["pump_card"] = build_pump_card(
                 plain,
                 language,
@@ -119,5 +123,7 @@ def _content(plain: dict[str, Any], context: PrintContext) -> dict[str, Any]:
             take_with_food="take_with_meals" in codes,
             driving="driving" in codes,
             kidneys=bool(codes & _KIDNEY_FINDINGS),
+            already_on_baclofen="baclofen_already_prescribed" in codes,
+            sedating_mix="multiple_cns_depressants" in codes,
         ),
     }

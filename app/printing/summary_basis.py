@@ -26,12 +26,13 @@ PLAN_TYPE_LABELS = {
     "itb_titration": N_("Intrathecal titration"),
 }
 _METHODS = {"cockcroft_gault": "Cockcroft–Gault estimate", "entered": "entered by the clinician",
+            "bedside_schwartz": "bedside Schwartz estimate (child: 0.413 × height / creatinine)",
             "none": "not known"}  # fmt: skip
 _BASES = {"total": "total body weight", "adjusted": "adjusted body weight",
           "ideal": "ideal body weight", "none": "no weight (not estimated)"}  # fmt: skip
 _BANDS = {"normal": "normal", "mild": "mild impairment", "moderate": "moderate impairment",
           "severe": "severe impairment", "dialysis": "dialysis",
-          "unknown": "unknown (no creatinine or clearance)"}  # fmt: skip
+          "unknown": "unknown (not enough data to estimate)"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,8 @@ TIME_LABELS = {
 SEVERITY_ORDER = {"block": 0, "major": 1, "moderate": 2, "info": 3}
 _BASIS = {"total": "total body weight", "adjusted": "adjusted body weight",
           "ideal": "ideal body weight", "none": "no weight"}  # fmt: skip
-_METHOD = {"cockcroft_gault": "Cockcroft–Gault", "entered": "entered", "none": "not known"}
+_METHOD = {"cockcroft_gault": "Cockcroft–Gault", "entered": "entered",
+           "bedside_schwartz": "bedside Schwartz, child", "none": "not known"}  # fmt: skip
 
 
 def format_dose(dose: dict[str, str] | None, *, per_day: bool = False) -> str:

@@ -259,6 +259,28 @@ def test_the_pump_card_takes_the_pumps_figures_and_guesses_no_date_without_them(
     assert prescriber.get(f"{url}?reservoir_ml=-1").status_code == 400
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["daily_dose=1E-999999", "daily_dose=1E%2B999999", "reservoir_ml=0.000000000001",
+     "concentration_mcg_per_ml=123456789012345678901234567890", "fill_date=9999-12-31"],
+)  # fmt: skip
+def test_pump_figures_no_decimal_or_date_can_hold_are_refused_not_a_500(
+    prescriber: TestClient, api_headers: dict[str, str], query: str
+) -> None:
+    """Issue 13: `daily_dose=1E-999999` on the print page was a 500."""
+    stored = store(prescriber, api_headers, "itb_titration")
+    figures = (
+        "reservoir_ml=40&alarm_volume_ml=2&concentration_mcg_per_ml=500"
+        "&max_refill_interval_days=180"
+    )
+    web = prescriber.get(f"/plans/{stored.plan_id}/print?{figures}&{query}")
+    assert 400 <= web.status_code < 500, web.text
+    api = prescriber.get(
+        f"/api/v1/plans/{stored.plan_id}/schedule.pdf?{figures}&{query}", headers=api_headers
+    )
+    assert 400 <= api.status_code < 500, api.text
+
+
 def test_the_clinic_contact_comes_from_the_settings(
     prescriber: TestClient, api_headers: dict[str, str], app: Any
 ) -> None:

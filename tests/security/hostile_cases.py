@@ -122,12 +122,14 @@ def _plan_through_its_life(
 
 
 def _plan_body(texts: Texts, *, target: int = 30) -> dict[str, Any]:
-    """An oral titration for an adult with epilepsy: a block to override with a reason."""
+    """An oral titration for an adult with epilepsy: a block to override with a reason. The
+    hostile medication names are medications nobody knows: a major finding (A.6.9)."""
     return {
         "plan_type": "oral_titration", "start_date": "2031-03-03",
         "indication": "multiple_sclerosis", "setting": "outpatient",
         "target_daily_dose": {"value": target, "unit": "mg"},
-        "overrides": [{"code": "epilepsy", "reason": texts["override"]}], "acknowledged": [],
+        "overrides": [{"code": "epilepsy", "reason": texts["override"]}],
+        "acknowledged": ["unrecognised_medication"],
     }  # fmt: skip
 
 

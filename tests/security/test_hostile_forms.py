@@ -103,12 +103,17 @@ class TestStoredAsTyped:
         plan_id = _created_id(
             client.post(
                 f"/patients/{patient_id}/plans",
-                data=plan_form(csrf, override__epilepsy=reason("override")),
+                data=plan_form(
+                    csrf, override__epilepsy=reason("override"),
+                    # A.6.9: hostile names are medications nobody knows, a major finding.
+                    acknowledged=["unrecognised_medication"],
+                ),
             )
-        )
+        )  # fmt: skip
         revision = plan_form(
-            csrf, version="1", reason=reason("revision"), override__epilepsy=reason("override")
-        )
+            csrf, version="1", reason=reason("revision"), override__epilepsy=reason("override"),
+            acknowledged=["unrecognised_medication"],
+        )  # fmt: skip
         assert client.post(f"/plans/{plan_id}/revise", data=revision).status_code == 303
         self._review(app, plan_id, reason("note"))
         for action in ("hold", "resume", "discontinue"):

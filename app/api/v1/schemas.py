@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -23,6 +24,7 @@ from pydantic import (
 )
 
 from app.domain.patients import CONDITIONS
+from app.domain.plausibility import EARLIEST_DATE, LATEST_DATE, date_in_range
 from app.domain.text import refused_character_problem
 
 T = TypeVar("T")
@@ -57,7 +59,16 @@ def _iso_date_only(value: object) -> object:
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+def _date_in_range(value: date) -> date:
+    # A.6.12: a date outside 1900–2200 is a typing mistake (9999-12-31 was a 500).
+    if not date_in_range(value):
+        raise ValueError(
+            f"Give a date between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}."
+        )
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only), AfterValidator(_date_in_range)]
 # true or false only: Pydantic would also read 0, 1, "no" or "on" (dialysis changes the dose).
 Flag = StrictBool
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import ApiTokenRecord, ClinicRecord, UserRecord, UserSessionRecord
+from app.db.row_ids import is_possible_row_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,8 @@ def list_tokens(session: Session) -> list[TokenRow]:
 
 
 def get_token_by_id(session: Session, token_id: int) -> ApiTokenRecord | None:
+    if not is_possible_row_id(token_id):  # the database would fail on it, not find nothing
+        return None
     return session.get(ApiTokenRecord, token_id)
 
 

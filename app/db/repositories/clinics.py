@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import ClinicRecord
+from app.db.row_ids import is_possible_row_id
 
 
 def list_clinics(session: Session) -> list[ClinicRecord]:
@@ -13,6 +14,8 @@ def list_clinics(session: Session) -> list[ClinicRecord]:
 
 
 def get_clinic(session: Session, clinic_id: int) -> ClinicRecord | None:
+    if not is_possible_row_id(clinic_id):  # the database would fail on it, not find nothing
+        return None
     return session.get(ClinicRecord, clinic_id)
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import ApiTokenRecord, ClinicRecord, UserRecord, UserSessionRecord
+from app.db.row_ids import is_possible_row_id
 
 
 def get_user_by_username(session: Session, username: str) -> UserRecord | None:
@@ -25,6 +26,8 @@ def token_name_exists(session: Session, name: str) -> bool:
 
 
 def get_user(session: Session, user_id: int) -> UserRecord | None:
+    if not is_possible_row_id(user_id):  # the database would fail on it, not find nothing
+        return None
     return session.get(UserRecord, user_id)
 
 

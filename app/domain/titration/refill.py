@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
+from app.domain.plausibility import EARLIEST_DATE, LATEST_DATE, date_in_range
 from app.domain.titration.errors import (
     AlarmVolumeMissingError,
     ConcentrationOutOfRangeError,
@@ -67,6 +68,12 @@ def calculate_refill(
             "Enter the maximum refill interval from the drug and device labelling; "
             "no date is given without it.",
             field="max_refill_interval_days",
+        )
+    if not date_in_range(fill_date):
+        raise InvalidInputError(
+            f"The fill date must lie between {EARLIEST_DATE.isoformat()} and "
+            f"{LATEST_DATE.isoformat()}.",
+            field="fill_date",
         )
     _check_pump(reservoir_ml, concentration_mcg_per_ml, protocols)
     dose = require_unit(daily_dose, DoseUnit.MCG, field="daily_dose").value

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -29,20 +29,22 @@ from app.services.context import utc_now
 from app.services.plan_documents import PlanDocumentSource
 from app.web.deps import CurrentClinician, SessionDep, SettingsDep
 
+# Exact numbers only, as in JSON bodies: 1E-999999 or 40 digits are refused (issue 13).
+EXACT: dict[str, Any] = {"max_digits": 12, "decimal_places": 4}
 router = APIRouter()
 T = TypeVar("T")
 
 VersionQuery = Annotated[int | None, Query(ge=1)]
 PaperQuery = Annotated[Literal["a4", "letter"], Query()]
 # The refill calculator's limits (api RefillRequest): mL, mcg/mL, mcg/day, days.
-_Volume = Annotated[Decimal | None, Query(gt=0, le=100)]
+_Volume = Annotated[Decimal | None, Query(gt=0, le=100, **EXACT)]
 
 
 def pump_figures(
     reservoir_ml: _Volume = None,
-    alarm_volume_ml: Annotated[Decimal | None, Query(ge=0, le=100)] = None,
-    concentration_mcg_per_ml: Annotated[Decimal | None, Query(gt=0, le=5000)] = None,
-    daily_dose: Annotated[Decimal | None, Query(gt=0, le=5000)] = None,
+    alarm_volume_ml: Annotated[Decimal | None, Query(ge=0, le=100, **EXACT)] = None,
+    concentration_mcg_per_ml: Annotated[Decimal | None, Query(gt=0, le=5000, **EXACT)] = None,
+    daily_dose: Annotated[Decimal | None, Query(gt=0, le=5000, **EXACT)] = None,
     fill_date: date | None = None,
     max_refill_interval_days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> PumpFigures:

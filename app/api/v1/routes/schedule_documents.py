@@ -19,6 +19,8 @@ from app.printing.pdf import PDF_MEDIA_TYPE
 from app.services import plan_documents
 from app.services.context import utc_now
 
+# Exact numbers only, as in JSON bodies: 1E-999999 or 40 digits are refused (issue 13).
+EXACT: dict[str, Any] = {"max_digits": 12, "decimal_places": 4}
 router = APIRouter(tags=["documents"])
 
 LanguageQuery = Annotated[
@@ -40,17 +42,38 @@ _PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 def pump_figures(
     reservoir_ml: Annotated[
-        Decimal | None, Query(gt=0, le=100, description="Pump reservoir volume, mL.")
+        Decimal | None,
+        Query(gt=0, le=100, **EXACT, description="Pump reservoir volume, mL."),
     ] = None,
     alarm_volume_ml: Annotated[
-        Decimal | None, Query(ge=0, le=100, description="Low-reservoir alarm volume, mL.")
+        Decimal | None,
+        Query(
+            ge=0,
+            le=100,
+            max_digits=12,
+            decimal_places=4,
+            description="Low-reservoir alarm volume, mL.",
+        ),
     ] = None,
     concentration_mcg_per_ml: Annotated[
-        Decimal | None, Query(gt=0, le=5000, description="Drug concentration, mcg/mL.")
+        Decimal | None,
+        Query(
+            gt=0,
+            le=5000,
+            max_digits=12,
+            decimal_places=4,
+            description="Drug concentration, mcg/mL.",
+        ),
     ] = None,
     daily_dose: Annotated[
         Decimal | None,
-        Query(gt=0, le=5000, description="Programmed daily dose, mcg; the plan's by default."),
+        Query(
+            gt=0,
+            le=5000,
+            max_digits=12,
+            decimal_places=4,
+            description="Programmed daily dose, mcg; the plan's by default.",
+        ),
     ] = None,
     fill_date: Annotated[IsoDate | None, Query(description="Date of the refill; today.")] = None,
     max_refill_interval_days: Annotated[
