@@ -96,7 +96,8 @@ def test_importing_version_1_then_version_2_leaves_only_version_2s_reminders(
     # Version 2 is 15, 30, 45 mg/day for 3, 3, ... days: three doses a day, at 08, 12, 18 h.
     assert {e["uid"] for e in server["events"]} == {e["uid"] for e in v1["events"]}
     cancelled = [e for e in server["events"] if e["status"] == "CANCELLED"]
-    assert cancelled and all(e["alarms"] == 0 for e in cancelled)
+    assert cancelled
+    assert all(e["alarms"] == 0 for e in cancelled)
     assert {e["sequence"] for e in server["events"]} == {1}
     for text in (first.decode(), second.decode(), stored.text):
         assert patient["family_name"] not in text
