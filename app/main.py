@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import health
+from app.api.v1 import openapi as api_openapi
 from app.api.v1 import router as api_v1
 from app.config import Settings, get_settings
 from app.db.engine import make_engine, make_sessionmaker
@@ -47,7 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None if is_prod else "/docs",
         redoc_url=None,
         openapi_url=None if is_prod else "/openapi.json",
+        generate_unique_id_function=api_openapi.operation_id,
     )
+    api_openapi.install(app)
     app.state.settings = settings
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
