@@ -122,6 +122,10 @@ def post_process(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _operation(operation: dict[str, Any]) -> None:
+    summary = operation.get("summary", "")
+    if summary.startswith("Api:"):  # FastAPI titles a named route "Api:Create Plan"
+        words = summary.removeprefix("Api:").split()
+        operation["summary"] = " ".join([words[0], *(w.lower() for w in words[1:])])
     responses: dict[str, Any] = operation.get("responses", {})
     for status, response in responses.items():
         if status.startswith(("4", "5")):

@@ -62,6 +62,9 @@ def test_operation_ids_are_short_unique_and_camel_case(document: dict[str, Any])
     assert by_path[("post", "/api/v1/plans/preview")] == "previewPlan"
     assert by_path[("post", "/api/v1/plans/{plan_id}/versions")] == "revisePlan"
     assert by_path[("post", "/api/v1/plans/{plan_id}/hold")] == "holdPlan"
+    summaries = [o.get("summary", "") for _, _, o in operations(document)]
+    assert "Create plan" in summaries
+    assert not [s for s in summaries if s.startswith("Api:")]
 
 
 def test_if_match_is_required_wherever_its_absence_is_a_428(document: dict[str, Any]) -> None:
