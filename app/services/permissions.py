@@ -41,6 +41,7 @@ OPERATIONS: dict[str, frozenset[str]] = {
     "plan.review": frozenset({PHARMACIST}),
     "plan.print": _DISPENSING,
     "plan.export": _DISPENSING,
+    "calendar_feed.manage": frozenset({PRESCRIBER}),
     "refill.calculate": _DISPENSING,
     "user.manage": frozenset({ADMIN}),
     "token.manage": frozenset({ADMIN}),
@@ -63,6 +64,7 @@ SCOPE_OPERATIONS: dict[str, frozenset[str]] = {
             "plan.resume",
             "plan.discontinue",
             "plan.override",
+            "calendar_feed.manage",
         }
     ),
     "plans:preview": frozenset({"plan.preview", "refill.calculate"}),

@@ -139,3 +139,20 @@ def test_the_files_are_stored_by_radicale_unchanged_in_meaning(live: Live, radic
         stored = dav.get(collection).text
     direct, served = _reminders([ics.decode(), stored])
     assert served["reminders"] == direct["reminders"]
+
+
+def test_a_subscribed_feed_reads_in_ical_js_without_a_token(live: Live) -> None:
+    with live.client() as client:
+        plan_id, patient = store(client, "adult_oral_titration")
+        patient_id = client.get(f"/api/v1/plans/{plan_id}").json()["patient_id"]
+        made = client.post(f"/api/v1/patients/{patient_id}/calendar-feed")
+        assert made.status_code == 201, made.text
+        url = made.json()["url"]
+        revise(client, plan_id)
+    feed = httpx.get(url, timeout=30)  # as a calendar app: no token
+    assert feed.status_code == 200, feed.text
+    assert patient["mrn"] not in feed.text
+    [calendar] = _reminders([feed.text])
+    assert calendar["reminders"]
+    assert {e["sequence"] for e in calendar["events"]} == {1}
+    assert any(e["status"] == "CANCELLED" for e in calendar["events"])

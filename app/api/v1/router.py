@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.v1.problems import problem_responses
-from app.api.v1.routes import exports, patients, plans, schedule_documents, summary_documents
+from app.api.v1.routes import (
+    calendar_feeds,
+    exports,
+    patients,
+    plans,
+    schedule_documents,
+    summary_documents,
+)
 
 # Every route with a parameter or a body can answer 422 with a problem; saying so here
 # replaces FastAPI's default 422 (plain JSON, another shape) on routes that did not list it.
@@ -13,5 +20,6 @@ router = APIRouter(prefix="/api/v1", responses=problem_responses(422))
 router.include_router(patients.router)
 router.include_router(plans.router)
 router.include_router(exports.router)
+router.include_router(calendar_feeds.router)
 router.include_router(schedule_documents.router)
 router.include_router(summary_documents.router)
