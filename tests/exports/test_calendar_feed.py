@@ -83,3 +83,21 @@ def test_only_plans_write_makes_a_feed_and_a_guessed_address_is_not_found(
     guessed = client.get("/api/v1/calendar-feeds/" + "A" * 43 + ".ics")
     assert guessed.status_code == 404
     assert guessed.headers["content-type"] == "application/problem+json"
+
+
+def test_the_prescriber_gets_the_address_and_its_qr_code_from_the_plan_page(
+    client: TestClient, api_headers: dict[str, str], db: Session
+) -> None:
+    from tests.factories.sessions import log_in
+
+    plan = store_plan(client, api_headers, db, "adult_oral_titration")
+    token = log_in(client, "paula.prescriber")
+    page = client.get(f"/plans/{plan.id}")
+    assert "Calendar subscription for the patient" in page.text
+    patient_id = _patient_id(client, api_headers, plan.id)
+    shown = client.post(f"/patients/{patient_id}/calendar-feed", data={"csrf_token": token})
+    assert shown.status_code == 200, shown.text
+    assert "<svg" in shown.text
+    url = shown.text.split("<code>", 1)[1].split("</code>", 1)[0]
+    client.cookies.clear()
+    assert client.get(url).status_code == 200
