@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app import health
+from app.api.v1 import openapi as api_openapi
 from app.api.v1 import router as api_v1
 from app.config import Settings, get_settings
 from app.db.engine import make_engine, make_sessionmaker
@@ -49,7 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None if is_prod else "/docs",
         redoc_url=None,
         openapi_url=None if is_prod else "/openapi.json",
+        generate_unique_id_function=api_openapi.operation_id,
     )
+    api_openapi.install(app)
     app.state.settings = settings
     # The last added runs first: headers and request id on every answer, then the body cap
     # and the host check, both before any route, dependency or token check.

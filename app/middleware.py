@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 
@@ -59,7 +60,15 @@ class SecurityHeadersMiddleware:
                 "request id=%s method=%s path=%s status=%s ms=%.1f",
                 request_id,
                 scope["method"],
-                scope["path"],
+                _loggable_path(scope["path"]),
                 status_holder[0] if status_holder else "-",
                 (time.perf_counter() - started) * 1000,
             )
+
+
+# A calendar feed's address is its secret (calendar apps send no token): never logged.
+_FEED_PATH = re.compile(r"^(/api/v1/calendar-feeds/)[^/]+(\.ics)$")
+
+
+def _loggable_path(path: str) -> str:
+    return _FEED_PATH.sub(r"\1…\2", path)

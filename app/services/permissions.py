@@ -42,6 +42,7 @@ OPERATIONS: dict[str, frozenset[str]] = {
     "plan.review": frozenset({PHARMACIST}),
     "plan.print": _DISPENSING,
     "plan.export": _DISPENSING,
+    "calendar_feed.manage": frozenset({PRESCRIBER}),
     "refill.calculate": _DISPENSING,
     "refill.record": frozenset({PRESCRIBER}),
     "user.manage": frozenset({ADMIN}),
@@ -67,6 +68,7 @@ SCOPE_OPERATIONS: dict[str, frozenset[str]] = {
             "plan.override",
             "plan.observe",
             "refill.record",
+            "calendar_feed.manage",
         }
     ),
     "plans:preview": frozenset({"plan.preview", "refill.calculate"}),

@@ -82,8 +82,8 @@ def preview_body() -> dict[str, Any]:
 
 def api_body(method: str, path: str) -> dict[str, Any] | None:
     """A body the route's schema accepts, or None for routes that take none."""
-    if method == "GET":
-        return None
+    if method in ("GET", "DELETE") or path.endswith("/calendar-feed"):
+        return None  # no body: reads, deletes, making a calendar feed
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/api/v1/patients"): patient_payload(),
         ("PATCH", "/api/v1/patients/{patient_id}"): {"weight_kg": 71},

@@ -21,6 +21,8 @@ PUBLIC_ROUTES = {
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
+    # A calendar app sends no token: the feed's address is its secret (ACCESS.md).
+    ("GET", "/api/v1/calendar-feeds/{token}.ics"),
 }
 
 

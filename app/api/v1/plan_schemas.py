@@ -19,6 +19,7 @@ from app.api.v1.schemas import (
     IsoDate,
     OutputModel,
     PatientFields,
+    Sex,
 )
 from app.domain.titration.findings import Route, Severity
 from app.domain.titration.model import Formulation, Indication, PlanType, Setting, TaperReason
@@ -77,12 +78,12 @@ class DoseIn(InputModel):
 
 
 class PreviewPatient(PatientFields):
+    sex: Sex  # required, as the engine needs it (the schema says so too)
+
     @model_validator(mode="after")
     def _needs_an_age(self) -> PreviewPatient:
         if self.birth_date is None and self.age_years is None:
             raise ValueError("give birth_date or age_years")
-        if self.sex is None:
-            raise ValueError("give sex (female or male)")
         return self
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from app.api.v1.problems import problem_responses
 from app.api.v1.routes import (
+    calendar_feeds,
     ehr_import,
     exports,
     loop,
@@ -23,5 +24,6 @@ router.include_router(patients.router)
 router.include_router(plans.router)
 router.include_router(exports.router)
 router.include_router(loop.router)
+router.include_router(calendar_feeds.router)
 router.include_router(schedule_documents.router)
 router.include_router(summary_documents.router)

@@ -151,6 +151,9 @@ class PatientCreate(PatientFields):
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
     preferred_language: Language = "en"
+    # Required for a stored patient, as the service enforces (the schema says so too).
+    birth_date: IsoDate
+    sex: Sex
 
 
 class PatientUpdate(InputModel):

@@ -15,6 +15,7 @@ from app.api.v1.deps import (
     etag,
     parse_if_match,
 )
+from app.api.v1.openapi import sends_headers
 from app.api.v1.patient_mapping import changes_from_update, facts_from_create, to_patient_read
 from app.api.v1.problems import problem_responses
 from app.api.v1.schemas import (
@@ -35,6 +36,7 @@ router = APIRouter(prefix="/patients", tags=["patients"])
     "",
     status_code=status.HTTP_201_CREATED,
     name="api:create_patient",
+    openapi_extra=sends_headers("ETag", "Location"),
     responses=problem_responses(401, 403, 409, 422),
 )
 def create_patient(
@@ -79,7 +81,12 @@ def list_patients(
     )
 
 
-@router.get("/{patient_id}", name="api:show_patient", responses=problem_responses(401, 403, 404))
+@router.get(
+    "/{patient_id}",
+    name="api:show_patient",
+    openapi_extra=sends_headers("ETag"),
+    responses=problem_responses(401, 403, 404),
+)
 def show_patient(
     patient_id: int, response: Response, session: SessionDep, client: PatientsReader
 ) -> PatientRead:
@@ -92,6 +99,7 @@ def show_patient(
 @router.patch(
     "/{patient_id}",
     name="api:update_patient",
+    openapi_extra=sends_headers("ETag"),
     responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
 )
 def update_patient(
@@ -118,6 +126,7 @@ def update_patient(
 @router.post(
     "/{patient_id}/archive",
     name="api:archive_patient",
+    openapi_extra=sends_headers("ETag"),
     responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
 )
 def archive_patient(

@@ -18,6 +18,7 @@ from app.api.v1.deps import (
     etag,
     parse_if_match,
 )
+from app.api.v1.openapi import sends_headers
 from app.api.v1.plan_mapping import (
     plan_input_to_domain,
     plan_to_out,
@@ -75,6 +76,7 @@ def preview_plan(
     "/patients/{patient_id}/plans",
     status_code=status.HTTP_201_CREATED,
     name="api:create_plan",
+    openapi_extra=sends_headers("ETag", "Location"),
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 def create_plan(
@@ -122,7 +124,12 @@ def list_patient_plans(
     return [stored_plan_out(record, version) for record, version in plans]
 
 
-@router.get("/plans/{plan_id}", name="api:show_plan", responses=problem_responses(401, 403, 404))
+@router.get(
+    "/plans/{plan_id}",
+    name="api:show_plan",
+    openapi_extra=sends_headers("ETag"),
+    responses=problem_responses(401, 403, 404),
+)
 def show_plan(
     plan_id: int, response: Response, session: SessionDep, client: PlansReader
 ) -> StoredPlanOut:
@@ -149,6 +156,7 @@ def list_plan_versions(
     "/plans/{plan_id}/versions",
     status_code=status.HTTP_201_CREATED,
     name="api:revise_plan",
+    openapi_extra=sends_headers("ETag", "Location"),
     responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
 )
 def revise_plan(
