@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.db.audit_chain import AuditKey, AuditKeys, derive_key
+
 PLACEHOLDER_SECRET = "change-me"
 DEFAULT_DATABASE_URL = "sqlite:///./data/titrate.db"
 
@@ -64,6 +66,12 @@ class Settings(BaseSettings):
     # Peers (addresses or networks, comma-separated) whose X-Forwarded-For names the client
     # that login limits count. Empty: the direct peer is the client.
     login_trusted_proxies: str = ""
+    # The audit chain's HMAC key (docs/operations/audit.md, "Keys and rotation"): kept outside
+    # the database, so whoever can write the database cannot re-chain an edited trail. Unset:
+    # derived from TITRATE_SECRET_KEY. On rotation the old keys go, comma-separated, into
+    # TITRATE_AUDIT_PREVIOUS_KEYS: rows keep the key they were chained with.
+    audit_key: SecretStr | None = None
+    audit_previous_keys: SecretStr = SecretStr("")
 
     @field_validator("clinic_timezone")
     @classmethod
@@ -94,6 +102,24 @@ class Settings(BaseSettings):
                 f"outside dev (environment={self.environment})"
             )
         return self
+
+    @field_validator("audit_key")
+    @classmethod
+    def _long_audit_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("TITRATE_AUDIT_KEY must be at least 32 characters")
+        return value
+
+    def audit_keys(self) -> AuditKeys:
+        derived = AuditKey(derive_key(self.secret_key.get_secret_value()))
+        previous = self.audit_previous_keys.get_secret_value().split(",")
+        older = tuple(AuditKey(key.strip().encode("utf-8")) for key in previous if key.strip())
+        if self.audit_key is None:
+            return AuditKeys(derived, older)
+        # Rows keyed before TITRATE_AUDIT_KEY was set keep verifying with the derived key.
+        return AuditKeys(
+            AuditKey(self.audit_key.get_secret_value().encode("utf-8")), (*older, derived)
+        )
 
     @property
     def is_sqlite(self) -> bool:

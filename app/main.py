@@ -13,6 +13,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from app import health
 from app.api.v1 import router as api_v1
 from app.config import Settings, get_settings
+from app.db.audit_chain import install_keys
 from app.db.engine import make_engine, make_sessionmaker
 from app.domain.titration import load_protocols
 from app.edge import BodySizeLimitMiddleware
@@ -27,6 +28,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    # One process, one deployment: every audit row it writes is keyed with these.
+    install_keys(settings.audit_keys())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

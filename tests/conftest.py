@@ -20,11 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.cli import alembic_config
 from app.config import Settings
+from app.db.audit_chain import AuditKey, AuditKeys, derive_key, install_keys
 from app.db.engine import make_engine
 from app.main import create_app
 from tests.factories.users import ensure_standard_users
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+# Audit rows written by factories before any app exists are keyed like the test apps' rows.
+install_keys(AuditKeys(AuditKey(derive_key(TEST_SECRET))))
 
 
 @pytest.fixture(scope="session")
