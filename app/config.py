@@ -14,7 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.db.audit_chain import AuditKey, AuditKeys, derive_key
 
-PLACEHOLDER_SECRET = "change-me"
+# Not a credential: the value outside dev is refused (_refuse_placeholder_secret_outside_dev).
+PLACEHOLDER_SECRET = "change-me"  # nosec B105
 DEFAULT_DATABASE_URL = "sqlite:///./data/titrate.db"
 
 
