@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # Peers (addresses or networks, comma-separated) whose X-Forwarded-For names the client
     # that login limits count. Empty: the direct peer is the client.
     login_trusted_proxies: str = ""
+    # Requests per minute (and burst) per API token and per signed-in user, in each worker
+    # process (app/request_limits.py); above it: 429 with Retry-After.
+    token_requests_per_minute: int = Field(default=600, ge=1, le=100_000)
+    user_requests_per_minute: int = Field(default=300, ge=1, le=100_000)
+    request_burst: int = Field(default=60, ge=1, le=10_000)
     # The audit chain's HMAC key (docs/operations/audit.md, "Keys and rotation"): kept outside
     # the database, so whoever can write the database cannot re-chain an edited trail. Unset:
     # derived from TITRATE_SECRET_KEY. On rotation the old keys go, comma-separated, into

@@ -35,7 +35,7 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         if isinstance(exc, Refused):
             await run_in_threadpool(_audit_refusal, request, exc)
-        if isinstance(exc, AuditedRefusal):
+        if isinstance(exc, AuditedRefusal) and exc.audit:
             await run_in_threadpool(_audit_edge_refusal, request, exc)
         if request.url.path.startswith("/api/"):
             return render_api_error(request, exc)

@@ -20,6 +20,7 @@ from app.edge import BodySizeLimitMiddleware
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.middleware import SecurityHeadersMiddleware
+from app.request_limits import RequestLimiter
 from app.web import router as web
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None if is_prod else "/openapi.json",
     )
     app.state.settings = settings
+    app.state.token_limiter = RequestLimiter(
+        settings.token_requests_per_minute, settings.request_burst
+    )
+    app.state.user_limiter = RequestLimiter(
+        settings.user_requests_per_minute, settings.request_burst
+    )
     # The last added runs first: headers and request id on every answer, then the body cap
     # and the host check, both before any route, dependency or token check.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_host_names)

@@ -27,10 +27,12 @@ class AuditedRefusal(HTTPException):
         reason: str,
         headers: Mapping[str, str] | None = None,
         actor: Actor | None = None,
+        audit: bool = True,
     ) -> None:
         super().__init__(status_code, detail, headers=dict(headers) if headers else None)
         self.reason = reason  # csrf | origin | bad_token | rate_limit
         self.actor = actor
+        self.audit = audit  # False: a repeat of a refusal already in the trail
 
 
 def record(session: Session, request: Request, refusal: AuditedRefusal) -> None:

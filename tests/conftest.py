@@ -51,7 +51,15 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(environment="test", database_url=database_url, secret_key=TEST_SECRET)
+    # Request limits out of the way of the suite; test_trust_round_two_rate_limits sets its own.
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        token_requests_per_minute=100_000,
+        user_requests_per_minute=100_000,
+        request_burst=10_000,
+    )
 
 
 @pytest.fixture

@@ -93,7 +93,10 @@ def request_actor(request: Request, login: LoginSession | None) -> Actor:
 def current_clinician(request: Request, login: OptionalLogin) -> Actor:
     if login is None:
         raise LoginRequired()
-    return request_actor(request, login)
+    actor = request_actor(request, login)
+    # Per-user rate limit (app/request_limits.py).
+    request.app.state.user_limiter.check(actor)
+    return actor
 
 
 CurrentClinician = Annotated[Actor, Depends(current_clinician)]

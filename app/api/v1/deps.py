@@ -56,6 +56,8 @@ def require_scope(scope: str) -> Callable[..., Actor]:
             request_id=request.scope.get("state", {}).get("request_id"),
             client_ip=request.client.host if request.client else None,
         )
+        # Per-token rate limit (app/request_limits.py), after the token is known to be valid.
+        request.app.state.token_limiter.check(actor)
         if scope not in client.scopes:
             # Refused (403) and audited like any other refusal (app/errors.py).
             raise Refused(actor, f"This token lacks the scope {scope}.", scope=scope)
