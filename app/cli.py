@@ -29,11 +29,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
+        _install_audit_keys()
         return int(args.handler(args) or 0)
     except ValidationError as exc:  # a bad TITRATE_* setting: one clear line, no traceback
         messages = "; ".join(str(error["msg"]) for error in exc.errors())
         print(f"titrate: invalid settings: {messages}", file=sys.stderr)
         return 2
+
+
+def _install_audit_keys() -> None:
+    from app.config import get_settings
+    from app.db.audit_chain import install_keys
+
+    install_keys(get_settings().audit_keys())
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -91,6 +99,14 @@ def _add_records_commands(commands: argparse._SubParsersAction[argparse.Argument
     verify = audit_commands.add_parser(
         "verify", help="walk the audit hash chain; exit 1 naming the first bad entry"
     )
+    verify.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="MANIFEST",
+        help="a backup manifest whose audit chain head the trail must still contain (repeat)",
+    )
     verify.set_defaults(handler=_audit_verify)
 
     backup = commands.add_parser(
@@ -126,6 +142,11 @@ def _migrate(_: argparse.Namespace) -> int:
     if sqlite_path is not None:
         sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(settings.database_url), "head")
+    from app.services.audit_chain import seal_chain
+
+    # A trail upgraded from before keyed chains gets its seal now, not at the first write.
+    if _with_session(seal_chain):
+        print("audit chain sealed with the current key", file=sys.stderr)
     return 0
 
 
@@ -284,10 +305,20 @@ def _clinic_id(session: Session, name: str | None) -> int | None:
     return None if name is None else admin.clinic_id_by_name(session, name)
 
 
-def _audit_verify(_: argparse.Namespace) -> int:
-    from app.services.audit_chain import verify_chain
+def _audit_verify(args: argparse.Namespace) -> int:
+    import json
 
-    report = _with_session(verify_chain)
+    from app.services.audit_chain import anchor_from_manifest, verify_chain
+
+    try:
+        anchors = tuple(
+            anchor_from_manifest(str(path), json.loads(path.read_text(encoding="utf-8")))
+            for path in args.anchor
+        )
+    except (OSError, ValueError) as exc:
+        print(f"titrate: cannot read anchor: {exc}", file=sys.stderr)
+        return 2
+    report = _with_session(lambda session: verify_chain(session, anchors=anchors))
     print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
     return 0 if report.ok else 1
 

@@ -14,7 +14,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.ehr.connections import EhrConnection
 
-PLACEHOLDER_SECRET = "change-me"
+from app.db.audit_chain import AuditKey, AuditKeys, derive_key
+
+# Not a credential: the value outside dev is refused (_refuse_placeholder_secret_outside_dev).
+PLACEHOLDER_SECRET = "change-me"  # nosec B105
 DEFAULT_DATABASE_URL = "sqlite:///./data/titrate.db"
 
 
@@ -73,6 +76,17 @@ class Settings(BaseSettings):
 
     def ehr(self, ehr_id: str) -> EhrConnection | None:
         return next((connection for connection in self.ehrs if connection.id == ehr_id), None)
+    # Requests per minute (and burst) per API token and per signed-in user, in each worker
+    # process (app/request_limits.py); above it: 429 with Retry-After.
+    token_requests_per_minute: int = Field(default=600, ge=1, le=100_000)
+    user_requests_per_minute: int = Field(default=300, ge=1, le=100_000)
+    request_burst: int = Field(default=60, ge=1, le=10_000)
+    # The audit chain's HMAC key (docs/operations/audit.md, "Keys and rotation"): kept outside
+    # the database, so whoever can write the database cannot re-chain an edited trail. Unset:
+    # derived from TITRATE_SECRET_KEY. On rotation the old keys go, comma-separated, into
+    # TITRATE_AUDIT_PREVIOUS_KEYS: rows keep the key they were chained with.
+    audit_key: SecretStr | None = None
+    audit_previous_keys: SecretStr = SecretStr("")
 
     @field_validator("clinic_timezone")
     @classmethod
@@ -103,6 +117,24 @@ class Settings(BaseSettings):
                 f"outside dev (environment={self.environment})"
             )
         return self
+
+    @field_validator("audit_key")
+    @classmethod
+    def _long_audit_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("TITRATE_AUDIT_KEY must be at least 32 characters")
+        return value
+
+    def audit_keys(self) -> AuditKeys:
+        derived = AuditKey(derive_key(self.secret_key.get_secret_value()))
+        previous = self.audit_previous_keys.get_secret_value().split(",")
+        older = tuple(AuditKey(key.strip().encode("utf-8")) for key in previous if key.strip())
+        if self.audit_key is None:
+            return AuditKeys(derived, older)
+        # Rows keyed before TITRATE_AUDIT_KEY was set keep verifying with the derived key.
+        return AuditKeys(
+            AuditKey(self.audit_key.get_secret_value().encode("utf-8")), (*older, derived)
+        )
 
     @property
     def is_sqlite(self) -> bool:

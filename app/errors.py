@@ -10,8 +10,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from app import refusals
 from app.api.v1.problems import render_api_error
 from app.domain.titration.errors import TitrationError
+from app.refusals import AuditedRefusal
 from app.services.errors import ServiceError
 from app.services.permissions import Refused, record_refusal
 from app.web.errors import render_web_error
@@ -33,6 +35,8 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         if isinstance(exc, Refused):
             await run_in_threadpool(_audit_refusal, request, exc)
+        if isinstance(exc, AuditedRefusal) and exc.audit:
+            await run_in_threadpool(_audit_edge_refusal, request, exc)
         if request.url.path.startswith("/api/"):
             return render_api_error(request, exc)
         return render_web_error(request, exc)
@@ -45,6 +49,19 @@ def install_error_handlers(app: FastAPI) -> None:
         Exception,
     ):
         app.add_exception_handler(exc_class, handle)
+
+
+def _audit_edge_refusal(request: Request, refusal: AuditedRefusal) -> None:
+    try:
+        with request.app.state.sessionmaker() as session:
+            refusals.record(session, request, refusal)
+    except Exception as exc:  # the refusal stands even when the audit write fails
+        log.error(
+            "refusal not audited id=%s path=%s error=%s",
+            request.scope.get("state", {}).get("request_id"),
+            request.url.path,
+            type(exc).__name__,
+        )
 
 
 def _audit_refusal(request: Request, refusal: Refused) -> None:

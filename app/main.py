@@ -14,12 +14,14 @@ from app import health
 from app.api.v1 import openapi as api_openapi
 from app.api.v1 import router as api_v1
 from app.config import Settings, get_settings
+from app.db.audit_chain import install_keys
 from app.db.engine import make_engine, make_sessionmaker
 from app.domain.titration import load_protocols
 from app.edge import BodySizeLimitMiddleware
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.middleware import SecurityHeadersMiddleware
+from app.request_limits import RequestLimiter
 from app.web import router as web
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +30,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    # One process, one deployment: every audit row it writes is keyed with these.
+    install_keys(settings.audit_keys())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,6 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     api_openapi.install(app)
     app.state.settings = settings
+    app.state.token_limiter = RequestLimiter(
+        settings.token_requests_per_minute, settings.request_burst
+    )
+    app.state.user_limiter = RequestLimiter(
+        settings.user_requests_per_minute, settings.request_burst
+    )
     # The last added runs first: headers and request id on every answer, then the body cap
     # and the host check, both before any route, dependency or token check.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_host_names)

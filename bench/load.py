@@ -163,6 +163,10 @@ def _environment(database_url: str) -> dict[str, str]:
         "TITRATE_DATABASE_URL": database_url,
         "TITRATE_ENVIRONMENT": "dev",
         "TITRATE_LOG_LEVEL": "WARNING",  # no console I/O per request in the figures
+        # Measured load, not abuse: the per-token/per-user request limits stay out of the way.
+        "TITRATE_TOKEN_REQUESTS_PER_MINUTE": "100000",
+        "TITRATE_USER_REQUESTS_PER_MINUTE": "100000",
+        "TITRATE_REQUEST_BURST": "10000",
     }
 
 

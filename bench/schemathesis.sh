@@ -31,6 +31,8 @@ export TITRATE_ENVIRONMENT=test
 export TITRATE_SECRET_KEY="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')"
 export TITRATE_DATABASE_URL="${DATABASE_URL:-sqlite:///$WORK/titrate.db}"
 export TITRATE_LOG_LEVEL=WARNING
+# A fuzzer is not abuse: lift the per-token request limit for the run.
+export TITRATE_TOKEN_REQUESTS_PER_MINUTE=100000 TITRATE_REQUEST_BURST=10000
 
 SERVER_PID=""
 cleanup() {
@@ -44,7 +46,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$ROOT/.venv/bin/titrate" migrate
-TOKEN="$("$ROOT/.venv/bin/titrate" create-token --name schemathesis-bench)"
+TOKEN="$("$ROOT/.venv/bin/titrate" create-token --name schemathesis_bench --scope patients:read --scope patients:write --scope plans:read --scope plans:write --scope plans:preview --scope plans:review)"
 
 setsid "$ROOT/.venv/bin/titrate" serve --host 127.0.0.1 --port "$PORT" --workers 2 \
     >"$REPORTS/server.log" 2>&1 &

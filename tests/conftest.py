@@ -20,11 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.cli import alembic_config
 from app.config import Settings
+from app.db.audit_chain import AuditKey, AuditKeys, derive_key, install_keys
 from app.db.engine import make_engine
 from app.main import create_app
 from tests.factories.users import ensure_standard_users
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+# Audit rows written by factories before any app exists are keyed like the test apps' rows.
+install_keys(AuditKeys(AuditKey(derive_key(TEST_SECRET))))
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +51,15 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(environment="test", database_url=database_url, secret_key=TEST_SECRET)
+    # Request limits out of the way of the suite; test_trust_round_two_rate_limits sets its own.
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        token_requests_per_minute=100_000,
+        user_requests_per_minute=100_000,
+        request_burst=10_000,
+    )
 
 
 @pytest.fixture

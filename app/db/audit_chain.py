@@ -18,6 +18,7 @@ with a migration that re-chains, or every stored hash stops verifying.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -79,3 +80,65 @@ def _json_value(value: Any) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise UnreadableValue("detail is not JSON") from exc
+
+
+# --- keys (issue 13): the chain is an HMAC chain keyed with a secret kept outside the DB ---
+#
+# Rows written since revision trust_0001 carry `key_id` and their row_hash is
+#     HMAC-SHA256(key, h_(n-1) as 32 raw bytes || canonical(row_n))
+# (canonical(row) now includes key_id). The chain head carries a seal,
+#     HMAC-SHA256(key, "last_id|last_hash|unkeyed_last_id"),
+# so whoever edits rows and re-chains them without the key breaks either a row's HMAC or,
+# re-chaining them as unkeyed rows, the seal. The key comes from TITRATE_AUDIT_KEY, or is
+# derived from TITRATE_SECRET_KEY; one process uses one set of keys, installed at start-up
+# (app.main, app.cli) with `install_keys`.
+
+KEY_DERIVATION_LABEL = b"titrate audit chain v1"
+
+
+class AuditKeysMissing(RuntimeError):
+    """An audit row was about to be written before the process installed its keys."""
+
+
+class AuditKey:
+    __slots__ = ("key_id", "secret")
+
+    def __init__(self, secret: bytes) -> None:
+        self.secret = secret
+        self.key_id = hashlib.sha256(b"titrate audit key id\x00" + secret).hexdigest()[:16]
+
+
+class AuditKeys:
+    """The current key (writes and seals) and older ones (still verify their rows)."""
+
+    def __init__(self, current: AuditKey, previous: tuple[AuditKey, ...] = ()) -> None:
+        self.current = current
+        self.by_id = {key.key_id: key for key in (current, *previous)}
+
+
+_installed: AuditKeys | None = None
+
+
+def derive_key(secret_key: str) -> bytes:
+    return hmac.new(secret_key.encode("utf-8"), KEY_DERIVATION_LABEL, hashlib.sha256).digest()
+
+
+def install_keys(keys: AuditKeys) -> None:
+    global _installed
+    _installed = keys
+
+
+def installed_keys() -> AuditKeys:
+    if _installed is None:
+        raise AuditKeysMissing("no audit chain key installed in this process")
+    return _installed
+
+
+def keyed_chain_hash(key: AuditKey, prev_hash: str, fields: Mapping[str, Any]) -> str:
+    message = bytes.fromhex(prev_hash) + canonical_row(fields)
+    return hmac.new(key.secret, message, hashlib.sha256).hexdigest()
+
+
+def head_seal(key: AuditKey, last_id: int, last_hash: str, unkeyed_last_id: int) -> str:
+    message = f"{last_id}|{last_hash}|{unkeyed_last_id}".encode()
+    return hmac.new(key.secret, message, hashlib.sha256).hexdigest()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -16,12 +17,25 @@ def make_engine(database_url: str, *, sqlite_busy_timeout_ms: int = 5000) -> Eng
     return create_engine(database_url, pool_pre_ping=True)
 
 
+def _create_private(path: str | None) -> None:
+    """A new SQLite file is created 0600 (owner only): it holds patient data. SQLite gives
+    its -wal and -shm files the main file's mode. An existing file keeps the mode it has."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except (FileExistsError, FileNotFoundError):
+        return  # exists already, or its directory does not (SQLite reports that itself)
+    os.close(descriptor)
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
 
 def _make_sqlite_engine(database_url: str, busy_timeout_ms: int) -> Engine:
     engine = create_engine(database_url, connect_args={"check_same_thread": False})
+    _create_private(engine.url.database)
 
     @event.listens_for(engine, "connect")
     def _configure_connection(dbapi_connection: Any, _record: Any) -> None:

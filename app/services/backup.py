@@ -15,7 +15,9 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
+
+# bandit B404: pg_dump and pg_restore, see _run.
+import subprocess  # nosec B404
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -56,6 +58,7 @@ def backup_sqlite(source: Path, target: Path) -> BackupResult:
     started, clock = datetime.now(UTC), time.monotonic()
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    _create_private(partial)
     with closing(sqlite3.connect(source, timeout=30)) as live:
         counts_at_start = _sqlite_counts(live)
         with closing(sqlite3.connect(partial)) as copy:
@@ -146,6 +149,7 @@ def restore_sqlite(backup: Path, target: Path) -> FileChecks:
         raise BackupError(f"{backup.name} does not match the SHA-256 in its manifest")
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    _create_private(partial)
     uri = backup.resolve().as_uri() + "?mode=ro"
     with (
         closing(sqlite3.connect(uri, uri=True)) as source,
@@ -199,6 +203,7 @@ def backup_postgresql(database_url: str, target: Path) -> BackupResult:
     finally:
         engine.dispose()
     command = pg_dump_command(database_url, target)
+    _create_private(target)
     _run(command)
     _run(PgCommand(["pg_restore", "--list", str(target)], {}))  # the archive reads back
     problems = () if chain.ok else (chain.summary(),)
@@ -231,7 +236,9 @@ def has_pg_dump() -> bool:
 
 
 def _run(command: PgCommand) -> None:
-    completed = subprocess.run(
+    # pg_dump/pg_restore by name with an argument list (no shell); the arguments are the
+    # operator's database URL and backup path, never request input.
+    completed = subprocess.run(  # nosec B603
         command.argv,
         env={**os.environ, **command.env},
         capture_output=True,
@@ -258,10 +265,9 @@ def _sqlite_counts(connection: sqlite3.Connection) -> dict[str, int]:
         )
     ]
     quoted = {name: '"' + name.replace('"', '""') + '"' for name in names}
-    return {
-        name: int(connection.execute(f"SELECT count(*) FROM {quoted[name]}").fetchone()[0])
-        for name in names
-    }
+    # Table names from sqlite_master, quoted as identifiers: no input reaches the SQL.
+    counts = {name: f"SELECT count(*) FROM {quoted[name]}" for name in names}  # nosec B608
+    return {name: int(connection.execute(query).fetchone()[0]) for name, query in counts.items()}
 
 
 def _engine_counts(engine: Engine) -> dict[str, int]:
@@ -310,5 +316,12 @@ def _write_manifest(
     backup: Path, manifest: dict[str, Any], problems: tuple[str, ...]
 ) -> BackupResult:
     path = manifest_path_for(backup)
+    _create_private(path)
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return BackupResult(backup, path, manifest, problems)
+
+
+def _create_private(path: Path) -> None:
+    """Backups and manifests are owner-only (0600): a copy of the database is patient data."""
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)

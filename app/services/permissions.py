@@ -96,7 +96,21 @@ class Refused(Forbidden):
         self.scope = scope
 
 
+# Printed documents and exports name the patient (name, MRN, birth date in FHIR, the
+# summary, the schedules' running heads) or belong to one (the calendar): whoever takes them
+# must also be allowed to read the patient. Every role that may print or export may; a token
+# needs `patients:read` beside `plans:read` (issue 13).
+CARRIES_IDENTITY = frozenset({"plan.print", "plan.export"})
+
+
 def can(actor: Actor, operation: str) -> bool:
+    allowed = _can(actor, operation)
+    if allowed and operation in CARRIES_IDENTITY:
+        return _can(actor, "patient.read")
+    return allowed
+
+
+def _can(actor: Actor, operation: str) -> bool:
     if operation not in OPERATIONS:
         raise KeyError(f"unknown operation {operation!r}")  # a typo must not read as "denied"
     if actor.kind == "system":

@@ -1,12 +1,19 @@
 """Login rate limits, counted in the database so every worker and instance sees one count.
 
-After `max_failures` failed logins within the window, for one account or from one client
-address, each further attempt is refused without checking the password until a lockout has
-passed since the last failure. The lockout starts at `lockout_initial` and doubles with every
-failure (refused attempts count too), up to `lockout_max` (the exponential lockout of the OWASP
-Authentication Cheat Sheet; NIST SP 800-63B §5.2.2 allows at most 100 consecutive failures).
+After `max_failures` failed logins within the window, for one account from one client
+address, or from one client address at all, each further attempt is refused without checking
+the password until a lockout has passed since the last failure. The lockout starts at
+`lockout_initial` and doubles with every failure (refused attempts count too), up to
+`lockout_max` (the exponential lockout of the OWASP Authentication Cheat Sheet; NIST SP
+800-63B §5.2.2 allows at most 100 consecutive failures).
 Unknown usernames are counted like real ones, so a refusal never tells whether an account
 exists.
+
+The account's count is kept per client address (issue 13: anyone who knew a username could
+lock its owner out for 15 minutes). Guesses spread over many addresses are still stopped:
+after `ACCOUNT_WIDE_FACTOR` × the per-account limit across all addresses, the account is
+refused to every address that has itself failed for it, while an address that has not (the
+owner's own computer) keeps getting its password checked.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from app.services.errors import ServiceError
 
 # login_attempt is a counter, not the audit trail (which keeps every refusal for good).
 ATTEMPT_RETENTION = timedelta(days=1)
-_MAX_DOUBLINGS = 30  # 2**30 lockouts exceed any cap; stops the power from growing unbounded
+_MAX_DOUBLINGS = 30
+ACCOUNT_WIDE_FACTOR = 10  # 2**30 lockouts exceed any cap; stops the power from growing unbounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +72,12 @@ def wait_before_attempt(
 ) -> timedelta | None:
     """How long this caller must still wait, or None when the password may be checked."""
     since = now - limits.window
-    waits = [
-        _lockout_left(
-            attempt_repo.account_failures(session, account, since=since),
-            limits.max_failures_per_account,
-            limits,
-            now,
-        )
-    ]
+    from_here = attempt_repo.account_client_failures(session, account, client_ip, since=since)
+    waits = [_lockout_left(from_here, limits.max_failures_per_account, limits, now)]
+    if from_here.failures:
+        everywhere = attempt_repo.account_failures(session, account, since=since)
+        limit = limits.max_failures_per_account * ACCOUNT_WIDE_FACTOR
+        waits.append(_lockout_left(everywhere, limit, limits, now))
     if client_ip:
         waits.append(
             _lockout_left(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.domain.text import refused_character_problem
+from app.refusals import AuditedRefusal
 from app.services import auth as auth_service
 from app.services.auth import LoginSession, SessionPolicy
 from app.services.context import Actor
@@ -92,7 +93,10 @@ def request_actor(request: Request, login: LoginSession | None) -> Actor:
 def current_clinician(request: Request, login: OptionalLogin) -> Actor:
     if login is None:
         raise LoginRequired()
-    return request_actor(request, login)
+    actor = request_actor(request, login)
+    # Per-user rate limit (app/request_limits.py).
+    request.app.state.user_limiter.check(actor)
+    return actor
 
 
 CurrentClinician = Annotated[Actor, Depends(current_clinician)]
@@ -113,7 +117,9 @@ async def verify_csrf(request: Request, login: OptionalLogin) -> None:
         expected = login.csrf_token
     # Bytes: compare_digest refuses str with non-ASCII characters, and `sent` is user input.
     if not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
-        raise HTTPException(403, "The form has expired or did not come from this site.")
+        raise AuditedRefusal(
+            403, "The form has expired or did not come from this site.", reason="csrf"
+        )
 
 
 async def refuse_unsafe_characters(request: Request) -> None:
@@ -132,7 +138,7 @@ async def refuse_unsafe_characters(request: Request) -> None:
 
 def _require_same_origin(request: Request) -> None:
     if request.headers.get("sec-fetch-site") == "cross-site":
-        raise HTTPException(403, "Cross-site requests are refused.")
+        raise AuditedRefusal(403, "Cross-site requests are refused.", reason="origin")
     origin = request.headers.get("origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
-        raise HTTPException(403, "Requests from another origin are refused.")
+        raise AuditedRefusal(403, "Requests from another origin are refused.", reason="origin")

@@ -18,7 +18,7 @@ def test_a_client_with_plans_read_gets_the_pdf_in_the_language_it_asks_for(
     client: TestClient, api_headers: dict[str, str], auth_headers_factory: object
 ) -> None:
     stored = store(client, api_headers, "itb_screening", preferred_language="en")
-    reader = auth_headers_factory("plans:read")  # type: ignore[operator]
+    reader = auth_headers_factory("plans:read", "patients:read")  # type: ignore[operator]
     response = client.get(f"/api/v1/plans/{stored.plan_id}/schedule.pdf?lang=de", headers=reader)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"

@@ -43,7 +43,7 @@ def writer(db: Session) -> dict[str, str]:
 
 @pytest.fixture
 def reader(db: Session) -> dict[str, str]:
-    return _headers(db, "plans:read")
+    return _headers(db, "plans:read", "patients:read")
 
 
 @pytest.fixture

@@ -88,6 +88,10 @@ def server_env(database: Database, **extra: str) -> dict[str, str]:
         TITRATE_DATABASE_URL=database.url,
         TITRATE_SECRET_KEY=SECRET_KEY,
         TITRATE_LOG_LEVEL="WARNING",
+        # Load, not abuse: the per-token and per-user limits would refuse these writers.
+        TITRATE_TOKEN_REQUESTS_PER_MINUTE="100000",
+        TITRATE_USER_REQUESTS_PER_MINUTE="100000",
+        TITRATE_REQUEST_BURST="10000",
         # The code of this checkout, whichever checkout the `titrate` script was installed from.
         PYTHONPATH=str(PROJECT_ROOT),
     )

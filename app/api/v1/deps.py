@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.domain.titration.library import ProtocolSet
+from app.refusals import AuditedRefusal
 from app.services import auth as auth_service
 from app.services.context import Actor
 from app.services.errors import AuthenticationFailed
@@ -42,7 +43,10 @@ def require_scope(scope: str) -> Callable[..., Actor]:
         try:
             client = auth_service.authenticate_token(session, token=token)
         except AuthenticationFailed as exc:
-            raise HTTPException(401, str(exc), headers=_BEARER_CHALLENGE) from exc
+            # Audited (app/refusals.py): guessed or stolen-and-revoked tokens show in the trail.
+            raise AuditedRefusal(
+                401, str(exc), reason="bad_token", headers=_BEARER_CHALLENGE
+            ) from exc
         actor = Actor(
             kind=client.kind,
             id=client.id,
@@ -52,6 +56,8 @@ def require_scope(scope: str) -> Callable[..., Actor]:
             request_id=request.scope.get("state", {}).get("request_id"),
             client_ip=request.client.host if request.client else None,
         )
+        # Per-token rate limit (app/request_limits.py), after the token is known to be valid.
+        request.app.state.token_limiter.check(actor)
         if scope not in client.scopes:
             # Refused (403) and audited like any other refusal (app/errors.py).
             raise Refused(actor, f"This token lacks the scope {scope}.", scope=scope)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, and_, not_, or_, select, true, type_coerce, update
 from sqlalchemy.orm import Session
 
-from app.db.audit_chain import chain_hash
+from app.db.audit_chain import head_seal, installed_keys, keyed_chain_hash
 from app.db.models import AuditChainHeadRecord, AuditEventRecord
 
 AUDIT_TABLE = AuditEventRecord.__table__
@@ -52,11 +52,14 @@ class ChainHead:
     last_id: int
     last_hash: str
     legacy_last_id: int
+    unkeyed_last_id: int = 0
+    seal: str | None = None
 
 
 def add_audit_event(
     session: Session, *, actor: AuditActor, entry: AuditEntry, at: datetime
 ) -> AuditEventRecord:
+    key = installed_keys().current
     head = _lock_chain_head(session)
     record = AuditEventRecord(
         id=head.last_id + 1,
@@ -76,15 +79,17 @@ def add_audit_event(
         request_id=actor.request_id,
         client_ip=actor.client_ip,
         outcome=entry.outcome,
+        key_id=key.key_id,
         prev_hash=head.last_hash,
     )
-    record.row_hash = chain_hash(head.last_hash, _hashed_fields(record))
+    record.row_hash = keyed_chain_hash(key, head.last_hash, _hashed_fields(record))
+    seal = head_seal(key, record.id, record.row_hash, head.unkeyed_last_id)
     session.add(record)
     session.flush()
     session.execute(
         update(AuditChainHeadRecord)
         .where(AuditChainHeadRecord.id == CHAIN_HEAD_ID)
-        .values(last_id=record.id, last_hash=record.row_hash)
+        .values(last_id=record.id, last_hash=record.row_hash, seal=seal)
         .execution_options(synchronize_session=False)
     )
     return record
@@ -92,7 +97,7 @@ def add_audit_event(
 
 def read_chain_head(session: Session) -> ChainHead:
     row = session.execute(select(HEAD_TABLE).where(HEAD_TABLE.c.id == CHAIN_HEAD_ID)).one()
-    return ChainHead(row.last_id, row.last_hash, row.legacy_last_id)
+    return _head(row)
 
 
 def iter_chain_rows(session: Session, *, batch_size: int = 1000) -> Iterator[Mapping[str, Any]]:
@@ -115,7 +120,13 @@ def iter_chain_rows(session: Session, *, batch_size: int = 1000) -> Iterator[Map
 def _lock_chain_head(session: Session) -> ChainHead:
     query = select(HEAD_TABLE).where(HEAD_TABLE.c.id == CHAIN_HEAD_ID).with_for_update()
     row = session.execute(query).one()
-    return ChainHead(row.last_id, row.last_hash, row.legacy_last_id)
+    return _head(row)
+
+
+def _head(row: Any) -> ChainHead:
+    return ChainHead(
+        row.last_id, row.last_hash, row.legacy_last_id, row.unkeyed_last_id or 0, row.seal
+    )
 
 
 def _hashed_fields(record: AuditEventRecord) -> dict[str, Any]:

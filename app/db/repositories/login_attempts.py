@@ -53,6 +53,30 @@ def account_failures(session: Session, account: str, *, since: datetime) -> Fail
     return _failures(session, LoginAttemptRecord.account == account, since=start)
 
 
+def account_client_failures(
+    session: Session, account: str, client_ip: str | None, *, since: datetime
+) -> FailureCount:
+    """Failures for an account from one client address (NULL: an unknown address)."""
+    start = _after_last_success(session, account, since)
+    same_client = (
+        LoginAttemptRecord.client_ip.is_(None)
+        if client_ip is None
+        else LoginAttemptRecord.client_ip == client_ip
+    )
+    return _failures(session, (LoginAttemptRecord.account == account) & same_client, since=start)
+
+
+def _after_last_success(session: Session, account: str, since: datetime) -> datetime:
+    last_success = session.scalar(
+        select(func.max(LoginAttemptRecord.attempted_at)).where(
+            LoginAttemptRecord.account == account,
+            LoginAttemptRecord.succeeded.is_(True),
+            LoginAttemptRecord.attempted_at >= since,
+        )
+    )
+    return max(since, last_success) if last_success is not None else since
+
+
 def client_ip_failures(session: Session, client_ip: str, *, since: datetime) -> FailureCount:
     # A success from a shared address does not reset it: an attacker may share it too.
     return _failures(session, LoginAttemptRecord.client_ip == client_ip, since=since)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated
@@ -38,6 +39,7 @@ CSV_COLUMNS = (
 )  # fmt: skip
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PIECE_START_TRIGGER = re.compile(r"(^|[,;])([ ]*)([=+\-@\t\r])")
 
 Text = Annotated[str, Query(max_length=100)]
 
@@ -125,7 +127,9 @@ def download_audit_report(
 
 def report_csv(events: list[AuditEventRecord]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    # Every cell quoted: a spreadsheet that splits on ';' (the German default) or ',' keeps
+    # a cell holding either in one piece.
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     for event in events:
         writer.writerow([csv_cell(value) for value in _csv_values(event)])
@@ -133,8 +137,11 @@ def report_csv(events: list[AuditEventRecord]) -> str:
 
 
 def csv_cell(value: object) -> str:
+    """Text no spreadsheet runs: an apostrophe goes before a formula trigger at the start of
+    the cell and at the start of every piece after a ',' or ';', so the cell stays inert even
+    in a program that splits on a separator inside quotes (OWASP CSV injection)."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+    return _PIECE_START_TRIGGER.sub(r"\1\2'\3", text)
 
 
 def detail_text(detail: object) -> str:
