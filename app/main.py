@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import health
 from app.api.v1 import router as api_v1
+from app.cds import routes as cds
 from app.config import Settings, get_settings
 from app.db.engine import make_engine, make_sessionmaker
 from app.domain.titration import load_protocols
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     app.include_router(health.router)
     app.include_router(api_v1.router)
+    app.include_router(cds.router)
     app.include_router(web.router)
     install_error_handlers(app)
     return app
