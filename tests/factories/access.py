@@ -13,8 +13,8 @@ from typing import Any
 
 ACCESS_MD = Path(__file__).resolve().parents[2] / "ACCESS.md"
 PUBLIC, SIGNED_IN = "public", "signed-in"
-# Routes the EHR calls or starts: trusted by its signature or a SMART launch, not by a role.
-EHR_ROUTES = frozenset({"ehr-signed", "smart-launch"})
+# Routes the EHR calls: trusted by its signed JWT, not by a role or a scope.
+EHR_ROUTES = frozenset({"ehr-signed"})
 ROLE_COLUMNS = ("admin", "prescriber", "pharmacist", "viewer")
 
 _CODE = re.compile(r"`([^`]+)`")

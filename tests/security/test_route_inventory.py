@@ -23,6 +23,8 @@ PUBLIC_ROUTES = {
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/cds-services"),  # CDS Hooks discovery is public by the standard
+    ("GET", "/smart/launch"),  # a SMART launch starts logged out; the EHR vouches for the user
+    ("GET", "/smart/callback"),
 }
 
 
