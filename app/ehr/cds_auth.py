@@ -19,6 +19,7 @@ from app.ehr.connections import EhrConnection
 ALGORITHMS = ["RS384", "ES384"]
 LEEWAY_SECONDS = 30
 JWKS_CACHE_SECONDS = 300
+JWKS_TIMEOUT_SECONDS = 10
 
 
 class CdsAuthError(Exception):
@@ -51,7 +52,9 @@ _JWKS_LOCK = threading.Lock()
 def _jwks_client(url: str) -> jwt.PyJWKClient:
     with _JWKS_LOCK:
         if url not in _JWKS:
-            _JWKS[url] = jwt.PyJWKClient(url, cache_keys=True, lifespan=JWKS_CACHE_SECONDS)
+            _JWKS[url] = jwt.PyJWKClient(
+                url, cache_keys=True, lifespan=JWKS_CACHE_SECONDS, timeout=JWKS_TIMEOUT_SECONDS
+            )
         return _JWKS[url]
 
 

@@ -192,4 +192,8 @@ SHOWS_NO_FREE_TEXT = {
     "/docs": "FastAPI's Swagger UI: no records",
     "/docs/oauth2-redirect": "part of FastAPI's Swagger UI",
     "/patients/new": "an empty form; what is typed comes back from POST /patients (forms test)",
+    "/cds-services": "CDS Hooks discovery: fixed service descriptions, no records",
+    "/smart/launch": "redirects to the EHR; its error page shows fixed text only",
+    "/smart/callback": "redirects to the planner; its error pages show fixed text and the EHR's "
+    "answer status, never a query value",
 }
