@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.ehr.connections import EhrConnection
-
 from app.db.audit_chain import AuditKey, AuditKeys, derive_key
+from app.ehr.connections import EhrConnection
 
 # Not a credential: the value outside dev is refused (_refuse_placeholder_secret_outside_dev).
 PLACEHOLDER_SECRET = "change-me"  # nosec B105

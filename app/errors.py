@@ -37,7 +37,8 @@ def install_error_handlers(app: FastAPI) -> None:
             await run_in_threadpool(_audit_refusal, request, exc)
         if isinstance(exc, AuditedRefusal) and exc.audit:
             await run_in_threadpool(_audit_edge_refusal, request, exc)
-        if request.url.path.startswith("/api/"):
+        # The API and the CDS Hooks services answer JSON problems; pages answer HTML.
+        if request.url.path.startswith(("/api/", "/cds-services")):
             return render_api_error(request, exc)
         return render_web_error(request, exc)
 

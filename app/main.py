@@ -13,6 +13,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from app import health
 from app.api.v1 import openapi as api_openapi
 from app.api.v1 import router as api_v1
+from app.cds import routes as cds
 from app.config import Settings, get_settings
 from app.db.audit_chain import install_keys
 from app.db.engine import make_engine, make_sessionmaker
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     app.include_router(health.router)
     app.include_router(api_v1.router)
+    app.include_router(cds.router)
     app.include_router(web.router)
     install_error_handlers(app)
     return app

@@ -70,9 +70,14 @@ def endpoints(connection: EhrConnection) -> tuple[str, str]:
 
 
 def authorize_url(
-    connection: EhrConnection, *, authorize: str, redirect_uri: str, launch: str, state: str,
+    connection: EhrConnection,
+    *,
+    authorize: str,
+    redirect_uri: str,
+    launch: str,
+    state: str,
     pkce: Pkce,
-) -> str:  # fmt: skip
+) -> str:
     query = {
         "response_type": "code",
         "client_id": connection.client_id,

@@ -71,9 +71,9 @@ def read_ehr_patient(
     connection: EhrConnection, selector: PatientSelector, *, access_token: str | None
 ) -> ImportedPatient:
     """The network half of an import (no database): find the patient and read its values."""
-    token = access_token or smart.backend_access_token(connection)
-    client = FhirClient(connection.fhir_base, access_token=token)
     try:
+        token = access_token or smart.backend_access_token(connection)
+        client = FhirClient(connection.fhir_base, access_token=token)
         if selector.fhir_id:
             patient = client.read("Patient", selector.fhir_id)
         elif selector.identifier_value:

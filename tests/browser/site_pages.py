@@ -35,6 +35,9 @@ NOT_PAGES: dict[str, str] = {
     "/plans/{plan_id}/summary.pdf": "PDF (same content as the summary page)",
     "/plans/{plan_id}/fhir.json": "FHIR JSON download",
     "/plans/{plan_id}/calendar.ics": "iCalendar download",
+    "/cds-services": "CDS Hooks discovery (JSON for the EHR)",
+    "/smart/launch": "redirects to the EHR's authorisation server",
+    "/smart/callback": "completes a SMART launch and redirects to the planner",
 }
 
 PRESCRIBER, PHARMACIST, VIEWER, ADMIN = (

@@ -3,11 +3,16 @@ and an app whose settings name it as the EHR "ward"."""
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
@@ -64,8 +69,9 @@ class FhirSeeder:
             }
         )
 
-    def observation(self, patient_id: str, code: str, value: Any, unit: str, when: str,
-                    *, status: str = "final") -> dict[str, Any]:  # fmt: skip
+    def observation(
+        self, patient_id: str, code: str, value: Any, unit: str, when: str, *, status: str = "final"
+    ) -> dict[str, Any]:
         return self.create(
             {
                 "resourceType": "Observation",
@@ -82,8 +88,14 @@ class FhirSeeder:
             }
         )
 
-    def medication(self, patient_id: str, text: str | None, *, kind: str = "MedicationRequest",
-                   status: str = "active") -> dict[str, Any]:  # fmt: skip
+    def medication(
+        self,
+        patient_id: str,
+        text: str | None,
+        *,
+        kind: str = "MedicationRequest",
+        status: str = "active",
+    ) -> dict[str, Any]:
         resource: dict[str, Any] = {
             "resourceType": kind,
             "status": status,
@@ -100,11 +112,59 @@ def fhir(fhir_base: str) -> FhirSeeder:
     return FhirSeeder(fhir_base)
 
 
+class Jwks:
+    """The EHR's signing keys: RS384 and ES384 ones published at `url` (a JWKS document
+    served over HTTP by the test), and one of each that is not published."""
+
+    def __init__(self) -> None:
+        self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.ec = ec.generate_private_key(ec.SECP384R1())
+        self.stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.url = ""
+
+    def document(self) -> bytes:
+        keys = []
+        for kid, key, algorithm in (("rsa-1", self.rsa, "RS384"), ("ec-1", self.ec, "ES384")):
+            jwk = json.loads(jwt.get_algorithm_by_name(algorithm).to_jwk(key.public_key()))
+            keys.append({**jwk, "kid": kid, "alg": algorithm, "use": "sig"})
+        return json.dumps({"keys": keys}).encode()
+
+
 @pytest.fixture(scope="session")
-def ward(fhir_base: str) -> EhrConnection:
+def jwks() -> Iterator[Jwks]:
+    keys = Jwks()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = keys.document()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    keys.url = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    yield keys
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+EHR_ISSUER = "https://ehr.example.invalid/cds-client"
+
+
+@pytest.fixture(scope="session")
+def ward(fhir_base: str, jwks: Jwks) -> EhrConnection:
     return EhrConnection(
         id="ward",
-        issuer=fhir_base,
+        issuer=EHR_ISSUER,
+        jwks_url=jwks.url,
         fhir_base=fhir_base,
         mrn_system=MRN_SYSTEM,
         users={"Practitioner/pr-1": "paula.prescriber"},

@@ -61,12 +61,16 @@ def test_a_new_patient_is_created_with_each_value_its_source_and_date(
     assert read["height_cm"] == 165.5
     assert read["serum_creatinine"] == {"value": 88, "unit": "umol/L", "measured_on": _day(10)}
     assert sorted(read["medications"]) == [
-        "Frobnicatol 5 mg", "Oxycodone 10 mg twice daily", "Zolpidem 10 mg",
-    ]  # fmt: skip
+        "Frobnicatol 5 mg",
+        "Oxycodone 10 mg twice daily",
+        "Zolpidem 10 mg",
+    ]
     recognised = {m["name"]: m["recognised"] for m in body["medications"]}
     assert recognised == {
-        "Oxycodone 10 mg twice daily": True, "Zolpidem 10 mg": True, "Frobnicatol 5 mg": False,
-    }  # fmt: skip
+        "Oxycodone 10 mg twice daily": True,
+        "Zolpidem 10 mg": True,
+        "Frobnicatol 5 mg": False,
+    }
     assert body["findings"] == []
     assert response.headers["Location"].endswith(f"/api/v1/patients/{read['id']}")
 
@@ -179,13 +183,15 @@ def test_import_by_fhir_id(client: TestClient, fhir: FhirSeeder, auth_headers_fa
 def test_refusals(client: TestClient, fhir: FhirSeeder, auth_headers_factory: Any) -> None:
     writer = auth_headers_factory("patients:write")
     assert _import(client, writer, "NOSUCHMRN").status_code == 404
-    unknown_ehr = client.post(URL, json={"ehr": "elsewhere", "identifier": {"value": "X"}},
-                              headers=writer)  # fmt: skip
+    unknown_ehr = client.post(
+        URL, json={"ehr": "elsewhere", "identifier": {"value": "X"}}, headers=writer
+    )
     assert unknown_ehr.status_code == 422
     both = client.post(
-        URL, json={"ehr": "ward", "fhir_patient_id": "a", "identifier": {"value": "X"}},
+        URL,
+        json={"ehr": "ward", "fhir_patient_id": "a", "identifier": {"value": "X"}},
         headers=writer,
-    )  # fmt: skip
+    )
     assert both.status_code == 422
     assert both.headers["content-type"] == "application/problem+json"
     assert _import(client, auth_headers_factory("patients:read"), "X").status_code == 403

@@ -24,8 +24,9 @@ TODAY = date(2026, 12, 6)
 
 def _patient_with_lab(measured_on: date) -> ImportedPatient:
     lab = Measurement(Decimal("1.1"), "mg/dL", "https://ehr/Observation/1", measured_on)
-    return ImportedPatient("src", "M1", "A", "B", date(1960, 1, 1), "female", None, None, lab,
-                           (), ())  # fmt: skip
+    return ImportedPatient(
+        "src", "M1", "A", "B", date(1960, 1, 1), "female", None, None, lab, (), ()
+    )
 
 
 def test_the_window_is_sourced_protocol_data() -> None:
@@ -100,3 +101,32 @@ def test_values_that_cannot_be_taken_as_they_are_are_reported() -> None:
     )
     assert {p.field for p in imported.problems} == {"sex", "weight_kg", "height_cm"}
     assert imported.birth_date is None  # a year alone is not a date of birth
+
+
+@given(
+    dose=st.decimals(Decimal("0.5"), Decimal("40"), places=1),
+    frequency=st.integers(1, 6),
+    every_hours=st.sampled_from([None, 4, 6, 8, 12, 24]),
+)
+def test_the_daily_dose_is_dose_times_administrations_exactly(
+    dose: Decimal, frequency: int, every_hours: int | None
+) -> None:
+    from app.ehr.cds import ordered_dose
+
+    repeat = (
+        {"frequency": frequency, "period": 1, "periodUnit": "d"}
+        if every_hours is None
+        else {"frequency": 1, "period": every_hours, "periodUnit": "h"}
+    )
+    order = {
+        "dosageInstruction": [
+            {
+                "timing": {"repeat": repeat},
+                "doseAndRate": [{"doseQuantity": {"value": dose, "code": "mg"}}],
+            }
+        ]
+    }
+    times = frequency if every_hours is None else 24 // every_hours
+    ordered = ordered_dose(order)
+    assert ordered.daily_mg == dose * times
+    assert ordered.per_administration_mg == dose

@@ -13,6 +13,8 @@ from typing import Any
 
 ACCESS_MD = Path(__file__).resolve().parents[2] / "ACCESS.md"
 PUBLIC, SIGNED_IN = "public", "signed-in"
+# Routes the EHR calls: trusted by its signed JWT, not by a role or a scope.
+EHR_ROUTES = frozenset({"ehr-signed"})
 ROLE_COLUMNS = ("admin", "prescriber", "pharmacist", "viewer")
 
 _CODE = re.compile(r"`([^`]+)`")

@@ -193,4 +193,8 @@ SHOWS_NO_FREE_TEXT = {
     "/docs/oauth2-redirect": "part of FastAPI's Swagger UI",
     "/patients/new": "an empty form; what is typed comes back from POST /patients (forms test)",
     "/api/v1/calendar-feeds/{token}.ics": "the events of calendar.ics (walked), no typed text",
+    "/cds-services": "CDS Hooks discovery: fixed service descriptions, no records",
+    "/smart/launch": "redirects to the EHR; its error page shows fixed text only",
+    "/smart/callback": "redirects to the planner; its error pages show fixed text and the EHR's "
+    "answer status, never a query value",
 }

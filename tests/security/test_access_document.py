@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from app.db.models import ROLES
 from app.services import auth
 from app.services.permissions import OPERATIONS, SCOPE_OPERATIONS
-from tests.factories.access import PUBLIC, ROLE_COLUMNS, SIGNED_IN, read_access_document
+from tests.factories.access import EHR_ROUTES, PUBLIC, ROLE_COLUMNS, SIGNED_IN, read_access_document
 from tests.factories.routes import iter_routes
 from tests.security.test_route_inventory import PUBLIC_ROUTES
 
@@ -51,7 +51,7 @@ def test_every_route_names_a_known_operation() -> None:
     unknown = {
         route: op
         for route, op in DOCUMENT.routes.items()
-        if op not in OPERATIONS and op not in (PUBLIC, SIGNED_IN)
+        if op not in OPERATIONS and op not in (PUBLIC, SIGNED_IN, *EHR_ROUTES)
     }
     assert unknown == {}
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
+from app.cds.routes import cds_caller
 from app.web.deps import current_clinician
 from tests.factories.routes import iter_routes
 
@@ -23,6 +24,9 @@ PUBLIC_ROUTES = {
     ("GET", "/docs/oauth2-redirect"),
     # A calendar app sends no token: the feed's address is its secret (ACCESS.md).
     ("GET", "/api/v1/calendar-feeds/{token}.ics"),
+    ("GET", "/cds-services"),  # CDS Hooks discovery is public by the standard
+    ("GET", "/smart/launch"),  # a SMART launch starts logged out; the EHR vouches for the user
+    ("GET", "/smart/callback"),
 }
 
 
@@ -37,6 +41,8 @@ def test_every_route_is_public_or_protected(app: FastAPI) -> None:
             continue
         if path.startswith("/api/"):
             protected = any(hasattr(call, "required_scope") for call in calls)
+        elif path.startswith("/cds-services"):
+            protected = cds_caller in calls  # the EHR's signed JWT
         else:
             protected = current_clinician in calls
         if not protected:
@@ -48,17 +54,21 @@ def test_the_only_mount_is_static_files(app: FastAPI) -> None:
     assert [r.path for r in app.routes if isinstance(r, Mount)] == ["/static"]
 
 
-@pytest.mark.parametrize("surface", ["api", "web"])
+def _surface(path: str) -> str:
+    return "api" if path.startswith("/api/") else "cds" if path.startswith("/cds-") else "web"
+
+
+@pytest.mark.parametrize("surface", ["api", "web", "cds"])
 def test_protected_routes_refuse_anonymous_callers(
     client: TestClient, app: FastAPI, surface: str
 ) -> None:
     checked = 0
     for method, path, _ in iter_routes(app):
-        if (method, path) in PUBLIC_ROUTES or path.startswith("/api/") != (surface == "api"):
+        if (method, path) in PUBLIC_ROUTES or _surface(path) != surface:
             continue
         response = client.request(method, _concrete(path))
         checked += 1
-        if surface == "api":
+        if surface in ("api", "cds"):
             assert response.status_code == 401, f"{method} {path}"
             assert response.headers["content-type"].startswith("application/problem+json")
         else:
