@@ -89,8 +89,6 @@ def read_plan_version_for_document(
             **(detail or {}),
         },
     )
-    audit.record(session, actor, entry)
-    session.commit()
     last_refill = None
     if record.plan_type == "itb_titration":
         query = (
@@ -99,4 +97,9 @@ def read_plan_version_for_document(
             .order_by(PumpRefillRecord.filled_on.desc(), PumpRefillRecord.id.desc())
         )
         last_refill = session.scalars(query).first()
-    return PlanDocumentSource(patient=patient, plan=record, version=stored, last_refill=last_refill)
+    reviews = tuple(r for r in plan_repo.reviews(session, record.id) if r.version_number == number)
+    audit.record(session, actor, entry)
+    session.commit()
+    return PlanDocumentSource(
+        patient=patient, plan=record, version=stored, last_refill=last_refill, reviews=reviews
+    )
