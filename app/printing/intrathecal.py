@@ -170,3 +170,30 @@ def _step_on(steps: list[dict[str, Any]], day: date) -> dict[str, Any]:
         if date.fromisoformat(step["start_date"]) <= day <= date.fromisoformat(step["end_date"]):
             return step
     return steps[0] if day < date.fromisoformat(steps[0]["start_date"]) else steps[-1]
+
+
+def pump_card_from_refill(
+    *,
+    filled_on: date,
+    daily_dose_mcg: Decimal,
+    concentration_mcg_per_ml: Decimal,
+    alarm_date: date,
+    window_start: date,
+    window_end: date,
+    language: str,
+) -> PumpCard:
+    """The card with the figures of the pump's last recorded refill: the dose on its fill
+    date, its concentration, and the alarm date and window computed when it was recorded
+    (from the plan's daily dose on every day, not its first day's)."""
+    t = translations(language)
+    return PumpCard(
+        dose=per_day_text({"value": str(daily_dose_mcg), "unit": "mcg"}, language, t),
+        dose_from=format_long_date(filled_on, language),
+        concentration=f"{format_quantity(concentration_mcg_per_ml, 'mcg', language)}/mL",
+        alarm_date=format_long_date(alarm_date, language),
+        refill_window=t.gettext("%(start)s to %(end)s")
+        % {
+            "start": format_long_date(window_start, language),
+            "end": format_long_date(window_end, language),
+        },
+    )

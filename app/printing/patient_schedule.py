@@ -16,7 +16,13 @@ from typing import Any
 from app.domain.titration import ProtocolSet
 from app.printing.document import PageSetup, base_context, build_header
 from app.printing.environment import render_document
-from app.printing.intrathecal import PumpFigures, build_pump_card, build_sheet, ceiling_line
+from app.printing.intrathecal import (
+    PumpFigures,
+    build_pump_card,
+    build_sheet,
+    ceiling_line,
+    pump_card_from_refill,
+)
 from app.printing.numbers import format_timestamp
 from app.printing.pdf import render_pdf
 from app.printing.schedule import build_oral_schedule
@@ -86,7 +92,7 @@ def render_schedule_html(
         printed_at=format_timestamp(context.printed_at, language, zone=context.zone),
     )
     variables = base_context(header, setup) | {"clinic": context.clinic}
-    variables |= _content(plain, context)
+    variables |= _content(plain, context, source)
     return render_document(TEMPLATES[plain["plan_type"]], variables, language=language)
 
 
@@ -101,12 +107,24 @@ def schedule_filename(source: PlanDocumentSource, language: str) -> str:
     return f"baclofen-schedule-plan-{source.plan.id}-v{source.version.number}-{language}.pdf"
 
 
-def _content(plain: dict[str, Any], context: PrintContext) -> dict[str, Any]:
+def _content(
+    plain: dict[str, Any], context: PrintContext, source: PlanDocumentSource
+) -> dict[str, Any]:
     plan_type, language = plain["plan_type"], context.language
     if plan_type in ("itb_screening", "itb_titration"):
         content: dict[str, Any] = {"sheet": build_sheet(plain, language)}
         if plan_type == "itb_titration":
             content["ceiling"] = ceiling_line(plain, language)
+        refill = source.last_refill
+        if plan_type == "itb_titration" and context.figures == PumpFigures() and refill:
+            # No figures asked for: the card carries the pump's last recorded refill.
+            content["pump_card"] = pump_card_from_refill(
+                filled_on=refill.filled_on, daily_dose_mcg=refill.daily_dose_mcg,
+                concentration_mcg_per_ml=refill.concentration_mcg_per_ml,
+                alarm_date=refill.alarm_date, window_start=refill.window_start,
+                window_end=refill.window_end, language=language,
+            )  # fmt: skip
+        elif plan_type == "itb_titration":
             content["pump_card"] = build_pump_card(
                 plain,
                 language,

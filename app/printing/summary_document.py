@@ -78,6 +78,7 @@ def _render(source: PlanDocumentSource, setup: PageSetup, zone: tzinfo) -> str:
     context = {
         **base_context(header, setup),
         "summary": build_summary(source.plan, source.version, source.patient),
+        "reviews": source.reviews,
         "saved_at": format_timestamp(source.version.created_at, LANGUAGE, zone=zone),
         "zone": str(zone),
     }

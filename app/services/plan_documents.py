@@ -11,9 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import PatientRecord, PlanRecord, PlanVersionRecord
+from app.db.models import (
+    PatientRecord,
+    PlanRecord,
+    PlanReviewRecord,
+    PlanVersionRecord,
+    PumpRefillRecord,
+)
 from app.db.repositories import patients as patient_repo
 from app.db.repositories import plans as plan_repo
 from app.services import audit
@@ -30,6 +37,10 @@ class PlanDocumentSource:
     patient: PatientRecord
     plan: PlanRecord
     version: PlanVersionRecord
+    # The pump's last recorded refill (intrathecal titrations): the pump card prints it.
+    last_refill: PumpRefillRecord | None = None
+    # The pharmacist's reviews of this version, oldest first (the clinician summary shows them).
+    reviews: tuple[PlanReviewRecord, ...] = ()
 
     @property
     def superseded(self) -> bool:
@@ -78,6 +89,17 @@ def read_plan_version_for_document(
             **(detail or {}),
         },
     )
+    last_refill = None
+    if record.plan_type == "itb_titration":
+        query = (
+            select(PumpRefillRecord)
+            .where(PumpRefillRecord.plan_id == record.id)
+            .order_by(PumpRefillRecord.filled_on.desc(), PumpRefillRecord.id.desc())
+        )
+        last_refill = session.scalars(query).first()
+    reviews = tuple(r for r in plan_repo.reviews(session, record.id) if r.version_number == number)
     audit.record(session, actor, entry)
     session.commit()
-    return PlanDocumentSource(patient=patient, plan=record, version=stored)
+    return PlanDocumentSource(
+        patient=patient, plan=record, version=stored, last_refill=last_refill, reviews=reviews
+    )

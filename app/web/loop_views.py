@@ -15,7 +15,7 @@ from app.domain.titration.follow_up import AdverseEffect
 from app.printing.i18n import N_
 from app.services.observations import ObservationView
 from app.web.plan_chart import ObservationPoint, build_chart
-from app.web.plan_views import PlanView
+from app.web.plan_views import DiffRow, PlanView, format_dose
 from app.web.templating import format_decimal
 
 # Labels of the adverse-effect codes (translated when the page renders); benefit words too.
@@ -88,3 +88,27 @@ def taper_link(
 def supersedes(raw: object) -> int | None:
     text = str(raw or "").strip()
     return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
+
+
+def from_change_date(a: PlanView, b: PlanView) -> list[tuple[str, list[DiffRow]]]:
+    """When the newer version starts later ("continue from today"), old and new daily dose
+    on each date from its start on, where either changes. Empty otherwise."""
+    if not (a.daily_doses and b.daily_doses) or b.daily_doses[0][0] <= a.daily_doses[0][0]:
+        return []
+    change = b.daily_doses[0][0]
+    starts = sorted(
+        {change} | {start for start, _, _ in (*a.daily_doses, *b.daily_doses) if start > change}
+    )
+    a_end = a.daily_doses[-1][1]
+    rows = []
+    for day in starts:
+        old = a.dose_on(day) if day <= a_end else None
+        new = b.dose_on(day)
+        rows.append(
+            DiffRow(
+                f"from {day.isoformat()}",
+                format_dose(old, per_day=True) if old else "—",
+                format_dose(new, per_day=True) if new else "—",
+            )
+        )
+    return [(f"Daily dose from the change date ({change.isoformat()})", rows)]

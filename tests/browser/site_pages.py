@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -25,7 +26,7 @@ from tests.factories.users import PASSWORD
 
 # GET routes that answer with something other than an HTML page for people.
 NOT_PAGES: dict[str, str] = {
-    "/": "redirects to the patient list",
+    "/": "redirects to the worklist",
     "/healthz": "JSON health probe",
     "/openapi.json": "the API's OpenAPI document",
     "/docs": "FastAPI's generated Swagger UI for integrators, not a Titrate page",
@@ -102,12 +103,34 @@ def seed_records(prescriber: httpx.Client) -> SeededRecords:
     revision = {**_ORAL, "target_daily_dose": "45", "version": "1", "reason": "Still stiff."}
     response = prescriber.post(f"/plans/{oral}/revise", data={**revision, "csrf_token": csrf})
     assert response.status_code == 303, response.text
+    observation = {
+        "observed_on": date.today().isoformat(),
+        "mas_score": "1+",
+        "spasm_frequency": "2",
+        "adverse_effects": "drowsiness",
+        "note": "Sleepy.",
+    }
+    response = prescriber.post(
+        f"/plans/{oral}/observations", data={**observation, "csrf_token": csrf}
+    )
+    assert response.status_code == 303, response.text
+    # One open plan per route: the taper is another patient's; the ITB titration follows the
+    # screening (which it completes).
+    tapered = _created_id(
+        prescriber.post("/patients", data={**_patient_form(f"{family_name}t"), "csrf_token": csrf})
+    )
+    screening = _save_plan(prescriber, csrf, patient_id, _SCREENING)
+    itb = _save_plan(prescriber, csrf, patient_id, {**_ITB, "supersedes_plan_id": str(screening)})
+    refill = {"filled_on": date.today().isoformat(), "reservoir_ml": "20", "alarm_volume_ml": "2",
+              "concentration_mcg_per_ml": "500", "max_refill_interval_days": "180"}  # fmt: skip
+    response = prescriber.post(f"/plans/{itb}/refills", data={**refill, "csrf_token": csrf})
+    assert response.status_code == 303, response.text
     return SeededRecords(
         patient_id=patient_id,
         oral_plan_id=oral,
-        taper_plan_id=_save_plan(prescriber, csrf, patient_id, _TAPER),
-        screening_plan_id=_save_plan(prescriber, csrf, patient_id, _SCREENING),
-        itb_plan_id=_save_plan(prescriber, csrf, patient_id, _ITB),
+        taper_plan_id=_save_plan(prescriber, csrf, tapered, _TAPER),
+        screening_plan_id=screening,
+        itb_plan_id=itb,
         family_name=family_name,
     )
 
@@ -146,6 +169,15 @@ def site_pages(ids: SeededRecords) -> list[SitePage]:
         ),
         SitePage("plan-intrathecal", "/plans/{plan_id}", PRESCRIBER, f"/plans/{ids.itb_plan_id}"),
         SitePage("revise", "/plans/{plan_id}/revise", PRESCRIBER, f"{oral}/revise"),
+        SitePage("worklist", "/worklist", PRESCRIBER, "/worklist?within_days=366"),
+        SitePage("worklist-filtered", "/worklist", PRESCRIBER, "/worklist?kind=refill_due"),
+        SitePage("review-queue", "/worklist", PHARMACIST, "/worklist"),
+        SitePage(
+            "plan-intrathecal-pharmacist",
+            "/plans/{plan_id}",
+            PHARMACIST,
+            f"/plans/{ids.itb_plan_id}",
+        ),
         SitePage("history", "/plans/{plan_id}/history", PRESCRIBER, f"{oral}/history"),
         SitePage("diff", "/plans/{plan_id}/diff", PRESCRIBER, f"{oral}/diff?a=1&b=2"),
         *_print_pages(ids),

@@ -46,6 +46,8 @@ def test_clinician_creates_finds_edits_a_patient_and_logging_out_ends_the_sessio
     page.get_by_label("Password").fill(PASSWORD)
     _shot(page, screenshot_dir, "01-login")
     page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/worklist$"))  # the clinician's home
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
     expect(page).to_have_url(re.compile(r"/patients$"))
     expect(page.get_by_role("heading", name="Patients")).to_be_visible()
     assert page.evaluate("typeof window.htmx") == "object", "htmx did not load"

@@ -52,7 +52,7 @@ def _made_up_patient(
 
 def _log_in(page: Page) -> None:
     log_in_through_the_form(page)
-    expect(page).to_have_url(re.compile(r"/patients$"))
+    expect(page).to_have_url(re.compile(r"/worklist$"))  # the clinician's home
 
 
 def test_prescriber_plans_acknowledges_saves_revises_and_compares_versions(

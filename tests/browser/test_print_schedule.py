@@ -106,7 +106,7 @@ def _logged_in_page(browser: Browser, live_server: str) -> tuple[Page, list[str]
     # A CSP refusal (inline style or script) shows up as a console error.
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     log_in_through_the_form(page)
-    expect(page).to_have_url(re.compile(r"/patients$"))
+    expect(page).to_have_url(re.compile(r"/worklist$"))  # the clinician's home
     return page, problems
 
 

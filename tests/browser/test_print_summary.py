@@ -63,7 +63,7 @@ def _prescriber(browser: Browser, live_server: str) -> tuple[BrowserContext, Pag
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("dialog", lambda d: problems.append(f"dialog: {d.message}"))
     log_in_through_the_form(page)
-    expect(page).to_have_url(re.compile(r"/patients$"))
+    expect(page).to_have_url(re.compile(r"/worklist$"))  # the clinician's home
     return context, page, problems
 
 

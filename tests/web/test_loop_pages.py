@@ -89,6 +89,11 @@ def test_drowsiness_recorded_on_the_plan_page_is_stepped_back_in_one_step(
     after = client.get(url).text
     assert "Observation of" in after  # the new version's reason
     assert "Done by paula.prescriber: plan" in after
+    diff = client.get(f"{url}/diff").text
+    section = diff.split("Daily dose from the change date")[1].split("</table>")[0]
+    assert f"from {TODAY.isoformat()}" in section
+    assert "30 mg/day" in section  # old, from the change date on
+    assert "15 mg/day" in section  # new
     again = client.post(f"{url}/observations/{observation_id}/act",
                         data={"csrf_token": token, "version": "2"})  # fmt: skip
     assert again.status_code == 409
@@ -153,6 +158,10 @@ def test_a_review_outcome_shows_in_the_header_and_history_and_is_not_offered_aga
     assert "Record review of version" not in after
     history = client.get(f"{url}/history").text
     assert 'class="outcome-query"' in history
+    summary = client.get(f"{url}/summary").text
+    reviews = summary.split('class="summary-reviews"')[1].split("</section>")[0]
+    assert "query" in reviews
+    assert "phil.pharmacist" in reviews
 
 
 def test_the_pump_record_prefills_and_shows_the_window(

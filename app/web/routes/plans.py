@@ -26,6 +26,7 @@ from app.web.htmx import is_partial, redirect
 from app.web.loop_views import (
     ADVERSE_EFFECTS,
     MAS_SCORES,
+    from_change_date,
     pump_defaults,
     taper_link,
     view_is_itb,
@@ -242,7 +243,8 @@ def diff_versions(
     b = b or record.current_version
     a = a or max(1, b - 1)
     left, right = _version_of(versions, a), _version_of(versions, b)
-    sections = diff_sections(view_of_version(left), view_of_version(right))
+    left_view, right_view = view_of_version(left), view_of_version(right)
+    sections = from_change_date(left_view, right_view) + diff_sections(left_view, right_view)
     context = {"plan": record, "a": left, "b": right, "sections": sections,
                "numbers": [v.number for v in versions], "clinician": clinician,
                "is_itb": record.unit == "mcg"}  # fmt: skip
