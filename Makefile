@@ -33,7 +33,7 @@ TITRATE_DATABASE_URL ?= sqlite:///./data/titrate.db
 DOMAIN_TESTS := $(shell find tests/unit/domain -name 'test_*.py' 2>/dev/null | head -n 1)
 
 .PHONY: help setup run serve migrate test pytest lint typecheck coverage-domain browser-deps \
-        bench lock clean messages
+        bench bench-deps lock clean messages
 
 help:
 	@echo "make run           set up, migrate ./data/titrate.db and serve on http://$(HOST):$(PORT)"
@@ -43,6 +43,7 @@ help:
 	@echo "make typecheck     mypy --strict on app/"
 	@echo "make browser-deps  apt-get install $(SYSTEM_PACKAGES) (root)"
 	@echo "make bench         run the benchmarks under bench/"
+	@echo "make bench-deps    apt-get install wrk, bench/preview.py's load generator (root)"
 	@echo "make messages      extract translatable text into $(LOCALES)/messages.pot, merge into each .po"
 	@echo "make lock          rewrite $(LOCK) from the current virtualenv"
 	@echo "make clean         remove the virtualenv, node_modules, vendored htmx and caches"
@@ -157,7 +158,13 @@ messages: setup
 # ---------------------------------------------------------------------------------------------
 # Other
 
-bench: setup
+# wrk, the load generator of bench/preview.py (Debian package; root).
+bench-deps:
+	@if command -v wrk >/dev/null; then echo "bench-deps: wrk already installed"; \
+	elif [ "$$(id -u)" -ne 0 ]; then echo "bench-deps: needs root (apt-get install -y wrk)" >&2; exit 1; \
+	else DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null && wrk --version | head -n 1; fi
+
+bench: setup bench-deps
 	@shopt -s nullglob; scripts=(bench/*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "bench: no benchmarks under bench/ yet"; exit 0; fi; \
 	for script in "$${scripts[@]}"; do echo "== $$script"; $(PY) "$$script"; done

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from app.api.v1.problems import render_api_error
 from app.domain.titration.errors import TitrationError
-from app.services.errors import ServiceError
+from app.services.errors import Busy, ServiceError
 from app.services.permissions import Refused, record_refusal
 from app.web.errors import render_web_error
 
@@ -21,6 +23,13 @@ log = logging.getLogger("titrate.errors")
 
 def install_error_handlers(app: FastAPI) -> None:
     async def handle(request: Request, exc: Exception) -> Response:
+        if is_lock_timeout(exc):
+            log.warning(
+                "database busy id=%s path=%s",
+                request.scope.get("state", {}).get("request_id"),
+                request.url.path,
+            )
+            exc = Busy()
         if not isinstance(
             exc, ServiceError | TitrationError | HTTPException | RequestValidationError
         ):
@@ -39,12 +48,23 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for exc_class in (
         ServiceError,
+        OperationalError,  # SQLite's lock held past busy_timeout: a 503, not a 500
         TitrationError,
         HTTPException,
         RequestValidationError,
         Exception,
     ):
         app.add_exception_handler(exc_class, handle)
+
+
+def is_lock_timeout(exc: Exception) -> bool:
+    """SQLite gave up waiting for its write lock (busy_timeout): another transaction held it
+    too long. Nothing of this request was written; the client may try again."""
+    return (
+        isinstance(exc, OperationalError)
+        and isinstance(exc.orig, sqlite3.OperationalError)
+        and "locked" in str(exc.orig)
+    )
 
 
 def _audit_refusal(request: Request, refusal: Refused) -> None:
