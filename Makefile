@@ -34,6 +34,7 @@ DOMAIN_TESTS := $(shell find tests/unit/domain -name 'test_*.py' 2>/dev/null | h
 
 .PHONY: help setup run serve migrate test pytest lint typecheck coverage-domain browser-deps \
         bench mutation lock clean messages sbom
+        bench bench-deps lock clean messages
 
 help:
 	@echo "make run           set up, migrate ./data/titrate.db and serve on http://$(HOST):$(PORT)"
@@ -44,6 +45,7 @@ help:
 	@echo "make browser-deps  apt-get install $(SYSTEM_PACKAGES) (root)"
 	@echo "make bench         run the benchmarks under bench/"
 	@echo "make mutation      mutmut over app/domain with the domain tests; prints the score"
+	@echo "make bench-deps    apt-get install wrk, bench/preview.py's load generator (root)"
 	@echo "make messages      extract translatable text into $(LOCALES)/messages.pot, merge into each .po"
 	@echo "make lock          rewrite $(LOCK) from the current virtualenv"
 	@echo "make sbom          CycloneDX SBOM of $(LOCK) in build/sbom.cdx.json"
@@ -169,6 +171,14 @@ mutation: setup
 	$(PY) bench/mutation.py $(MUTATE)
 
 bench: setup
+
+# wrk, the load generator of bench/preview.py (Debian package; root).
+bench-deps:
+	@if command -v wrk >/dev/null; then echo "bench-deps: wrk already installed"; \
+	elif [ "$$(id -u)" -ne 0 ]; then echo "bench-deps: needs root (apt-get install -y wrk)" >&2; exit 1; \
+	else DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null && wrk --version | head -n 1; fi
+
+bench: setup bench-deps
 	@shopt -s nullglob; scripts=(bench/*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "bench: no benchmarks under bench/ yet"; exit 0; fi; \
 	for script in "$${scripts[@]}"; do \

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
 
     def ehr(self, ehr_id: str) -> EhrConnection | None:
         return next((connection for connection in self.ehrs if connection.id == ehr_id), None)
+
     # Requests per minute (and burst) per API token and per signed-in user, in each worker
     # process (app/request_limits.py); above it: 429 with Retry-After.
     token_requests_per_minute: int = Field(default=600, ge=1, le=100_000)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -14,7 +16,7 @@ from app import refusals
 from app.api.v1.problems import render_api_error
 from app.domain.titration.errors import TitrationError
 from app.refusals import AuditedRefusal
-from app.services.errors import ServiceError
+from app.services.errors import Busy, ServiceError
 from app.services.permissions import Refused, record_refusal
 from app.web.errors import render_web_error
 
@@ -23,6 +25,13 @@ log = logging.getLogger("titrate.errors")
 
 def install_error_handlers(app: FastAPI) -> None:
     async def handle(request: Request, exc: Exception) -> Response:
+        if is_lock_timeout(exc):
+            log.warning(
+                "database busy id=%s path=%s",
+                request.scope.get("state", {}).get("request_id"),
+                request.url.path,
+            )
+            exc = Busy()
         if not isinstance(
             exc, ServiceError | TitrationError | HTTPException | RequestValidationError
         ):
@@ -44,6 +53,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for exc_class in (
         ServiceError,
+        OperationalError,  # SQLite's lock held past busy_timeout: a 503, not a 500
         TitrationError,
         HTTPException,
         RequestValidationError,
@@ -63,6 +73,16 @@ def _audit_edge_refusal(request: Request, refusal: AuditedRefusal) -> None:
             request.url.path,
             type(exc).__name__,
         )
+
+
+def is_lock_timeout(exc: Exception) -> bool:
+    """SQLite gave up waiting for its write lock (busy_timeout): another transaction held it
+    too long. Nothing of this request was written; the client may try again."""
+    return (
+        isinstance(exc, OperationalError)
+        and isinstance(exc.orig, sqlite3.OperationalError)
+        and "locked" in str(exc.orig)
+    )
 
 
 def _audit_refusal(request: Request, refusal: Refused) -> None:

@@ -1,205 +1,202 @@
-"""Plan previews against a bare FastAPI endpoint served the same way, as throughput ratios.
+"""Preview throughput against a bare FastAPI endpoint served the same way, measured with `wrk`.
 
-Measures the JSON preview (POST /api/v1/plans/preview) and the planner's live-preview HTML
-fragment (POST /patients/{id}/plans/preview with HX-Request, logged in, CSRF token sent as
-htmx does). Each app runs under uvicorn (one worker) on loopback, one after the other, driven
-by the same sequential httpx client. Machines here are shared and noisy: read the ratios.
+Three targets, each its own `app.cli.serve` process with ONE worker on loopback, driven by
+`wrk` (Debian package; installed by `make bench-deps`, or here when run as root) with one
+thread and 16 connections on the same machine:
 
-    .venv/bin/python bench/preview.py [--requests 400]
+- bare:     loadkit/bare_server.py, POST /bare (a `def` handler parsing JSON, answering JSON:
+            no token, no database, no engine);
+- json:     POST /api/v1/plans/preview with a bearer token (scope plans:preview);
+- fragment: POST /patients/{id}/plans/preview with HX-Request, logged in, CSRF token in the
+            header as htmx sends it (the live preview's HTML fragment).
+
+Rounds alternate bare, json, fragment, so a shared machine's drift falls on all three alike;
+the figure of each target is the median of its rounds, the ratio the median over the bare
+median. Goals (issue 12): json ≥ 0.5×, fragment ≥ 0.3×. Every response must be 2xx (wrk
+counts the others; the bench fails on any). The per-request log line is at INFO level; the
+servers run at WARNING, as the figures are about the framework path.
+
+    .venv/bin/python bench/preview.py [--rounds 3] [--seconds 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
-import socket
+import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
+from loadkit import server
 
-ROOT = Path(__file__).resolve().parent.parent
+CONNECTIONS = 16
 BODY = {
     "plan_type": "oral_titration",
     "start_date": "2026-12-01",
     "indication": "multiple_sclerosis",
     "patient": {
-        "birth_date": "1981-05-02",
-        "sex": "male",
-        "weight_kg": 80,
-        "height_cm": 180,
-        "serum_creatinine": {"value": 0.9, "unit": "mg/dL"},
-        "medications": ["amlodipine"],
+        "birth_date": "1981-05-02", "sex": "male", "weight_kg": 80, "height_cm": 180,
+        "serum_creatinine": {"value": 0.9, "unit": "mg/dL"}, "medications": ["amlodipine"],
     },
     "target_daily_dose": {"value": 60, "unit": "mg"},
-}
-
-BARE_APP = """
-from fastapi import FastAPI
-app = FastAPI()
-
-@app.post("/bare")
-def bare(body: dict) -> dict:
-    return {"status": "ok", "echo": len(body)}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        *args,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("server did not start")
-
-
-def measure(
-    client: httpx.Client, url: str, requests: int, *, json: object = None, data: object = None
-) -> list[float]:
-    timings = []
-    for _ in range(20):  # warm-up
-        client.post(url, json=json, data=data).raise_for_status()
-    for _ in range(requests):
-        started = time.perf_counter()
-        client.post(url, json=json, data=data).raise_for_status()
-        timings.append(time.perf_counter() - started)
-    return timings
-
-
+}  # fmt: skip
 FORM = {
     "plan_type": "oral_titration", "indication": "multiple_sclerosis", "setting": "outpatient",
     "start_date": "2026-12-01", "target_daily_dose": "60",
 }  # fmt: skip
 PATIENT = {
-    "mrn": "BENCH-1", "given_name": "Bench", "family_name": "Fictional", "birth_date": "1981-05-02",
-    "sex": "male", "weight_kg": 80, "height_cm": 180,
+    "mrn": "BENCH-1", "given_name": "Bench", "family_name": "Fictional",
+    "birth_date": "1981-05-02", "sex": "male", "weight_kg": 80, "height_cm": 180,
     "serum_creatinine": {"value": 0.9, "unit": "mg/dL"}, "medications": ["amlodipine"],
 }  # fmt: skip
 PASSWORD = "bench password long enough"
 
 
-def logged_in_client(base: str) -> httpx.Client:
-    client = httpx.Client(base_url=base, timeout=10)
-    page = client.get("/login").text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    data = {"username": "bench.prescriber", "password": PASSWORD, "csrf_token": token}
-    assert client.post("/login", data=data).status_code == 303, "bench login failed"
-    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/patients").text).group(1)  # type: ignore[union-attr]
-    client.headers.update({"X-CSRF-Token": csrf, "HX-Request": "true"})
-    return client
+@dataclass(frozen=True, slots=True)
+class Run:
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    bad: int
 
 
-def report(name: str, timings: list[float]) -> float:
-    ordered = sorted(timings)
-    p50 = statistics.median(ordered) * 1000
-    p95 = ordered[int(len(ordered) * 0.95) - 1] * 1000
-    rate = len(timings) / sum(timings)
-    print(f"{name:<28} {rate:8.0f} req/s   p50 {p50:6.2f} ms   p95 {p95:6.2f} ms")
-    return rate
+def ensure_wrk() -> str:
+    """The wrk binary; apt-get installs the Debian package when missing and we are root."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise SystemExit("wrk is missing: run `make bench-deps` as root (apt-get install wrk)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
+    return shutil.which("wrk") or "/usr/bin/wrk"
+
+
+def lua_script(path: Path, body: str, headers: dict[str, str]) -> Path:
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(body)}"]
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def wrk(binary: str, url: str, script: Path, seconds: int) -> Run:
+    done = subprocess.run(
+        [binary, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    out = done.stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    count = int(bad.group(1)) if bad else 0
+    count += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    return Run(rate, _latency(out, "50%"), _latency(out, "99%"), count)
+
+
+def _latency(out: str, label: str) -> float:
+    match = re.search(rf"\s{re.escape(label)}\s+([\d.]+)(us|ms|s)\b", out)
+    if not match:
+        return float("nan")
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def log_in(base: str) -> tuple[str, str]:
+    """(Cookie header, CSRF token) of a prescriber logged in through the real form."""
+    with httpx.Client(base_url=base, timeout=10) as client:
+        page = client.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        data = {"username": "bench.prescriber", "password": PASSWORD, "csrf_token": token}
+        assert client.post("/login", data=data).status_code == 303, "bench login failed"
+        csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/patients").text).group(1)  # type: ignore[union-attr]
+        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    return cookie, csrf
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    binary = ensure_wrk()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         env = {
             **os.environ,
             "TITRATE_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
             "TITRATE_ENVIRONMENT": "dev",
-            "TITRATE_LOG_LEVEL": "WARNING",  # no console I/O per request in the figures
+            "TITRATE_LOG_LEVEL": "WARNING",
             # Measured load, not abuse: the per-token/per-user request limits stay out of the way.
             "TITRATE_TOKEN_REQUESTS_PER_MINUTE": "100000",
             "TITRATE_USER_REQUESTS_PER_MINUTE": "100000",
             "TITRATE_REQUEST_BURST": "10000",
         }
-        titrate = [sys.executable, "-m", "app.cli"]
-        subprocess.run([*titrate, "migrate"], env=env, cwd=ROOT, check=True)
-        token = subprocess.run(
-            [*titrate, "create-token", "--name", "bench", "--scope", "plans:preview"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        (Path(tmp) / "bare_app.py").write_text(BARE_APP)
-        subprocess.run(
-            [*titrate, "create-user", "--username", "bench.prescriber", "--role", "prescriber"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            input=PASSWORD + "\n",
-            text=True,
+        server.titrate(env, "migrate")
+        token = server.titrate(env, "create-token", "--name", "bench", "--scope", "plans:preview")
+        writer = server.titrate(
+            env, "create-token", "--name", "bench_writer", "--scope", "patients:write"
         )
-        writer = subprocess.run(
-            [*titrate, "create-token", "--name", "bench_writer", "--scope", "patients:write"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        rates = {}
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = serve(["--factory", "app.main:create_app"], env, port)
+        server.titrate(env, "create-user", "--username", "bench.prescriber", "--role",
+                       "prescriber", stdin=PASSWORD + "\n")  # fmt: skip
+        app_port, bare_port = server.free_port(), server.free_port()
+        log = tmp / "servers.log"
+        titrate = server.serve_titrate(env, app_port, 1, log)
+        bare = server.serve_bare(env, bare_port, 1, log)
         try:
+            base = f"http://127.0.0.1:{app_port}"
             with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {writer}"}) as api:
-                patient_id = (
-                    api.post("/api/v1/patients", json=PATIENT).raise_for_status().json()["id"]
-                )
-            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as api:
-                rates["json"] = report(
-                    "POST /api/v1/plans/preview",
-                    measure(api, "/api/v1/plans/preview", args.requests, json=BODY),
-                )
-            web = logged_in_client(base)
-            url = f"/patients/{patient_id}/plans/preview"
-            fragment = measure(web, url, args.requests, data=FORM)
-            rates["html"] = report("POST planner preview fragment", fragment)
-            web.close()
+                created = api.post("/api/v1/patients", json=PATIENT).raise_for_status()
+                patient_id = created.json()["id"]
+            cookie, csrf = log_in(base)
+            json_headers = {"Content-Type": "application/json"}
+            targets = {
+                "bare": (f"http://127.0.0.1:{bare_port}/bare",
+                         lua_script(tmp / "bare.lua", json.dumps(BODY), json_headers)),
+                "json": (f"{base}/api/v1/plans/preview",
+                         lua_script(tmp / "json.lua", json.dumps(BODY),
+                                    json_headers | {"Authorization": f"Bearer {token}"})),
+                "fragment": (f"{base}/patients/{patient_id}/plans/preview",
+                             lua_script(tmp / "fragment.lua", urlencode(FORM), {
+                                 "Content-Type": "application/x-www-form-urlencoded",
+                                 "Cookie": cookie, "X-CSRF-Token": csrf, "HX-Request": "true"})),
+            }  # fmt: skip
+            for url, script in targets.values():  # warm-up, and a check of the answers
+                wrk(binary, url, script, 2)
+            runs: dict[str, list[Run]] = {name: [] for name in targets}
+            for round_no in range(1, args.rounds + 1):
+                for name, (url, script) in targets.items():
+                    run = wrk(binary, url, script, args.seconds)
+                    runs[name].append(run)
+                    print(
+                        f"round {round_no}  {name:<9} {run.rate:8.0f} req/s  "
+                        f"p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  non-2xx {run.bad}"
+                    )
         finally:
-            server.kill()
-        port = free_port()
-        server = serve(["--app-dir", tmp, "bare_app:app"], env, port)
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as bare:
-                rates["bare"] = report(
-                    "POST /bare (bare FastAPI)", measure(bare, "/bare", args.requests, json=BODY)
-                )
-        finally:
-            server.kill()
-    print(f"ratio JSON preview / bare throughput:     {rates['json'] / rates['bare']:.2f}")
-    print(f"ratio HTML fragment / bare throughput:    {rates['html'] / rates['bare']:.2f}")
+            server.stop(titrate)
+            server.stop(bare)
+    medians = {name: statistics.median(r.rate for r in rs) for name, rs in runs.items()}
+    bad = sum(r.bad for rs in runs.values() for r in rs)
+    print(
+        f"\nwrk -t1 -c{CONNECTIONS} -d{args.seconds}s, one server worker each, median of "
+        f"{args.rounds} alternating rounds; load average {os.getloadavg()[0]:.2f}"
+    )
+    for name, rate in medians.items():
+        print(f"{name:<9} median {rate:8.0f} req/s")
+    for name, goal in (("json", 0.5), ("fragment", 0.3)):
+        ratio = medians[name] / medians["bare"]
+        print(f"ratio {name} preview / bare: {ratio:.2f}  (goal ≥ {goal})")
+    print(f"non-2xx responses: {bad}")
+    if bad:
+        raise SystemExit("some responses were not 2xx")
 
 
 if __name__ == "__main__":

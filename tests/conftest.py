@@ -23,6 +23,7 @@ from app.config import Settings
 from app.db.audit_chain import AuditKey, AuditKeys, derive_key, install_keys
 from app.db.engine import make_engine
 from app.main import create_app
+from app.services.token_cache import VERIFIED_TOKENS
 from tests.factories.users import ensure_standard_users
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -101,6 +102,14 @@ def client(app: FastAPI, session_factory: sessionmaker[Session]) -> Iterator[Tes
         # Replace what the lifespan made so every request joins the test's transaction.
         app.state.sessionmaker = session_factory
         yield test_client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_cache() -> Iterator[None]:
+    """Each test starts with no verified tokens remembered (services/token_cache.py)."""
+    VERIFIED_TOKENS.clear()
+    yield
+    VERIFIED_TOKENS.clear()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from app.db.repositories import clinics as clinic_repo
 from app.db.repositories import users as user_repo
 from app.db.repositories.accounts import TokenRow, UserRow
 from app.domain.patients import FieldProblem
-from app.services import audit, auth
+from app.services import audit, auth, token_cache
 from app.services.audit import AuditEntry
 from app.services.context import Actor, utc_now
 from app.services.errors import Forbidden, InvalidInput, NotFound
@@ -147,16 +147,19 @@ def create_token(session: Session, *, actor: Actor, new: NewToken) -> str:
 
 
 def revoke_token(session: Session, *, actor: Actor, token_id: int) -> None:
-    """Revoked tokens fail from the very next request: every call looks the token up."""
+    """A revoked token fails from the very next request on this instance (its verification is
+    forgotten here, after the commit) and within token_cache.LIFETIME_SECONDS on every other."""
     require(actor, "token.manage")
     token = account_repo.get_token_by_id(session, token_id)
     if token is None:
         raise NotFound(f"token {token_id} not found")
     if token.revoked_at is not None:
+        token_cache.forget(token.id)  # revoked elsewhere: stop trusting it here too
         return
     token.revoked_at = utc_now()
     audit.record(session, actor, AuditEntry("token.revoke", "api_token", str(token.id)))
     session.commit()
+    token_cache.forget(token.id)
 
 
 def list_clinics(session: Session, *, actor: Actor) -> list[ClinicRecord]:

@@ -22,12 +22,13 @@ from app.db.engine import READ_ONLY
 from app.db.models import ROLES, ApiTokenRecord, UserRecord, UserSessionRecord
 from app.db.repositories import users as user_repo
 from app.domain.patients import FieldProblem
-from app.services import audit, rate_limit
+from app.services import audit, rate_limit, token_cache
 from app.services.audit import AuditEntry
 from app.services.context import SYSTEM, Actor, utc_now
 from app.services.errors import AuthenticationFailed, Conflict, InvalidInput
 from app.services.permissions import SCOPES as SCOPES  # what each grants: permissions.py
 from app.services.rate_limit import LoginLimits
+from app.services.reads import read_only
 
 # RFC 9106 second recommendation and above the OWASP floor (m=19 MiB, t=2, p=1).
 _hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1)
@@ -224,30 +225,45 @@ def resume_session(session: Session, *, session_id: str, policy: SessionPolicy) 
 
 
 def _resume(session: Session, *, session_id: str, policy: SessionPolicy) -> LoginSession:
-    login = user_repo.get_login_session(session, sha256_hex(session_id))
+    # A plain read first: every page request passes here, and on SQLite a BEGIN IMMEDIATE
+    # per request would queue all of them behind the one write lock. Only the rare write
+    # (ending an idle session, touching the idle clock) opens a write transaction.
+    key = sha256_hex(session_id)
+    with read_only(session):
+        login = user_repo.get_login_session(session, key)
+        user = user_repo.get_user(session, login.user_id) if login is not None else None
     now = utc_now()
     if login is None or login.ended_at is not None or now >= login.expires_at:
         raise AuthenticationFailed("no such session")
-    if now - login.last_seen_at > policy.idle:
-        login.ended_at = now
-        session.commit()
+    idle = now - login.last_seen_at > policy.idle
+    # Touch at most every 30 s: the idle clock stays accurate without a write per request.
+    if idle or now - login.last_seen_at > timedelta(seconds=30):
+        _touch(session, login, now, end=idle)
+    if idle:
         raise AuthenticationFailed("session idle for too long")
-    user = user_repo.get_user(session, login.user_id)
     if user is None or not user.is_active:
         raise AuthenticationFailed("user disabled")
-    # Touch at most every 30 s: the idle clock stays accurate without a write per request.
-    if now - login.last_seen_at > timedelta(seconds=30):
-        login.last_seen_at = now
-        session.commit()
     return LoginSession(
         session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id
     )
 
 
-def _end_read(session: Session) -> None:
-    """End the read transaction of an authentication check, which runs before the handler.
+def _touch(session: Session, login: UserSessionRecord, now: datetime, *, end: bool) -> None:
+    """Move the idle clock, or end the session, in a short write transaction of its own."""
+    session.refresh(login)  # re-read under the write lock: a logout meanwhile stays a logout
+    if login.ended_at is not None:
+        raise AuthenticationFailed("no such session")
+    if end:
+        login.ended_at = now
+    else:
+        login.last_seen_at = now
+    session.commit()
 
-    On SQLite every transaction starts with BEGIN IMMEDIATE, i.e. takes the database's one
+
+def _end_read(session: Session) -> None:
+    """End the transaction of an authentication check, which runs before the handler.
+
+    On SQLite a write transaction starts with BEGIN IMMEDIATE, i.e. takes the database's one
     write lock; left open, the lock would be held from the check until the handler's service
     commits, across the hops between dependency, event loop and handler thread, while every
     other request in every worker waits (and after busy_timeout fails: "database is locked").
@@ -315,6 +331,11 @@ def token_problems(name: str, scopes: tuple[str, ...]) -> tuple[FieldProblem, ..
 
 
 def authenticate_token(session: Session, *, token: str) -> Actor:
+    """The client behind a bearer token: from services.token_cache when verified in the last
+    few seconds on this instance, else looked up (a plain read) and remembered."""
+    cached = token_cache.lookup(token)
+    if cached is not None:
+        return cached
     if not session.in_transaction():
         # A plain read (on SQLite a deferred BEGIN): it never waits for a writer.
         session.connection(execution_options={READ_ONLY: True})
@@ -325,12 +346,15 @@ def authenticate_token(session: Session, *, token: str) -> Actor:
             raise AuthenticationFailed("unknown or revoked token")
         if record.expires_at is not None and now >= record.expires_at:
             raise AuthenticationFailed("token expired")
-        return Actor(
+        client = Actor(
             kind="token",
             id=record.id,
             name=record.name,
             scopes=tuple(record.scopes),
             clinic_id=record.clinic_id,
         )
+        expires_at = record.expires_at  # read before the rollback expires the record
     finally:
         _end_read(session)
+    token_cache.remember(token, client, expires_at)
+    return client

@@ -8,7 +8,8 @@ ServiceError
 ├── StaleVersion             the caller edited an older version than the stored one
 ├── InvalidInput             values that parse but break a rule; carries FieldProblems
 ├── AuthenticationFailed     bad credentials, or a session/token that is not valid
-└── EhrUnavailable           the EHR's FHIR or authorisation server did not answer usefully
+├── EhrUnavailable           the EHR's FHIR or authorisation server did not answer usefully
+└── Busy                     the database stayed locked longer than a request may wait
 """
 
 from __future__ import annotations
@@ -67,3 +68,14 @@ class Forbidden(ServiceError):
 
 class EhrUnavailable(ServiceError):
     code = "ehr_unavailable"
+
+
+class Busy(ServiceError):
+    """Another transaction held SQLite's write lock for longer than busy_timeout: nothing of
+    this request was saved, and trying again in a moment is the remedy (503, Retry-After)."""
+
+    code = "busy"
+    retry_after_seconds = 2
+
+    def __init__(self) -> None:
+        super().__init__("The database is busy; nothing was saved. Try again in a moment.")

@@ -21,6 +21,7 @@ from app.services.audit import AuditEntry
 from app.services.context import Actor, utc_now
 from app.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from app.services.permissions import clinic_scope, require
+from app.services.reads import read_only
 from app.services.versioning import lost_race_is_stale
 
 MAX_PAGE_SIZE = 100
@@ -139,6 +140,21 @@ def read_patient(
     audit.record(session, actor, AuditEntry("patient.read", "patient", str(record.id), record.id))
     session.commit()
     return record
+
+
+def patient_for_preview(
+    session: Session, *, actor: Actor, patient_id: int, operation: str = "plan.preview"
+) -> PatientRecord:
+    """The patient a live-preview fragment plans with, read without an audit row.
+
+    The planner page that holds the fragment recorded the read (`patient.read`) when it was
+    opened; the fragments swapped into it while the clinician types show a computed plan, no
+    patient data that page did not already show (ARCHITECTURE.md, "Audit granularity").
+    Access is checked exactly as for a recorded read. A plain read: it takes no write lock.
+    """
+    require(actor, operation)
+    with read_only(session):
+        return _load(session, actor, patient_id)
 
 
 def search_patients(

@@ -38,6 +38,7 @@ from app.services.errors import (
 )
 from app.services.permissions import clinic_scope, require
 from app.services.plan_codec import canonical_json, content_sha256
+from app.services.reads import read_only
 from app.services.versioning import lost_race_is_stale
 
 # Builds the engine request once the patient's facts are known (stored plans take the
@@ -254,6 +255,19 @@ def read_plan(
     audit.record(session, actor, AuditEntry("plan.read", "plan", str(record.id), record.patient_id))
     session.commit()
     return record, versions
+
+
+def plan_for_preview(
+    session: Session, *, actor: Actor, plan_id: int
+) -> tuple[PlanRecord, PatientRecord]:
+    """The plan and patient a revision's live-preview fragment plans with, read without an
+    audit row: the revision page that holds the fragment recorded both reads when it opened
+    (see patients.patient_for_preview). A plain read: it takes no write lock."""
+    require(actor, "plan.revise")
+    with read_only(session):
+        record = _load_plan(session, actor, plan_id)
+        patient = _load_patient(session, actor, record.patient_id, allow_archived=True)
+    return record, patient
 
 
 def list_patient_plans(

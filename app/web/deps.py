@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from app.config import Settings
 from app.domain.text import refused_character_problem
@@ -37,12 +38,23 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:  # async: no thread hop
     settings: Settings = request.app.state.settings
     return settings
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form, read here, in an async dependency, so that the handler using it can be
+    a plain `def`: FastAPI runs those in a worker thread, where their database work (which may
+    wait for SQLite's write lock) never blocks the worker's event loop. Starlette keeps the
+    parsed form on the request, so the CSRF check and this dependency read the body once."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
@@ -90,7 +102,7 @@ def request_actor(request: Request, login: LoginSession | None) -> Actor:
     )
 
 
-def current_clinician(request: Request, login: OptionalLogin) -> Actor:
+async def current_clinician(request: Request, login: OptionalLogin) -> Actor:  # no I/O
     if login is None:
         raise LoginRequired()
     actor = request_actor(request, login)

@@ -8,9 +8,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from app.domain.titration.errors import TitrationError
-from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
+from app.services.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
 from app.web.deps import LoginRequired
-from app.web.htmx import redirect
+from app.web.htmx import is_partial, redirect
 from app.web.templating import render
 
 _PAGES: dict[type[Exception], tuple[int, str]] = {
@@ -28,6 +28,8 @@ _PAGES: dict[type[Exception], tuple[int, str]] = {
 def render_web_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, LoginRequired):
         return redirect(request, str(request.url_for("auth:login_form")))
+    if isinstance(exc, Busy):
+        return _busy(request, exc)
     for exc_class, (status, template) in _PAGES.items():
         if isinstance(exc, exc_class):
             return render(request, template, {"message": str(exc)}, status_code=status)
@@ -39,3 +41,16 @@ def render_web_error(request: Request, exc: Exception) -> Response:
         template = "errors/404.html" if exc.status_code == 404 else "errors/400.html"
         return render(request, template, {"message": str(exc.detail)}, status_code=exc.status_code)
     return render(request, "errors/500.html", {}, status_code=500)
+
+
+def _busy(request: Request, exc: Busy) -> Response:
+    """503 with Retry-After. An htmx request (the live preview, a search) gets only the message,
+    swapped into its own target (base.html's responseHandling for 503), so the page and the
+    clinician's typed entries stay; a whole page gets the page saying nothing was saved."""
+    if is_partial(request):
+        response = render(request, "errors/_busy.html", {}, status_code=503)
+        response.headers["HX-Reswap"] = "innerHTML"
+    else:
+        response = render(request, "errors/503.html", {}, status_code=503)
+    response.headers["Retry-After"] = str(exc.retry_after_seconds)
+    return response

@@ -2,7 +2,11 @@
 
 The server runs the real app (`create_app`) under uvicorn in a thread, on the session's test
 database (already migrated, standard users present). It commits for real, so browser tests
-must use unique names and MRNs. Chromium is Debian's; Playwright never downloads a browser.
+must use unique names and MRNs. The server shares the SQLite file with the test process: a
+test that writes through its own Session commits and closes it before driving the page, and
+uses `expire_on_commit=False`, so reading an id afterwards opens no new transaction (on
+SQLite a BEGIN IMMEDIATE: the write lock the live server needs for every save). Chromium is
+Debian's; Playwright never downloads a browser.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 from sqlalchemy import Engine
 
 from app.config import Settings
 from app.main import PROJECT_ROOT, create_app
+from tests.browser.timeouts import TIMEOUT_MS
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -31,6 +36,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = PROJECT_ROOT / "out" / "screenshots"
+expect.set_options(timeout=TIMEOUT_MS)  # assertions wait as long as actions may
 
 
 def _free_port() -> int:
@@ -52,7 +58,7 @@ def live_server(settings: Settings, migrated_engine: Engine) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="live-server", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             pytest.fail("the live server did not start")

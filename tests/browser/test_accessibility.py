@@ -38,12 +38,12 @@ from tests.browser.site_pages import (
     site_pages,
     some_user_id,
 )
+from tests.browser.timeouts import TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
 AXE = PROJECT_ROOT / "node_modules/axe-core/axe.min.js"
 REPORTED = ("serious", "critical")
-TIMEOUT_MS = 5_000
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +174,7 @@ def _prescriber_states(page: Page, ids: SeededRecords, engine: Engine, check: An
 
 
 def _save_patient_elsewhere(engine: Engine, patient_id: int) -> None:
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
         record = session.get(PatientRecord, patient_id)
         assert record is not None
         patient_service.update_patient(

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
+from tests.browser.timeouts import TIMEOUT_MS
 from tests.factories.users import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 5_000
 NEW_PASSWORD = "a long enough password"
 
 

@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session
 from app.domain.patients import PatientFacts
 from app.services import patients as patient_service
 from app.services.context import Actor
+from tests.browser.timeouts import TIMEOUT_MS
 from tests.factories.users import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 5_000
 # The planner, the longest page of the journey, has about 20 tab stops: 40 lets a search
 # wrap round a page once, and a target not met by then is not in the tab order at all.
 TAB_LIMIT = 40
@@ -94,7 +94,7 @@ def _made_up_patient_on_oxycodone(engine: Engine) -> tuple[int, str]:
         pregnant=False, breastfeeding=False, conditions=(), medications=("oxycodone",),
         spinal_injury_level=None, brain_injury_on=None, preferred_language="en",
     )  # fmt: skip
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
         record = patient_service.create_patient(
             session, actor=Actor(kind="system", id=None, name="browser-tests"), facts=facts,
             today=date.today(),

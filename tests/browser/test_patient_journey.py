@@ -13,11 +13,10 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from tests.browser.login import log_in_through_the_form
+from tests.browser.timeouts import TIMEOUT_MS
 from tests.factories.users import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-TIMEOUT_MS = 5_000
 
 
 def _shot(page: Page, directory: Path, name: str) -> None:

@@ -21,10 +21,9 @@ from app.domain.patients import PatientFacts
 from app.services import patients as patient_service
 from app.services.context import Actor
 from tests.browser.login import log_in_through_the_form
+from tests.browser.timeouts import TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
-
-TIMEOUT_MS = 5_000
 
 
 def _made_up_patient(
@@ -42,7 +41,7 @@ def _made_up_patient(
         pregnant=False, breastfeeding=False, conditions=conditions, medications=medications,
         spinal_injury_level=None, brain_injury_on=None, preferred_language="en",
     )  # fmt: skip
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
         record = patient_service.create_patient(
             session, actor=Actor(kind="system", id=None, name="browser-tests"), facts=facts,
             today=date.today(),

@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tests.browser.login import log_in_through_the_form
+from tests.browser.timeouts import TIMEOUT_MS
 from tests.factories.users import make_token
 from tests.printing.pdf_text import (
     assert_ismp,
@@ -41,7 +42,6 @@ from tests.printing.scenarios import SCENARIOS, Stored, store
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 10_000
 LANGUAGES = ("en", "de", "vi")
 # The identifier label every sheet prints, as each catalogue words it (a failed switch
 # shows English).
@@ -61,7 +61,7 @@ def prescriber_context(browser: Browser, live_server: str) -> Iterator[BrowserCo
 
 @pytest.fixture(scope="module")
 def api_headers(migrated_engine: Engine) -> dict[str, str]:
-    with Session(migrated_engine) as session:
+    with Session(migrated_engine, expire_on_commit=False) as session:
         return {"Authorization": f"Bearer {make_token(session, name='print-scenarios')}"}
 
 

@@ -34,10 +34,10 @@ from app.services import patients as patient_service
 from app.services import plans as plan_service
 from app.services.context import Actor
 from tests.browser.login import log_in_through_the_form
+from tests.browser.timeouts import TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 10_000
 SYSTEM = Actor(kind="system", id=None, name="browser-tests")
 # Printable width at 96 px/in: A4 210 mm and Letter 215.9 mm, less 2 × 14 mm margins.
 PRINTABLE_WIDTH_PX = {
@@ -62,7 +62,7 @@ def _stored_plan(
     protocols = load_protocols()
     acknowledged = ("itb_high_withdrawal_risk",) if spinal_level else ()
     options = plan_service.SaveOptions(acknowledged=acknowledged)
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
         patient = patient_service.create_patient(
             session, actor=SYSTEM, facts=facts, today=date.today()
         )

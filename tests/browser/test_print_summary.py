@@ -26,10 +26,10 @@ from app.domain.patients import PatientFacts
 from app.services import patients as patient_service
 from app.services.context import Actor
 from tests.browser.login import log_in_through_the_form
+from tests.browser.timeouts import TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 10_000
 EPILEPSY_REASON = "Seizure-free for 10 years; the neurologist agrees."
 HOSTILE = "<script>alert(1)</script>"
 
@@ -46,7 +46,7 @@ def _patient(engine: Engine, **changes: object) -> int:
         "spinal_injury_level": None, "brain_injury_on": None, "preferred_language": "en",
     }  # fmt: skip
     values.update(changes)
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
         record = patient_service.create_patient(
             session, actor=Actor(kind="system", id=None, name="browser-tests"),
             facts=PatientFacts(**values), today=date.today(),  # type: ignore[arg-type]

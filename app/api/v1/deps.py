@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.domain.titration.library import ProtocolSet
 from app.refusals import AuditedRefusal
 from app.services import auth as auth_service
+from app.services import token_cache
 from app.services.context import Actor
 from app.services.errors import AuthenticationFailed
 from app.services.permissions import Refused
@@ -33,26 +36,29 @@ _bearer_scheme = HTTPBearer(
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_scheme)]
 
 
-def require_scope(scope: str) -> Callable[..., Actor]:
-    """A dependency that admits only a valid token carrying `scope` (cookies never count)."""
+def require_scope(scope: str) -> Callable[..., Awaitable[Actor]]:
+    """A dependency that admits only a valid token carrying `scope` (cookies never count).
 
-    def _client(request: Request, session: SessionDep, credentials: BearerCredentials) -> Actor:
+    Async, so that a token verified in the last few seconds (services.token_cache) costs no
+    hop to a worker thread; only a lookup in the database goes to one, with its own session
+    and its own short read transaction."""
+
+    async def _client(request: Request, credentials: BearerCredentials) -> Actor:
         token = credentials.credentials.strip() if credentials else ""
         if not token:
             raise HTTPException(401, "A bearer token is required.", headers=_BEARER_CHALLENGE)
-        try:
-            client = auth_service.authenticate_token(session, token=token)
-        except AuthenticationFailed as exc:
-            # Audited (app/refusals.py): guessed or stolen-and-revoked tokens show in the trail.
-            raise AuditedRefusal(
-                401, str(exc), reason="bad_token", headers=_BEARER_CHALLENGE
-            ) from exc
-        actor = Actor(
-            kind=client.kind,
-            id=client.id,
-            name=client.name,
-            scopes=client.scopes,
-            clinic_id=client.clinic_id,
+        client = token_cache.lookup(token)
+        if client is None:
+            try:
+                client = await run_in_threadpool(_verify, request, token)
+            except AuthenticationFailed as exc:
+                # Audited (app/refusals.py): guessed or stolen-and-revoked tokens show in the
+                # trail.
+                raise AuditedRefusal(
+                    401, str(exc), reason="bad_token", headers=_BEARER_CHALLENGE
+                ) from exc
+        actor = dataclasses.replace(
+            client,
             request_id=request.scope.get("state", {}).get("request_id"),
             client_ip=request.client.host if request.client else None,
         )
@@ -67,6 +73,11 @@ def require_scope(scope: str) -> Callable[..., Actor]:
     return _client
 
 
+def _verify(request: Request, token: str) -> Actor:
+    with request.app.state.sessionmaker() as session:
+        return auth_service.authenticate_token(session, token=token)
+
+
 PatientsReader = Annotated[Actor, Depends(require_scope("patients:read"))]
 PatientsWriter = Annotated[Actor, Depends(require_scope("patients:write"))]
 PlansReader = Annotated[Actor, Depends(require_scope("plans:read"))]
@@ -75,7 +86,7 @@ PlansPreviewer = Annotated[Actor, Depends(require_scope("plans:preview"))]
 PlansReviewer = Annotated[Actor, Depends(require_scope("plans:review"))]
 
 
-def get_protocols(request: Request) -> ProtocolSet:
+async def get_protocols(request: Request) -> ProtocolSet:  # async: no thread hop for a read
     protocols: ProtocolSet = request.app.state.protocols
     return protocols
 

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from app.domain.titration.errors import TitrationError
 from app.services.errors import (
     AuthenticationFailed,
+    Busy,
     Conflict,
     EhrUnavailable,
     Forbidden,
@@ -82,6 +83,10 @@ def render_api_error(request: Request, exc: Exception) -> JSONResponse:
         )
     if isinstance(exc, TitrationError):
         return _titration_problem(request, exc)
+    if isinstance(exc, Busy):
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
+        return problem(request, status=503, slug="busy", title="Service busy", detail=str(exc),
+                       headers=headers)  # fmt: skip
     if isinstance(exc, ServiceError):
         # By class hierarchy: a subclass (permissions.Refused is a Forbidden) maps like its base.
         status, slug, title = next(

@@ -21,7 +21,7 @@ from app.web.admin_forms import (
     parse_new_token,
     parse_new_user,
 )
-from app.web.deps import CurrentClinician, SessionDep
+from app.web.deps import CurrentClinician, PostedForm, SessionDep
 from app.web.htmx import is_partial, redirect
 from app.web.templating import render
 
@@ -40,10 +40,10 @@ def new_user(request: Request, session: SessionDep, clinician: CurrentClinician)
 
 
 @router.post("/users", name="admin:create_user")
-async def create_user(
-    request: Request, session: SessionDep, clinician: CurrentClinician
+def create_user(
+    request: Request, session: SessionDep, clinician: CurrentClinician, posted: PostedForm
 ) -> Response:
-    form, new = parse_new_user(await request.form())
+    form, new = parse_new_user(posted)
     try:
         admin_service.create_user(session, actor=clinician, new=new)
     except InvalidInput as exc:
@@ -94,11 +94,15 @@ def password_form(
 
 
 @router.post("/users/{user_id}/password", name="admin:reset_password")
-async def reset_password(
-    request: Request, user_id: int, session: SessionDep, clinician: CurrentClinician
+def reset_password(
+    request: Request,
+    user_id: int,
+    session: SessionDep,
+    clinician: CurrentClinician,
+    posted: PostedForm,
 ) -> Response:
     user = admin_service.get_user(session, actor=clinician, user_id=user_id)
-    form, password = parse_new_password(await request.form())
+    form, password = parse_new_password(posted)
     if password is not None:
         try:
             admin_service.reset_password(
@@ -124,10 +128,10 @@ def new_token(request: Request, session: SessionDep, clinician: CurrentClinician
 
 
 @router.post("/tokens", name="admin:create_token")
-async def create_token(
-    request: Request, session: SessionDep, clinician: CurrentClinician
+def create_token(
+    request: Request, session: SessionDep, clinician: CurrentClinician, posted: PostedForm
 ) -> Response:
-    form, new = parse_new_token(await request.form())
+    form, new = parse_new_token(posted)
     try:
         token = admin_service.create_token(session, actor=clinician, new=new)
     except InvalidInput as exc:
@@ -150,10 +154,10 @@ def list_clinics(request: Request, session: SessionDep, clinician: CurrentClinic
 
 
 @router.post("/clinics", name="admin:create_clinic")
-async def create_clinic(
-    request: Request, session: SessionDep, clinician: CurrentClinician
+def create_clinic(
+    request: Request, session: SessionDep, clinician: CurrentClinician, posted: PostedForm
 ) -> Response:
-    form = AdminForm.from_form(await request.form(), ("name",))
+    form = AdminForm.from_form(posted, ("name",))
     try:
         admin_service.create_clinic(session, actor=clinician, name=form.values["name"])
     except InvalidInput as exc:

@@ -16,7 +16,7 @@ from app.services import patients as patient_service
 from app.services.errors import InvalidInput
 from app.services.pagination import BadCursor, decode_cursor, encode_cursor
 from app.services.permissions import require
-from app.web.deps import CurrentClinician, SessionDep
+from app.web.deps import CurrentClinician, PostedForm, SessionDep
 from app.web.forms import PatientForm, parse_version
 from app.web.htmx import is_partial, redirect
 from app.web.templating import render
@@ -52,10 +52,10 @@ def new_patient(request: Request, clinician: CurrentClinician) -> Response:
 
 
 @router.post("", name="patients:create")
-async def create_patient(
-    request: Request, session: SessionDep, clinician: CurrentClinician
+def create_patient(
+    request: Request, session: SessionDep, clinician: CurrentClinician, posted: PostedForm
 ) -> Response:
-    form = PatientForm.from_form(await request.form())
+    form = PatientForm.from_form(posted)
     facts = form.to_facts()
     if facts is None:
         return _form_page(request, clinician, form, patient=None, status=422)
@@ -88,10 +88,13 @@ def edit_patient(
 
 
 @router.post("/{patient_id}", name="patients:update")
-async def update_patient(
-    request: Request, patient_id: int, session: SessionDep, clinician: CurrentClinician
+def update_patient(
+    request: Request,
+    patient_id: int,
+    session: SessionDep,
+    clinician: CurrentClinician,
+    raw: PostedForm,
 ) -> Response:
-    raw = await request.form()
     form = PatientForm.from_form(raw)
     record = patient_service.read_patient(
         session, actor=clinician, patient_id=patient_id, operation="patient.update"

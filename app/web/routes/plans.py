@@ -20,7 +20,7 @@ from app.services import plans as plan_service
 from app.services import refills as refill_service
 from app.services.context import Actor
 from app.services.errors import Conflict, InvalidInput, NotFound
-from app.web.deps import CurrentClinician, SessionDep
+from app.web.deps import CurrentClinician, PostedForm, SessionDep
 from app.web.forms import parse_version
 from app.web.htmx import is_partial, redirect
 from app.web.loop_views import (
@@ -88,13 +88,20 @@ def new_plan(
 
 
 @router.post("/patients/{patient_id}/plans/preview", name="plans:preview")
-async def preview_plan(
-    request: Request, patient_id: int, session: SessionDep, clinician: CurrentClinician
+def preview_plan(
+    request: Request,
+    patient_id: int,
+    session: SessionDep,
+    clinician: CurrentClinician,
+    posted: PostedForm,
 ) -> Response:
-    patient = patient_service.read_patient(
-        session, actor=clinician, patient_id=patient_id, operation="plan.preview"
+    # A fragment (htmx, on every pause in typing) records no read: the planner page it is
+    # swapped into recorded one when it opened. The whole page (no JavaScript) records its own.
+    read = (
+        patient_service.patient_for_preview if is_partial(request) else patient_service.read_patient
     )
-    raw = await request.form()
+    patient = read(session, actor=clinician, patient_id=patient_id, operation="plan.preview")
+    raw = posted
     form = _form(raw)
     preview = _preview(request, form, patient)
     status = 422 if preview.error else 200
@@ -103,13 +110,17 @@ async def preview_plan(
 
 
 @router.post("/patients/{patient_id}/plans", name="plans:create")
-async def create_plan(
-    request: Request, patient_id: int, session: SessionDep, clinician: CurrentClinician
+def create_plan(
+    request: Request,
+    patient_id: int,
+    session: SessionDep,
+    clinician: CurrentClinician,
+    posted: PostedForm,
 ) -> Response:
     patient = patient_service.read_patient(
         session, actor=clinician, patient_id=patient_id, operation="plan.create"
     )
-    raw = await request.form()
+    raw = posted
     form = _form(raw)
     supersedes = _supersedes(raw.get("supersedes_plan_id"))
     preview = _preview(request, form, patient)
@@ -147,11 +158,18 @@ def revise_form(
 
 
 @router.post("/plans/{plan_id}/revise/preview", name="plans:revise_preview")
-async def preview_revision(
-    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
+def preview_revision(
+    request: Request,
+    plan_id: int,
+    session: SessionDep,
+    clinician: CurrentClinician,
+    posted: PostedForm,
 ) -> Response:
-    record, _, patient = _load(session, clinician, plan_id, "plan.revise")
-    form = _form(await request.form())
+    if is_partial(request):  # unrecorded, as preview_plan's fragments
+        record, patient = plan_service.plan_for_preview(session, actor=clinician, plan_id=plan_id)
+    else:
+        record, _, patient = _load(session, clinician, plan_id, "plan.revise")
+    form = _form(posted)
     preview = _preview(request, form, patient)
     status = 422 if preview.error else 200
     return _planner(
@@ -160,10 +178,13 @@ async def preview_revision(
 
 
 @router.post("/plans/{plan_id}/revise", name="plans:revise")
-async def revise_plan(
-    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
+def revise_plan(
+    request: Request,
+    plan_id: int,
+    session: SessionDep,
+    clinician: CurrentClinician,
+    raw: PostedForm,
 ) -> Response:
-    raw = await request.form()
     record, _, patient = _load(session, clinician, plan_id, "plan.revise")
     form = _form(raw)
     preview = _preview(request, form, patient)
@@ -204,10 +225,13 @@ def discontinue_plan(
 
 
 @router.post("/plans/{plan_id}/reviews", name="plans:review")
-async def review_plan(
-    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
+def review_plan(
+    request: Request,
+    plan_id: int,
+    session: SessionDep,
+    clinician: CurrentClinician,
+    raw: PostedForm,
 ) -> Response:
-    raw = await request.form()
     try:
         plan_service.review_plan(
             session, actor=clinician, plan_id=plan_id,
@@ -252,10 +276,14 @@ def diff_versions(
 
 
 @router.post("/plans/{plan_id}/refill", name="plans:refill")
-async def calculate_refill(
-    request: Request, plan_id: int, session: SessionDep, clinician: CurrentClinician
+def calculate_refill(
+    request: Request,
+    plan_id: int,
+    session: SessionDep,
+    clinician: CurrentClinician,
+    posted: PostedForm,
 ) -> Response:
-    refill = RefillForm.from_form({k: str(v) for k, v in (await request.form()).items()})
+    refill = RefillForm.from_form({k: str(v) for k, v in posted.items()})
     result = refill.calculate(_protocols(request))
     status = 422 if isinstance(result, str) else 200
     extra = {"refill": refill, "refill_result": result if status == 422 else refill_rows(result)}
