@@ -149,7 +149,7 @@ def _request_base(
         "medicationCodeableConcept": {"text": medication},
         "subject": {"reference": patient_url},
         "authoredOn": source.version.created_at.isoformat(),
-        "requester": {"display": source.version.created_by},
+        "requester": {"display": source.prescriber or source.version.created_by},
     }
     if reason:
         request["statusReason"] = {"text": reason}
@@ -260,7 +260,7 @@ def _supply_request(source: ExportSource, supply: Supply, patient_url: str) -> d
         "itemCodeableConcept": {"text": supply.product},
         "quantity": _supply_quantity(supply),
         "authoredOn": source.version.created_at.isoformat(),
-        "requester": {"display": source.version.created_by},
+        "requester": {"display": source.prescriber or source.version.created_by},
         "deliverTo": {"reference": patient_url},
     }
 

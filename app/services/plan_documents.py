@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.db.models import PatientRecord, PlanRecord, PlanVersionRecord
 from app.db.repositories import patients as patient_repo
 from app.db.repositories import plans as plan_repo
+from app.db.repositories import users as user_repo
 from app.services import audit
 from app.services.audit import AuditEntry
 from app.services.context import Actor
@@ -30,6 +31,7 @@ class PlanDocumentSource:
     patient: PatientRecord
     plan: PlanRecord
     version: PlanVersionRecord
+    prescriber: str = ""  # how the version's author is named: display name and title
 
     @property
     def superseded(self) -> bool:
@@ -78,6 +80,9 @@ def read_plan_version_for_document(
             **(detail or {}),
         },
     )
+    prescriber = user_repo.display_names(session, [stored.created_by]).get(
+        stored.created_by, stored.created_by
+    )
     audit.record(session, actor, entry)
     session.commit()
-    return PlanDocumentSource(patient=patient, plan=record, version=stored)
+    return PlanDocumentSource(patient=patient, plan=record, version=stored, prescriber=prescriber)

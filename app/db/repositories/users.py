@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,6 +12,32 @@ from app.db.models import ApiTokenRecord, ClinicRecord, UserRecord, UserSessionR
 
 def get_user_by_username(session: Session, username: str) -> UserRecord | None:
     return session.scalars(select(UserRecord).where(UserRecord.username == username)).first()
+
+
+def display_names(session: Session, usernames: Iterable[str]) -> dict[str, str]:
+    """How each named user is shown: "Dr Ana Meyer, Consultant neurologist"; a user without a
+    display name (or a name no longer known) keeps the username, so the map may be partial."""
+    wanted = set(usernames)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(UserRecord.username, UserRecord.display_name, UserRecord.professional_title).where(
+            UserRecord.username.in_(wanted)
+        )
+    )
+    return {
+        username: person_label(username, display_name, title)
+        for username, display_name, title in rows
+    }
+
+
+def person_label(username: str, display_name: str | None, title: str | None) -> str:
+    name = display_name or username
+    return f"{name}, {title}" if title else name
+
+
+def any_user(session: Session) -> bool:
+    return session.scalar(select(UserRecord.id).limit(1)) is not None
 
 
 def get_user(session: Session, user_id: int) -> UserRecord | None:

@@ -15,6 +15,7 @@ from app.db.models import PatientRecord, PlanRecord, PlanVersionRecord
 from app.db.repositories.patients import to_engine_patient
 from app.domain.titration import Patient, PlanRequest, ProtocolSet, TitrationError
 from app.services import patients as patient_service
+from app.services import people
 from app.services import plans as plan_service
 from app.services.context import Actor
 from app.services.errors import InvalidInput, NotFound
@@ -69,6 +70,8 @@ def new_plan(
     )
     query = request.query_params
     form = PlanForm.from_form(query, query.getlist("acknowledged"))
+    # The indication stored on the patient is the planner's first guess; the query wins.
+    form.values["indication"] = form.values["indication"] or (patient.indication or "")
     preview = _preview(request, form, patient) if form.values["indication"] else Preview()
     form.errors.clear()  # a fresh page shows no field errors yet
     return _planner(request, clinician, patient, form, preview)
@@ -209,6 +212,7 @@ def plan_history(
     context = {
         "plan": record, "rows": version_rows(record, versions), "clinician": clinician,
         "is_itb": record.unit == "mcg",
+        "people": people.display_names(session, (v.created_by for v in versions)),
     }  # fmt: skip
     return render(request, "plans/history.html", context)
 
@@ -325,6 +329,7 @@ def _plan_context(
 ) -> dict[str, Any]:
     record, current, patient = _load(session, clinician, plan_id, operation)
     reviews = plan_service.list_reviews(session, actor=clinician, plan_id=plan_id)
+    names = people.display_names(session, [current.created_by, *(r.reviewed_by for r in reviews)])
     view = view_of_version(current)
     current_dose = view.dose_on(date.today())
     return {
@@ -337,7 +342,7 @@ def _plan_context(
         "current_dose_text": format_dose(current_dose, per_day=True),
         "effective_bolus": effective_screening_bolus(current),
         "indication": json.loads(current.input_json).get("indication") or "",
-        "reviews": reviews, "review_error": None,
+        "reviews": reviews, "review_error": None, "people": names,
         "current_reviewed": any(r.version_number == current.number for r in reviews),
         "review_findings": _reviewable(view, plan_service.reviewable_findings(current)),
     }  # fmt: skip
