@@ -170,3 +170,31 @@ def test_the_audit_detail_reads_as_lines() -> None:
     ]  # fmt: skip
     assert detail_lines(None) == []
     assert json.dumps(detail_lines([1])) == '[["", "1"]]'
+
+
+def test_the_compact_print_keeps_a_tick_box_for_every_dose(
+    client: TestClient, csrf: str, db: Session
+) -> None:
+    patient = make_patient(db, creatinine_clearance_ml_min=90)
+    plan_id = _save(client, patient.id, _plan_form(csrf))
+    page = client.get(f"/plans/{plan_id}").text
+    steps = re.findall(
+        r"<td>Days? (\d+)(?:–(\d+))?<br>.*?<ul class=\"admins\">(.*?)</ul>", page, re.S
+    )
+    doses = sum(
+        (int(last or first) - int(first) + 1) * body.count("<li>") for first, last, body in steps
+    )
+    printed = client.get(f"/plans/{plan_id}/print").text
+    assert 'class="schedule week-grid' in printed
+    assert printed.count('<span class="tick"') == doses == 42 * 3
+
+
+def test_date_fields_are_written_iso_whatever_the_browsers_locale(
+    client: TestClient, csrf: str
+) -> None:
+    form = client.get("/patients/new").text
+    birth = re.search(r'<input id="f-birth_date"[^>]*>', form)
+    assert birth
+    assert 'type="text"' in birth.group(0)
+    assert 'type="date"' not in form
+    assert "Written YYYY-MM-DD" in form
