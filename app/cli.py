@@ -65,6 +65,14 @@ def _build_parser() -> argparse.ArgumentParser:
     user.add_argument("--clinic", default=None, help="clinic name (default: the oldest clinic)")
     user.set_defaults(handler=_create_user)
 
+    name = commands.add_parser(
+        "set-name", help="set how pages and prints name a user (display name and title)"
+    )
+    name.add_argument("--username", required=True)
+    name.add_argument("--display-name", default="", help="empty: the username is shown")
+    name.add_argument("--title", default="", help="professional title; empty: none")
+    name.set_defaults(handler=_set_name)
+
     token = commands.add_parser("create-token", help="create an API token and print it once")
     token.add_argument("--name", required=True)
     token.add_argument("--scope", action="append", default=[], help="repeat for several scopes")
@@ -277,6 +285,29 @@ def _create_token(args: argparse.Namespace) -> int:
         print(f"titrate: {exc}", file=sys.stderr)
         return 2
     print(token)
+    return 0
+
+
+def _set_name(args: argparse.Namespace) -> int:
+    from app.services import auth
+    from app.services.errors import InvalidInput, NotFound
+
+    def rename(session: Session) -> None:
+        auth.set_display_name(
+            session,
+            username=args.username,
+            display_name=args.display_name,
+            professional_title=args.title,
+        )
+
+    try:
+        _with_session(rename)
+    except (InvalidInput, NotFound) as exc:
+        print(f"titrate: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"user {args.username} is now named {args.display_name or args.username}", file=sys.stderr
+    )
     return 0
 
 

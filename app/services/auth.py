@@ -26,7 +26,7 @@ from app.domain.text import refused_character_problem
 from app.services import audit, rate_limit
 from app.services.audit import AuditEntry
 from app.services.context import SYSTEM, Actor, utc_now
-from app.services.errors import AuthenticationFailed, Conflict, InvalidInput
+from app.services.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from app.services.permissions import SCOPES as SCOPES  # what each grants: permissions.py
 from app.services.rate_limit import LoginLimits
 
@@ -134,6 +134,32 @@ def any_user(session: Session) -> bool:
 
 
 MAX_NAME_LENGTH = 100
+
+
+def set_display_name(
+    session: Session,
+    *,
+    username: str,
+    display_name: str | None,
+    professional_title: str | None,
+    actor: Actor = SYSTEM,
+) -> None:
+    """Set (or clear, with empty text) how pages and prints name a user; audited with the
+    old and new values, which are names of staff, not patient data."""
+    display_name, professional_title = _blank_none(display_name), _blank_none(professional_title)
+    problems = name_problems(display_name, professional_title)
+    if problems:
+        raise InvalidInput(problems)
+    user = user_repo.get_user_by_username(session, username)
+    if user is None:
+        raise NotFound(f"user {username!r} not found")
+    detail = {
+        "display_name": {"from": user.display_name, "to": display_name},
+        "professional_title": {"from": user.professional_title, "to": professional_title},
+    }
+    user.display_name, user.professional_title = display_name, professional_title
+    audit.record(session, actor, AuditEntry("user.rename", "user", str(user.id), detail=detail))
+    session.commit()
 
 
 def name_problems(display_name: str | None, title: str | None) -> tuple[FieldProblem, ...]:

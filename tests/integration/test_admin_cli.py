@@ -148,3 +148,28 @@ def test_the_login_page_of_an_empty_database_says_how_to_create_the_first_user(
         monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
         assert main(["create-user", "--username", "first.admin", "--role", "admin"]) == 0
         assert "titrate create-user" not in client.get("/login").text
+
+
+def test_set_name_names_an_existing_user_and_audits_the_change(
+    cli_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["create-user", "--username", "drmeyer", "--role", "prescriber"]) == 0
+    argv = ["set-name", "--username", "drmeyer", "--display-name", "Dr Ana Meyer",
+            "--title", "Consultant neurologist"]  # fmt: skip
+    assert main(argv) == 0
+    assert main(["set-name", "--username", "nobody.here", "--display-name", "X"]) == 2
+    assert main(["set-name", "--username", "drmeyer", "--display-name", "x" * 101]) == 2
+    with Session(cli_engine) as session:
+        user = session.scalars(select(UserRecord).where(UserRecord.username == "drmeyer")).one()
+        event = session.scalars(
+            select(AuditEventRecord).where(AuditEventRecord.action == "user.rename")
+        ).one()
+    assert (user.display_name, user.professional_title) == (
+        "Dr Ana Meyer",
+        "Consultant neurologist",
+    )
+    assert event.detail == {
+        "display_name": {"from": None, "to": "Dr Ana Meyer"},
+        "professional_title": {"from": None, "to": "Consultant neurologist"},
+    }

@@ -168,6 +168,9 @@ def test_the_audit_detail_reads_as_lines() -> None:
     assert detail_lines({"content_sha256": "ab" * 32, "ids": [1, 2], "done": True}) == [
         ("check code", "ab" * 6), ("ids", "1, 2"), ("done", "yes"),
     ]  # fmt: skip
+    assert detail_lines({"display_name": {"from": None, "to": "Dr Ana Meyer"}}) == [
+        ("display name", "— → Dr Ana Meyer")
+    ]
     assert detail_lines(None) == []
     assert json.dumps(detail_lines([1])) == '[["", "1"]]'
 

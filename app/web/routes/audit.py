@@ -162,7 +162,9 @@ def detail_lines(detail: object) -> list[tuple[str, str]]:
     lines = []
     for key, value in detail.items():
         label = key.replace("_", " ")
-        if isinstance(value, dict):
+        if isinstance(value, dict) and set(value) == {"from", "to"}:
+            lines.append((label, f"{_value_text(value['from'])} → {_value_text(value['to'])}"))
+        elif isinstance(value, dict):
             nested = detail_lines(value)
             lines += [(f"{label}: {sub}" if sub else label, text) for sub, text in nested]
         elif key.endswith("sha256") and isinstance(value, str):

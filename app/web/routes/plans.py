@@ -31,6 +31,7 @@ from app.web.plan_form import (
 )
 from app.web.plan_views import (
     CHOICES,
+    PLAN_TYPE_LABELS,
     SCREENING_BOLUSES,
     FindingView,
     PlanView,
@@ -54,7 +55,10 @@ def list_plans(
 ) -> Response:
     patient = patient_service.read_patient(session, actor=clinician, patient_id=patient_id)
     plans = plan_service.list_patient_plans(session, actor=clinician, patient_id=patient_id)
-    context = {"patient": patient, "plans": plans, "clinician": clinician}
+    context = {
+        "patient": patient, "plans": plans, "clinician": clinician,
+        "type_labels": PLAN_TYPE_LABELS,
+    }  # fmt: skip
     template = "plans/_list.html" if is_partial(request) else "plans/index.html"
     response = render(request, template, context)
     response.headers["Vary"] = "HX-Request"
