@@ -182,7 +182,7 @@ def _value_text(value: object) -> str:
         return "yes" if value else "no"
     if value is None:
         return "—"
-    return str(value).replace("_", " ") if isinstance(value, str) else str(value)
+    return str(value)  # typed text (a username tried at login) is shown exactly as typed
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +192,7 @@ class EventRow:
     event: AuditEventRecord
     at_iso: str
     at_text: str
-    detail: list[tuple[str, str]]
+    detail: str  # "role: viewer → prescriber · rows: 3"
 
 
 def _row(event: AuditEventRecord, zone: tzinfo) -> EventRow:
@@ -200,7 +200,8 @@ def _row(event: AuditEventRecord, zone: tzinfo) -> EventRow:
     # Seconds, as the text shows (HTML's <time datetime> refuses microseconds).
     iso = at.isoformat(timespec="seconds")
     text = f"{at:%Y-%m-%d %H:%M:%S} {at.tzname()}"
-    return EventRow(event, iso, text, detail_lines(event.detail))
+    lines = detail_lines(event.detail)
+    return EventRow(event, iso, text, " · ".join(f"{k}: {v}" if k else v for k, v in lines))
 
 
 def _csv_values(event: AuditEventRecord) -> list[object]:
