@@ -33,8 +33,7 @@ TITRATE_DATABASE_URL ?= sqlite:///./data/titrate.db
 DOMAIN_TESTS := $(shell find tests/unit/domain -name 'test_*.py' 2>/dev/null | head -n 1)
 
 .PHONY: help setup run serve migrate test pytest lint typecheck coverage-domain browser-deps \
-        bench mutation lock clean messages sbom
-        bench bench-deps lock clean messages
+        bench bench-deps mutation lock clean messages sbom
 
 help:
 	@echo "make run           set up, migrate ./data/titrate.db and serve on http://$(HOST):$(PORT)"
@@ -81,6 +80,8 @@ migrate: setup
 
 run: migrate
 	@echo "Titrate on http://$(HOST):$(PORT)  (database: $(TITRATE_DATABASE_URL); Ctrl-C stops)"
+	@echo "First time? In another terminal create the first administrator (asks for the password twice):"
+	@echo "  TITRATE_ENVIRONMENT=$(TITRATE_ENVIRONMENT) TITRATE_DATABASE_URL='$(TITRATE_DATABASE_URL)' $(BIN)/titrate create-user --username admin --role admin --display-name 'Your Name'"
 	TITRATE_ENVIRONMENT=$(TITRATE_ENVIRONMENT) TITRATE_DATABASE_URL='$(TITRATE_DATABASE_URL)' \
 		exec $(BIN)/titrate serve --host $(HOST) --port $(PORT)
 
@@ -169,8 +170,6 @@ messages: setup
 
 mutation: setup
 	$(PY) bench/mutation.py $(MUTATE)
-
-bench: setup
 
 # wrk, the load generator of bench/preview.py (Debian package; root).
 bench-deps:

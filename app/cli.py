@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 if TYPE_CHECKING:
     import socket
@@ -57,13 +57,31 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(handler=_serve)
 
-    user = commands.add_parser("create-user", help="create a user; password on standard input")
+    user = commands.add_parser(
+        "create-user",
+        help="create a user; asks for the password twice without echo at a terminal, "
+        "otherwise reads one line from standard input",
+    )
     user.add_argument("--username", required=True)
     user.add_argument(
         "--role", required=True, choices=["admin", "prescriber", "pharmacist", "viewer"]
     )
+    user.add_argument(
+        "--display-name", default=None, help='name on pages and prints, "Dr Ana Meyer"'
+    )
+    user.add_argument(
+        "--title", default=None, help='professional title, e.g. "Consultant neurologist"'
+    )
     user.add_argument("--clinic", default=None, help="clinic name (default: the oldest clinic)")
     user.set_defaults(handler=_create_user)
+
+    name = commands.add_parser(
+        "set-name", help="set how pages and prints name a user (display name and title)"
+    )
+    name.add_argument("--username", required=True)
+    name.add_argument("--display-name", default="", help="empty: the username is shown")
+    name.add_argument("--title", default="", help="professional title; empty: none")
+    name.set_defaults(handler=_set_name)
 
     token = commands.add_parser("create-token", help="create an API token and print it once")
     token.add_argument("--name", required=True)
@@ -239,7 +257,9 @@ def _create_user(args: argparse.Namespace) -> int:
     from app.services import auth
     from app.services.errors import Conflict, InvalidInput, NotFound
 
-    password = sys.stdin.readline().rstrip("\r\n")
+    password = read_new_password(sys.stdin, sys.stderr)
+    if password is None:
+        return 2
 
     def create(session: Session) -> int:
         return auth.create_user(
@@ -248,6 +268,8 @@ def _create_user(args: argparse.Namespace) -> int:
             password=password,
             role=args.role,
             clinic_id=_clinic_id(session, args.clinic),
+            display_name=args.display_name,
+            professional_title=args.title,
         )
 
     try:
@@ -257,6 +279,36 @@ def _create_user(args: argparse.Namespace) -> int:
         return 2
     print(f"created user {args.username} (id {user_id}, role {args.role})", file=sys.stderr)
     return 0
+
+
+def read_new_password(
+    stdin: TextIO, stderr: TextIO, *, ask: Callable[[str], str] | None = None
+) -> str | None:
+    """The new password: at a terminal, the rules first, then asked twice without echo; from a
+    pipe, its first line (scripts and `docker exec -i`). None (after saying why) when the two
+    typed entries differ or the terminal closes."""
+    from app.services.auth import MIN_PASSWORD_LENGTH
+
+    if not stdin.isatty():
+        return stdin.readline().rstrip("\r\n")
+    import getpass
+
+    prompt = ask or getpass.getpass
+    print(
+        f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters (a few unrelated "
+        "words are easy to type and hard to guess). It is not shown as you type.",
+        file=stderr,
+    )
+    try:
+        first = prompt("Password: ")
+        second = prompt("Password again: ")
+    except EOFError:
+        print("titrate: no password given", file=stderr)
+        return None
+    if first != second:
+        print("titrate: the two passwords differ; nothing was created", file=stderr)
+        return None
+    return first
 
 
 def _create_token(args: argparse.Namespace) -> int:
@@ -281,6 +333,29 @@ def _create_token(args: argparse.Namespace) -> int:
         print(f"titrate: {exc}", file=sys.stderr)
         return 2
     print(token)
+    return 0
+
+
+def _set_name(args: argparse.Namespace) -> int:
+    from app.services import auth
+    from app.services.errors import InvalidInput, NotFound
+
+    def rename(session: Session) -> None:
+        auth.set_display_name(
+            session,
+            username=args.username,
+            display_name=args.display_name,
+            professional_title=args.title,
+        )
+
+    try:
+        _with_session(rename)
+    except (InvalidInput, NotFound) as exc:
+        print(f"titrate: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"user {args.username} is now named {args.display_name or args.username}", file=sys.stderr
+    )
     return 0
 
 

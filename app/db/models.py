@@ -52,6 +52,10 @@ class UserRecord(Base):
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Only a system admin manages clinics and administers users of every clinic.
     is_system_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # How pages and prints name the person ("Dr Ana Meyer", "Consultant neurologist"); the
+    # username stands in while they are empty.
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    professional_title: Mapped[str | None] = mapped_column(String(100))
 
 
 class UserSessionRecord(Base):
@@ -104,6 +108,8 @@ class PatientRecord(Base):
         Index("ix_patient_family_given", "family_name", "given_name"),
         # The patient list without a query: a clinic's patients in order, a page at a time.
         Index("ix_patient_clinic_search_text", "clinic_id", "search_text", "id"),
+        # Search by birth date ("1976-09-14"): the clinic's patients born that day.
+        Index("ix_patient_clinic_birth_date", "clinic_id", "birth_date"),
         # An MRN is unique within its clinic: a clash with another clinic's patient must not
         # reveal that the patient exists.
         UniqueConstraint("clinic_id", "mrn", name="uq_patient_clinic_mrn"),
@@ -132,6 +138,8 @@ class PatientRecord(Base):
     spinal_injury_level: Mapped[str | None] = mapped_column(String(4))
     brain_injury_on: Mapped[date | None]
     preferred_language: Mapped[str] = mapped_column(String(2), default="en")
+    # The condition baclofen treats (the planner's indication codes); the planner prefills it.
+    indication: Mapped[str | None] = mapped_column(String(32))
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     archive_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -22,16 +22,17 @@ from app.domain.plausibility import (
 )
 
 # One list of condition codes for records and plans: the dosing core's.
-from app.domain.titration.model import CONDITIONS
+from app.domain.titration.model import CONDITIONS, Indication
 
 __all__ = [
-    "CONDITIONS", "CREATININE_UNITS", "LANGUAGES", "SEXES", "FieldProblem", "PatientFacts",
-    "find_patient_problems",
+    "CONDITIONS", "CREATININE_UNITS", "INDICATIONS", "LANGUAGES", "SEXES", "FieldProblem",
+    "PatientFacts", "find_patient_problems",
 ]  # fmt: skip
 
 LANGUAGES = ("en", "de", "vi")
 SEXES = ("female", "male")
 CREATININE_UNITS = ("mg/dL", "umol/L")
+INDICATIONS = tuple(indication.value for indication in Indication)
 MAX_MEDICATIONS = 50
 
 _MRN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./-]{0,39}$")
@@ -66,6 +67,7 @@ class PatientFacts:
     spinal_injury_level: str | None
     brain_injury_on: date | None
     preferred_language: str
+    indication: str | None = None  # an Indication code; the planner prefills it
 
 
 def find_patient_problems(facts: PatientFacts, *, today: date) -> tuple[FieldProblem, ...]:
@@ -90,6 +92,8 @@ def _identity_problems(facts: PatientFacts) -> list[FieldProblem]:
         problems.append(FieldProblem("sex", "Sex must be female or male."))
     if facts.preferred_language not in LANGUAGES:
         problems.append(FieldProblem("preferred_language", "Language must be en, de or vi."))
+    if facts.indication is not None and facts.indication not in INDICATIONS:
+        problems.append(FieldProblem("indication", "Choose one of the listed indications."))
     return problems
 
 

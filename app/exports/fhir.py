@@ -221,12 +221,13 @@ def _patient(source: ExportSource, options: FhirOptions) -> dict[str, Any]:
     }
 
 
-def _requester(version: PlanVersionRecord) -> dict[str, str]:
-    """Who ordered: a person (Practitioner), or a client system (Device) named as one, so a
-    token's free-text name never reads as a clinician's."""
+def _requester(source: ExportSource, version: PlanVersionRecord) -> dict[str, str]:
+    """Who ordered: a person (Practitioner) by display name and title, or a client system
+    (Device) named as one, so a token's free-text name never reads as a clinician's."""
     if version.author_kind == "client":
         return {"type": "Device", "display": f"{version.created_by} (API client)"}
-    return {"type": "Practitioner", "display": version.created_by}
+    named = source.prescriber if version is source.version else ""
+    return {"type": "Practitioner", "display": named or version.created_by}
 
 
 def _status(source: ExportSource) -> tuple[str, str | None]:
@@ -263,7 +264,7 @@ def _schedule(
         "medicationCodeableConcept": {"coding": list(BACLOFEN_CODING), "text": medication},
         "subject": {"reference": patient_url},
         "authoredOn": version.created_at.isoformat(),
-        "requester": _requester(version),
+        "requester": _requester(source, version),
     }
     if status[1]:
         request["statusReason"] = {"text": status[1]}
@@ -373,7 +374,7 @@ def _supply_request(
         "itemCodeableConcept": {"coding": list(BACLOFEN_CODING), "text": supply.product},
         "quantity": _supply_quantity(supply),
         "authoredOn": source.version.created_at.isoformat(),
-        "requester": _requester(source.version),
+        "requester": _requester(source, source.version),
         "deliverTo": {"reference": patient_url},
     }
 

@@ -62,6 +62,7 @@ def build_header(
     version: PlanVersionRecord,
     *,
     printed_at: str,
+    prescriber: str | None = None,
 ) -> DocumentHeader:
     return DocumentHeader(
         patient_name=f"{patient.given_name} {patient.family_name}",
@@ -70,7 +71,7 @@ def build_header(
         version=version.number,
         current_version=plan.current_version,
         content_hash_short=version.content_sha256[:SHORT_HASH_LENGTH],
-        prescriber=version.created_by,
+        prescriber=prescriber or version.created_by,
         printed_at=printed_at,
         prescriber_kind=version.author_kind,
     )

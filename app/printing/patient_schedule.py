@@ -90,6 +90,7 @@ def render_schedule_html(
         source.plan,
         source.version,
         printed_at=format_timestamp(context.printed_at, language, zone=context.zone),
+        prescriber=source.prescriber,
     )
     variables = base_context(header, setup) | {"clinic": context.clinic}
     variables |= _content(plain, context, source)

@@ -31,7 +31,9 @@ DAYS_PER_WEEK = 7
 @dataclass(frozen=True, slots=True)
 class DoseCell:
     dose: str  # "5 mg"
-    take: str  # "1 tablet of 5 mg"
+    take: str  # "1 tablet of 5 mg"; for a solution "= 5 mg (1 mg/mL solution)"
+    # What the carer measures, printed first and large: "5 mL" for an oral solution.
+    measure: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,16 @@ class Week:
     title: str  # "Week 2"
     dates: str  # "Dec 8, 2026 – Dec 14, 2026"
     days: tuple[DayLine, ...]
+
+    @property
+    def same_every_day(self) -> bool:
+        """Every day of the week has the same doses (a new dose may start on its first day):
+        printed compactly, one row per dose time with a tick box for each day."""
+        first = self.days[0]
+        return len(self.days) > 1 and all(
+            not line.stop and line.cells == first.cells and (line is first or line.change is None)
+            for line in self.days
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +144,7 @@ def _step_lines(
     t: Translations,
 ) -> list[DayLine]:
     by_time = {a["time_of_day"]: a for a in step["administrations"]}
-    cells = tuple(
-        DoseCell(dose_text(by_time[k]["dose"], language), take_text(by_time[k], language, t))
-        if k in by_time
-        else None
-        for k in times
-    )
+    cells = tuple(_cell(by_time[k], language, t) if k in by_time else None for k in times)
     change = _change(step, steps, language, t)
     start = date.fromisoformat(step["start_date"])
     total = dose_text(step["daily_dose"], language)
@@ -156,6 +163,18 @@ def _step_lines(
         )
         for day in range(step["start_day"], step["end_day"] + 1)
     ]
+
+
+def _cell(admin: dict[str, Any], language: str, t: Translations) -> DoseCell:
+    dose = dose_text(admin["dose"], language)
+    prep = admin.get("preparation") or {}
+    if prep.get("form") != "oral_solution":
+        return DoseCell(dose, take_text(admin, language, t))
+    note = t.gettext("= %(dose)s (%(concentration)s solution)") % {
+        "dose": dose,
+        "concentration": concentration_text(prep["concentration"], language),
+    }
+    return DoseCell(dose, note, format_quantity(Decimal(prep["volume_ml"]), "mL", language))
 
 
 def _change(

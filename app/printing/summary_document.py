@@ -74,7 +74,13 @@ def _read(session: Session, request: SummaryRequest, *, output: str) -> PlanDocu
 
 def _render(source: PlanDocumentSource, setup: PageSetup, zone: tzinfo) -> str:
     printed_at = format_timestamp(utc_now(), LANGUAGE, zone=zone)
-    header = build_header(source.patient, source.plan, source.version, printed_at=printed_at)
+    header = build_header(
+        source.patient,
+        source.plan,
+        source.version,
+        printed_at=printed_at,
+        prescriber=source.prescriber,
+    )
     context = {
         **base_context(header, setup),
         "summary": build_summary(source.plan, source.version, source.patient),

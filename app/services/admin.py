@@ -35,6 +35,8 @@ class NewUser:
     password: str
     role: str
     clinic_id: int | None  # None: not chosen (refused; only the command line has a default)
+    display_name: str | None = None
+    professional_title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ def create_user(session: Session, *, actor: Actor, new: NewUser) -> int:
     problems = auth.user_problems(new.username, new.password, new.role)
     if len(new.password) >= auth.MIN_PASSWORD_LENGTH:  # the short case is in user_problems
         problems += _password_problems(new.password)
+    problems += auth.name_problems(new.display_name, new.professional_title)
     problems += _clinic_problems(session, new.clinic_id)
     if account_repo.username_taken(session, new.username):
         problems += (FieldProblem("username", "That username is taken."),)
@@ -67,6 +70,8 @@ def create_user(session: Session, *, actor: Actor, new: NewUser) -> int:
         role=new.role,
         clinic_id=new.clinic_id,
         actor=actor,
+        display_name=new.display_name,
+        professional_title=new.professional_title,
     )
 
 

@@ -7,7 +7,7 @@ event, with the filters used and how many rows were shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy.orm import Session
 
@@ -27,20 +27,22 @@ __all__ = ["CATEGORIES", "AuditFilters", "AuditPage", "audit_report", "review_au
 
 @dataclass(frozen=True, slots=True)
 class AuditFilters:
-    """Dates are whole UTC days, both ends included."""
+    """Dates are whole days in `zone` (the clinic's, as pages show times), both ends
+    included."""
 
     patient_id: int | None = None
     actor_name: str | None = None
     date_from: date | None = None
     date_to: date | None = None
     category: str = "all"
+    zone: tzinfo = UTC
 
     def to_query(self) -> AuditQuery:
         return AuditQuery(
             patient_id=self.patient_id,
             actor_name=self.actor_name or None,
-            since=_utc_midnight(self.date_from) if self.date_from else None,
-            until=_utc_midnight(self.date_to + timedelta(days=1)) if self.date_to else None,
+            since=_midnight(self.date_from, self.zone) if self.date_from else None,
+            until=_midnight(self.date_to + timedelta(days=1), self.zone) if self.date_to else None,
             category=self.category,
         )
 
@@ -102,5 +104,5 @@ def _record_review(
     )
 
 
-def _utc_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+def _midnight(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(UTC)

@@ -22,10 +22,11 @@ from app.db.engine import READ_ONLY
 from app.db.models import ROLES, ApiTokenRecord, UserRecord, UserSessionRecord
 from app.db.repositories import users as user_repo
 from app.domain.patients import FieldProblem
+from app.domain.text import refused_character_problem
 from app.services import audit, rate_limit, token_cache
 from app.services.audit import AuditEntry
 from app.services.context import SYSTEM, Actor, utc_now
-from app.services.errors import AuthenticationFailed, Conflict, InvalidInput
+from app.services.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from app.services.permissions import SCOPES as SCOPES  # what each grants: permissions.py
 from app.services.rate_limit import LoginLimits
 from app.services.reads import read_only
@@ -62,6 +63,7 @@ class LoginSession:
     role: str
     csrf_token: str
     clinic_id: int
+    display_name: str = ""  # the username when the user has none
 
 
 def sha256_hex(value: str) -> str:
@@ -76,8 +78,13 @@ def create_user(
     role: str,
     clinic_id: int | None = None,
     actor: Actor = SYSTEM,
+    display_name: str | None = None,
+    professional_title: str | None = None,
 ) -> int:
-    problems = user_problems(username, password, role)
+    display_name, professional_title = _blank_none(display_name), _blank_none(professional_title)
+    problems = user_problems(username, password, role) + name_problems(
+        display_name, professional_title
+    )
     if problems:
         raise InvalidInput(problems)
     if user_repo.token_name_exists(session, username):
@@ -90,6 +97,8 @@ def create_user(
         clinic_id=clinic_id or user_repo.default_clinic_id(session),
         is_active=True,
         created_at=utc_now(),
+        display_name=display_name,
+        professional_title=professional_title,
     )
     try:
         user_repo.add(session, user)
@@ -126,6 +135,61 @@ def user_problems(username: str, password: str, role: str) -> tuple[FieldProblem
     if role not in ROLES:
         problems.append(FieldProblem("role", f"Role must be one of {', '.join(ROLES)}."))
     return tuple(problems)
+
+
+def any_user(session: Session) -> bool:
+    """Whether any account exists yet (the login page of a new installation says how to make
+    the first)."""
+    exists = user_repo.any_user(session)
+    session.commit()
+    return exists
+
+
+MAX_NAME_LENGTH = 100
+
+
+def set_display_name(
+    session: Session,
+    *,
+    username: str,
+    display_name: str | None,
+    professional_title: str | None,
+    actor: Actor = SYSTEM,
+) -> None:
+    """Set (or clear, with empty text) how pages and prints name a user; audited with the
+    old and new values, which are names of staff, not patient data."""
+    display_name, professional_title = _blank_none(display_name), _blank_none(professional_title)
+    problems = name_problems(display_name, professional_title)
+    if problems:
+        raise InvalidInput(problems)
+    user = user_repo.get_user_by_username(session, username)
+    if user is None:
+        raise NotFound(f"user {username!r} not found")
+    detail = {
+        "display_name": {"from": user.display_name, "to": display_name},
+        "professional_title": {"from": user.professional_title, "to": professional_title},
+    }
+    user.display_name, user.professional_title = display_name, professional_title
+    audit.record(session, actor, AuditEntry("user.rename", "user", str(user.id), detail=detail))
+    session.commit()
+
+
+def name_problems(display_name: str | None, title: str | None) -> tuple[FieldProblem, ...]:
+    """A display name and a title are optional, each at most 100 characters of typed text."""
+    problems = []
+    for field, value in (("display_name", display_name), ("professional_title", title)):
+        if value is None:
+            continue
+        refused = refused_character_problem(value)
+        if refused:
+            problems.append(FieldProblem(field, refused))
+        elif len(value) > MAX_NAME_LENGTH:
+            problems.append(FieldProblem(field, f"At most {MAX_NAME_LENGTH} characters."))
+    return tuple(problems)
+
+
+def _blank_none(value: str | None) -> str | None:
+    return (value or "").strip() or None
 
 
 def log_in(
@@ -179,7 +243,13 @@ def log_in(
     audit.record(session, user_actor, AuditEntry("login.success", "user", str(user.id)))
     session.commit()
     return LoginSession(
-        session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id
+        session_id,
+        user.id,
+        user.username,
+        user.role,
+        login.csrf_token,
+        user.clinic_id,
+        user.display_name or user.username,
     )
 
 
@@ -244,7 +314,13 @@ def _resume(session: Session, *, session_id: str, policy: SessionPolicy) -> Logi
     if user is None or not user.is_active:
         raise AuthenticationFailed("user disabled")
     return LoginSession(
-        session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id
+        session_id,
+        user.id,
+        user.username,
+        user.role,
+        login.csrf_token,
+        user.clinic_id,
+        user.display_name or user.username,
     )
 
 

@@ -23,6 +23,7 @@ from app.db.models import (
 )
 from app.db.repositories import patients as patient_repo
 from app.db.repositories import plans as plan_repo
+from app.db.repositories import users as user_repo
 from app.services import audit
 from app.services.audit import AuditEntry
 from app.services.context import Actor
@@ -41,6 +42,7 @@ class PlanDocumentSource:
     last_refill: PumpRefillRecord | None = None
     # The pharmacist's reviews of this version, oldest first (the clinician summary shows them).
     reviews: tuple[PlanReviewRecord, ...] = ()
+    prescriber: str = ""  # how the version's author is named: display name and title
 
     @property
     def superseded(self) -> bool:
@@ -98,8 +100,16 @@ def read_plan_version_for_document(
         )
         last_refill = session.scalars(query).first()
     reviews = tuple(r for r in plan_repo.reviews(session, record.id) if r.version_number == number)
+    prescriber = user_repo.display_names(session, [stored.created_by]).get(
+        stored.created_by, stored.created_by
+    )
     audit.record(session, actor, entry)
     session.commit()
     return PlanDocumentSource(
-        patient=patient, plan=record, version=stored, last_refill=last_refill, reviews=reviews
+        patient=patient,
+        plan=record,
+        version=stored,
+        last_refill=last_refill,
+        reviews=reviews,
+        prescriber=prescriber,
     )

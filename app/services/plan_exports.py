@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.db.models import PatientRecord, PlanRecord, PlanVersionRecord
 from app.db.repositories import patients as patient_repo
 from app.db.repositories import plans as plan_repo
+from app.db.repositories import users as user_repo
 from app.services import audit
 from app.services.audit import AuditEntry
 from app.services.context import Actor
@@ -37,6 +38,8 @@ class ExportSource:
     @property
     def previous(self) -> PlanVersionRecord | None:
         return self.earlier[-1] if self.earlier else None
+
+    prescriber: str = ""  # the version's author as named on prints (display name and title)
 
     @property
     def superseded(self) -> bool:
@@ -68,6 +71,9 @@ def read_plan_for_export(
     patient = patient_repo.get(session, record.patient_id, clinic_id=clinic_id)
     if patient is None:  # the foreign key guarantees it
         raise NotFound(f"patient {record.patient_id} not found")
+    prescriber = user_repo.display_names(session, [stored.created_by]).get(
+        stored.created_by, stored.created_by
+    )
     audit.record(
         session,
         actor,
@@ -80,4 +86,6 @@ def read_plan_for_export(
         ),
     )
     session.commit()
-    return ExportSource(plan=record, version=stored, patient=patient, earlier=earlier)
+    return ExportSource(
+        plan=record, version=stored, patient=patient, earlier=earlier, prescriber=prescriber
+    )

@@ -43,7 +43,7 @@ class AdminForm:
         return int(raw)
 
 
-USER_FIELDS = ("username", "role", "clinic_id")
+USER_FIELDS = ("username", "display_name", "professional_title", "role", "clinic_id")
 TOKEN_FIELDS = ("name", "clinic_id", "expires_in_days")
 
 
@@ -62,7 +62,12 @@ def parse_new_user(raw: FormData) -> tuple[AdminForm, NewUser]:
     # Passwords are taken as typed (leading or trailing spaces are part of them).
     password = str(raw.get("password", ""))
     new = NewUser(
-        form.values["username"], password, form.values["role"], form.optional_int("clinic_id")
+        form.values["username"],
+        password,
+        form.values["role"],
+        form.optional_int("clinic_id"),
+        form.values["display_name"] or None,
+        form.values["professional_title"] or None,
     )
     return form, new
 

@@ -84,6 +84,7 @@ def optional_login(
         return None
     # Pages render the token into hidden fields and <body hx-headers> (see templating.render).
     request.state.csrf_token = login.csrf_token
+    request.state.display_name = login.display_name
     return login
 
 

@@ -18,7 +18,7 @@ TEXT_FIELDS = (
     "mrn", "given_name", "family_name", "birth_date", "sex", "weight_kg", "height_cm",
     "serum_creatinine_value", "serum_creatinine_unit", "serum_creatinine_on",
     "creatinine_clearance_ml_min", "spinal_injury_level", "brain_injury_date",
-    "preferred_language", "medications",
+    "preferred_language", "medications", "indication",
 )  # fmt: skip
 FLAG_FIELDS = ("dialysis", "pregnant", "breastfeeding")
 
@@ -84,6 +84,7 @@ class PatientForm:
             "brain_injury_date": text(facts.brain_injury_on),
             "preferred_language": facts.preferred_language,
             "medications": "\n".join(facts.medications),
+            "indication": facts.indication or "",
         }  # fmt: skip
         flags = {
             "dialysis": facts.dialysis,
@@ -131,6 +132,7 @@ class PatientForm:
             ),
             spinal_injury_level=v["spinal_injury_level"].upper() or None,
             preferred_language=v["preferred_language"],
+            indication=v["indication"] or None,
             **facts_kwargs,  # type: ignore[arg-type]
         )
 

@@ -49,7 +49,8 @@ def with_observation_markers(
         )
         for o in observations
     ]
-    return replace(view, chart=build_chart(json.loads(version.plan_json), points))
+    chart = build_chart(json.loads(version.plan_json), points, start_dose=view.chart.start_dose)
+    return replace(view, chart=chart)
 
 
 def pump_defaults(refills: list[PumpRefillRecord], today: date) -> dict[str, str]:

@@ -258,7 +258,8 @@ def compute_preview(form: PlanForm, patient: Patient, protocols: ProtocolSet) ->
         _, plan = plan_with_applicable_overrides(request, protocols)
     except TitrationError as exc:
         return Preview(error=exc.message)
-    return Preview(view=view_of_plan(plan))
+    taper_from = request.current_daily_dose if plan.plan_type == PlanType.ORAL_TAPER else None
+    return Preview(view=view_of_plan(plan, start_dose=taper_from.value if taper_from else None))
 
 
 REFILL_FIELDS = (

@@ -130,12 +130,16 @@ class PlanView:
         return self.daily_doses[0][2] if day < self.daily_doses[0][0] else self.daily_doses[-1][2]
 
 
-def view_of_plan(plan: Plan) -> PlanView:
-    return build_plan_view(to_plain(plan))
+def view_of_plan(plan: Plan, *, start_dose: Decimal | None = None) -> PlanView:
+    """`start_dose`: a taper's current daily dose (the chart starts there)."""
+    return build_plan_view(to_plain(plan), start_dose=start_dose)
 
 
 def view_of_version(version: PlanVersionRecord) -> PlanView:
-    return build_plan_view(json.loads(version.plan_json))
+    given = json.loads(version.input_json)
+    current = given.get("current_daily_dose") if given.get("plan_type") == "oral_taper" else None
+    start_dose = Decimal(current["value"]) if current else None
+    return build_plan_view(json.loads(version.plan_json), start_dose=start_dose)
 
 
 def effective_screening_bolus(version: PlanVersionRecord) -> str | None:
@@ -158,7 +162,7 @@ def effective_screening_bolus(version: PlanVersionRecord) -> str | None:
     return format_decimal(Decimal(dose["value"])) if dose.get("unit") == "mcg" else None
 
 
-def build_plan_view(plain: dict[str, Any]) -> PlanView:
+def build_plan_view(plain: dict[str, Any], *, start_dose: Decimal | None = None) -> PlanView:
     steps = tuple(_step_row(step) for step in plain["steps"])
     findings = sorted(plain["findings"], key=lambda f: SEVERITY_ORDER.get(f["severity"], 9))
     return PlanView(
@@ -173,7 +177,7 @@ def build_plan_view(plain: dict[str, Any]) -> PlanView:
         overrides=tuple((o["code"], o["reason"]) for o in plain["overrides"]),
         milestones=tuple((f"Day {m['day']} ({m['date']})", m["text"]) for m in plain["milestones"]),
         dispense=tuple(_dispense(line) for line in plain["dispense"]),
-        chart=build_chart(plain) if plain["steps"] else None,
+        chart=build_chart(plain, start_dose=start_dose) if plain["steps"] else None,
         engine_version=plain["engine_version"],
         daily_doses=tuple(
             (
@@ -302,16 +306,31 @@ def _labelled(values: list[str], *, blank: str | None = None) -> list[tuple[str,
     return [("", blank), *pairs] if blank is not None else pairs
 
 
+INDICATION_LABELS = {
+    "multiple_sclerosis": "Multiple sclerosis", "spinal_cord_injury": "Spinal cord injury",
+    "spinal_cord_disease": "Spinal cord disease", "cerebral_palsy": "Cerebral palsy",
+    "brain_injury": "Brain injury", "stroke": "Stroke",
+    "other_spinal": "Other spinal cause", "other_cerebral": "Other cerebral cause",
+    "rheumatic_disease": "Rheumatic disease", "parkinsonism": "Parkinsonism",
+    "peripheral_injury": "Peripheral injury",
+}  # fmt: skip
+# Each reason says what it changes; the empty choice is the engine's own pick (A.2: before
+# delivery for a pregnant patient, otherwise the general taper), so it is not a second
+# "General".
+TAPER_REASON_LABELS = {
+    "": "Automatic: before delivery if pregnant, otherwise no longer needed",
+    "general": "No longer needed",
+    "no_benefit": "No benefit after an adequate trial",
+    "pre_delivery": "Before delivery (pregnancy)",
+    "itb_transition": "Change to intrathecal baclofen",
+}
 CHOICES: dict[str, list[tuple[str, str]]] = {
     "plan_type": list(PLAN_TYPE_LABELS.items()),
-    "indication": _labelled(
-        ["multiple_sclerosis", "spinal_cord_injury", "spinal_cord_disease", "cerebral_palsy",
-         "brain_injury", "stroke", "other_spinal", "other_cerebral", "rheumatic_disease",
-         "parkinsonism", "peripheral_injury"], blank="Choose…"),
+    "indication": [("", "Choose…"), *INDICATION_LABELS.items()],
     "setting": _labelled(["outpatient", "inpatient"]),
-    "formulation": _labelled(["tablet", "oral_solution"], blank="Protocol default"),
-    "taper_reason": _labelled(["general", "no_benefit", "pre_delivery", "itb_transition"],
-                              blank="General"),
+    "formulation": [("", "Protocol default"), ("tablet", "Tablets"),
+                    ("oral_solution", "Oral solution (mL)")],
+    "taper_reason": list(TAPER_REASON_LABELS.items()),
     "screening": [("", "Not given yet"), ("negative", "Negative"), ("positive", "Positive")],
 }  # fmt: skip
 # The bolus doses come from the ITB protocol (adults 50/75/100, children 25/50/75/100 mcg) and

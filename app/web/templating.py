@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.responses import Response
 
 from app.printing.i18n import DEFAULT_LANGUAGE, translations
@@ -19,12 +22,27 @@ from app.web.deps import CSRF_FIELD
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 
-def format_date(value: date | datetime | None) -> str:
+def format_date(value: date | datetime | None, zone: tzinfo | None = None) -> str:
+    """ISO dates; a moment in time as the clinic's wall-clock time with its zone's abbreviation
+    ("2026-11-22 10:05 CET"), so pages and prints show the same time."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
+        local = value.astimezone(zone) if zone is not None else value
+        return f"{local:%Y-%m-%d %H:%M} {local.tzname() or 'UTC'}"
     return value.isoformat()
+
+
+@pass_context
+def _date_filter(context: Context, value: date | datetime | None) -> str:
+    return format_date(value, context.get("clinic_zone"))
+
+
+@pass_context
+def _person(context: Context, username: str) -> str:
+    """A user as pages name them: the `people` map the handler looked up, else the username."""
+    people: dict[str, str] = context.get("people") or {}
+    return people.get(username, username)
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -35,12 +53,18 @@ templates.env.install_gettext_translations(  # type: ignore[attr-defined]
     translations(DEFAULT_LANGUAGE), newstyle=True
 )
 templates.env.filters["decimal"] = format_decimal
-templates.env.filters["date"] = format_date
+templates.env.filters["date"] = _date_filter
 # Pages offer only what the viewer may do; the services refuse the rest regardless.
 templates.env.globals["can"] = can
+templates.env.globals["person"] = _person
 # The textareas' maxlength: the service's own limits, so the page never offers more.
 templates.env.globals["max_reason_length"] = MAX_REASON_LENGTH
 templates.env.globals["max_note_length"] = MAX_NOTE_LENGTH
+
+
+def clinic_zone(request: Request) -> tzinfo:
+    """The clinic's time zone (`TITRATE_CLINIC_TIMEZONE`): every time a person reads is in it."""
+    return ZoneInfo(request.app.state.settings.clinic_timezone)
 
 
 def render(
@@ -57,6 +81,7 @@ def render(
         {
             "csrf_field": CSRF_FIELD,
             "csrf_token": getattr(request.state, "csrf_token", None),
+            "clinic_zone": clinic_zone(request),
             **(context or {}),
         },
         status_code=status_code,

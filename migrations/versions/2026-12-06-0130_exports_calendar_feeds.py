@@ -4,7 +4,7 @@ Only the SHA-256 of the address's secret is stored (like API tokens); a revoked 
 row with `revoked_at`, so the audit trail's feed ids stay resolvable.
 
 Revision ID: exports_0001_calendar_feeds
-Revises: 5a1a1e9cba6e
+Revises: loop_0001_titration_loop
 Create Date: 2026-12-06 01:30:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "exports_0001_calendar_feeds"
-down_revision: str | None = "5a1a1e9cba6e"
+down_revision: str | None = "loop_0001_titration_loop"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

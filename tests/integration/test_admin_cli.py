@@ -11,7 +11,7 @@ from alembic import command
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from app.cli import alembic_config, main
+from app.cli import alembic_config, main, read_new_password
 from app.config import get_settings
 from app.db.engine import make_engine
 from app.db.models import ApiTokenRecord, AuditEventRecord, ClinicRecord, UserRecord
@@ -106,3 +106,86 @@ def test_an_unknown_or_duplicate_clinic_is_a_clear_error(
     assert "A clinic of that name exists." in capsys.readouterr().err
     with Session(cli_engine) as session:
         assert session.scalars(select(ApiTokenRecord)).first() is None
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_at_a_terminal_the_rules_come_first_and_the_password_is_asked_twice_unechoed() -> None:
+    asked: list[str] = []
+
+    def ask(prompt: str) -> str:  # stands in for getpass.getpass, which reads /dev/tty
+        asked.append(prompt)
+        return "a long enough password"
+
+    stderr = io.StringIO()
+    assert read_new_password(_Terminal(), stderr, ask=ask) == "a long enough password"
+    assert asked == ["Password: ", "Password again: "]
+    assert "at least 12 characters" in stderr.getvalue()
+
+
+def test_two_different_entries_are_refused() -> None:
+    answers = iter(["a long enough password", "a long enough passwort"])
+    stderr = io.StringIO()
+    assert read_new_password(_Terminal(), stderr, ask=lambda _: next(answers)) is None
+    assert "differ" in stderr.getvalue()
+
+
+def test_a_pipe_is_read_without_prompts_and_names_are_stored(
+    cli_engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    argv = ["create-user", "--username", "ana.meyer", "--role", "prescriber",
+            "--display-name", "Dr Ana Meyer", "--title", "Consultant neurologist"]  # fmt: skip
+    assert main(argv) == 0
+    assert "Password" not in capsys.readouterr().err
+    with Session(cli_engine) as session:
+        user = session.scalars(select(UserRecord).where(UserRecord.username == "ana.meyer")).one()
+    assert (user.display_name, user.professional_title) == (
+        "Dr Ana Meyer",
+        "Consultant neurologist",
+    )
+
+
+def test_the_login_page_of_an_empty_database_says_how_to_create_the_first_user(
+    cli_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.config import Settings
+    from app.main import create_app
+
+    url = str(cli_engine.url)
+    settings = Settings(environment="test", database_url=url, secret_key="s" * 48)
+    with TestClient(create_app(settings)) as client:
+        assert "titrate create-user" in client.get("/login").text
+        monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+        assert main(["create-user", "--username", "first.admin", "--role", "admin"]) == 0
+        assert "titrate create-user" not in client.get("/login").text
+
+
+def test_set_name_names_an_existing_user_and_audits_the_change(
+    cli_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["create-user", "--username", "drmeyer", "--role", "prescriber"]) == 0
+    argv = ["set-name", "--username", "drmeyer", "--display-name", "Dr Ana Meyer",
+            "--title", "Consultant neurologist"]  # fmt: skip
+    assert main(argv) == 0
+    assert main(["set-name", "--username", "nobody.here", "--display-name", "X"]) == 2
+    assert main(["set-name", "--username", "drmeyer", "--display-name", "x" * 101]) == 2
+    with Session(cli_engine) as session:
+        user = session.scalars(select(UserRecord).where(UserRecord.username == "drmeyer")).one()
+        event = session.scalars(
+            select(AuditEventRecord).where(AuditEventRecord.action == "user.rename")
+        ).one()
+    assert (user.display_name, user.professional_title) == (
+        "Dr Ana Meyer",
+        "Consultant neurologist",
+    )
+    assert event.detail == {
+        "display_name": {"from": None, "to": "Dr Ana Meyer"},
+        "professional_title": {"from": None, "to": "Consultant neurologist"},
+    }

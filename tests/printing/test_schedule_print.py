@@ -44,12 +44,14 @@ EXPECTED_WORDS = {
               "Review date: Jan 12, 2027", "New dose from today: 30 mg a day (higher)"],
     "older_renal": ["Your kidneys remove baclofen more slowly", "1 tablet of 5 mg",
                     "Review date: Jan 12, 2027"],
-    "child_solution": ["1.3 mL of 1 mg/mL solution = 1.3 mg",
+    # The volume the carer measures first, the mg and the strength after it.
+    "child_solution": ["1.3 mL = 1.3 mg (1 mg/mL solution)",
                        "Check that the bottle says 1 mg/mL", "Night"],
     "taper": ["Stop: from today, take no more baclofen.", "From Dec 16, 2026, take no more",
               "New dose from today: 40 mg a day (lower)", "signs of withdrawal"],
+    # No pump yet: the test-day advice, not the pump's warning signs.
     "itb_screening": ["1.5 mL of 50 mcg/mL, by lumbar puncture", "Effect after 4 to 8 hours",
-                      "itching without a rash"],
+                      "Tell a nurse straight away if you feel very sleepy"],
     "itb_titration": ["150 mcg a day", "262 mcg a day", "Pump card: intrathecal baclofen",
                       "itching without a rash", "a two-tone alarm is urgent"],
 }  # fmt: skip
@@ -86,6 +88,8 @@ def test_every_kind_of_plan_prints_every_dose_with_its_unit(
     assert plan_doses(stored.plan) <= quantities(words)
     for expected in EXPECTED_WORDS[scenario]:
         assert expected in words, expected
+    if scenario == "itb_screening":
+        assert "pump" not in words.lower()
 
     pdf = prescriber.get(f"/plans/{stored.plan_id}/print.pdf")
     assert pdf.status_code == 200
@@ -148,7 +152,7 @@ def test_a_german_pdf_has_german_words_commas_and_german_dates(
                      "Prüfen Sie, dass auf der Flasche 1 mg/mL"]:  # fmt: skip
         assert expected in flat, expected
     page = " ".join(page_text(prescriber.get(f"/plans/{stored.plan_id}/print").text).split())
-    assert "1,3 mL Lösung mit 1 mg/mL = 1,3 mg" in page
+    assert "1,3 mL = 1,3 mg (Lösung 1 mg/mL)" in page
     assert "Gesamt pro Tag" in page
     assert "1.3 mg" not in text
     assert "Morning" not in text

@@ -72,6 +72,15 @@ def test_a_taper_steps_down_and_ends_with_a_stop_day_without_doses() -> None:
     assert schedule.last_dose_date == "15.12.2026"
 
 
+def test_only_weeks_with_the_same_doses_every_day_print_as_a_compact_grid() -> None:
+    schedule = build_oral_schedule(_plain(target_daily_dose=Dose(Decimal(60), DoseUnit.MG)), "en")
+    # Increases on days 4, 7 and 10 (weeks 1 and 2); weeks 3 to 6 hold one dose all week.
+    assert [week.same_every_day for week in schedule.weeks] == [False] * 2 + [True] * 4
+    taper = _plain(plan_type=PlanType.ORAL_TAPER, current_daily_dose=Dose(Decimal(80), DoseUnit.MG))
+    # A week holding the stop day is never compact: that day has no doses.
+    assert not build_oral_schedule(taper, "en").weeks[-1].same_every_day
+
+
 def test_a_version_without_doses_is_refused_rather_than_printed_blank() -> None:
     plain = _plain(target_daily_dose=Dose(Decimal(60), DoseUnit.MG))
     plain["steps"] = []

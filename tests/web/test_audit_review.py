@@ -8,6 +8,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -60,7 +61,7 @@ def test_only_admins_review_the_audit(client: TestClient) -> None:
     assert client.get("/audit/report.csv").status_code == 403
 
 
-def test_the_page_shows_utc_times_with_their_zone_and_a_fragment_for_htmx(
+def test_the_page_shows_clinic_times_with_their_zone_and_a_fragment_for_htmx(
     admin: TestClient, db: Session, someone: str
 ) -> None:
     at = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -70,21 +71,28 @@ def test_the_page_shows_utc_times_with_their_zone_and_a_fragment_for_htmx(
     assert page.headers["vary"] == "HX-Request"
     assert "<html" in page.text
     assert f'id="audit-event-{event_id}"' in page.text
-    assert '<time datetime="2026-03-04T05:06:07+00:00">2026-03-04 05:06:07 UTC</time>' in page.text
+    # The clinic's time (Europe/Berlin in tests), as every page shows times.
+    assert '<time datetime="2026-03-04T06:06:07+01:00">2026-03-04 06:06:07 CET</time>' in page.text
     fragment = admin.get("/audit", params={"user": someone}, headers=HX)
     assert "<html" not in fragment.text
     assert fragment.text.lstrip().startswith('<div id="audit-results">')
     assert f'id="audit-event-{event_id}"' in fragment.text
 
 
-def test_filters_by_patient_user_and_utc_day(admin: TestClient, db: Session, someone: str) -> None:
-    late = _event(db, someone, "patient.read", at=datetime(2026, 1, 1, 23, 59, 59, tzinfo=UTC))
-    first = _event(db, someone, "patient.read", at=datetime(2026, 1, 2, tzinfo=UTC), patient_id=7)
-    last = _event(
-        db, someone, "patient.read", at=datetime(2026, 1, 2, 23, 59, 59, 999999, tzinfo=UTC)
+def test_filters_by_patient_user_and_clinic_day(
+    admin: TestClient, db: Session, someone: str
+) -> None:
+    # Days are the clinic's (Europe/Berlin in tests): 2026-01-02 runs 23:00 to 23:00 UTC.
+    clinic = ZoneInfo("Europe/Berlin")
+    late = _event(db, someone, "patient.read", at=datetime(2026, 1, 1, 23, 59, 59, tzinfo=clinic))
+    first = _event(
+        db, someone, "patient.read", at=datetime(2026, 1, 2, tzinfo=clinic), patient_id=7
     )
-    next_day = _event(db, someone, "patient.read", at=datetime(2026, 1, 3, tzinfo=UTC))
-    other_user = _event(db, someone + "x", "patient.read", at=datetime(2026, 1, 2, tzinfo=UTC))
+    last = _event(
+        db, someone, "patient.read", at=datetime(2026, 1, 2, 23, 59, 59, 999999, tzinfo=clinic)
+    )
+    next_day = _event(db, someone, "patient.read", at=datetime(2026, 1, 3, tzinfo=clinic))
+    other_user = _event(db, someone + "x", "patient.read", at=datetime(2026, 1, 2, tzinfo=clinic))
     everyone = [late, first, last, next_day, other_user]
 
     day = admin.get(
@@ -152,10 +160,13 @@ def test_pages_go_back_in_time_without_overlap(
     ids = [_event(db, someone, "patient.read") for _ in range(53)]
     first = admin.get("/audit", params={"user": someone})
     assert _ids(first.text, ids) == ids[-1:-51:-1]  # newest first
-    older = first.text.split('<p class="pager"><a href="')[1].split('"')[0].replace("&amp;", "&")
-    second = admin.get(older)
+    older = re.search(r'<a href="([^"]+)">Older events</a>', first.text)
+    assert older
+    assert "Newest events" not in first.text
+    second = admin.get(older[1].replace("&amp;", "&"))
     assert _ids(second.text, ids) == ids[2::-1]
-    assert 'class="pager"' not in second.text
+    assert "Older events" not in second.text
+    assert "Newest events" in second.text  # back to the first page
 
 
 def test_the_report_is_csv_with_the_same_filters_and_no_live_formulas(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -99,6 +100,31 @@ class TestSearch:
         make_patient(db, family_name=family, given_name="Rosalind")
         response = logged_in_client.get(f"/patients?q=quentin {family}", headers=HX)
         assert _names_in(response.text) == [f"{family}, Quentin"]
+
+    def test_the_lists_own_family_comma_given_format_finds_the_patient(
+        self, logged_in_client: TestClient, db: Session
+    ) -> None:
+        family = unique("Pumptest")
+        make_patient(db, family_name=family, given_name="Jonas")
+        make_patient(db, family_name=family, given_name="Karla")
+        response = logged_in_client.get(f"/patients?q={family}, Jonas", headers=HX)
+        assert _names_in(response.text) == [f"{family}, Jonas"]
+
+    def test_a_birth_date_finds_the_patients_born_that_day_alone_or_with_a_name(
+        self, logged_in_client: TestClient, db: Session
+    ) -> None:
+        family = unique("Born")
+        make_patient(db, family_name=family, given_name="Early", birth_date=date(1911, 3, 4))
+        make_patient(db, family_name=family, given_name="Later", birth_date=date(1911, 3, 5))
+        iso = logged_in_client.get("/patients?q=1911-03-04", headers=HX)
+        assert _names_in(iso.text) == [f"{family}, Early"]
+        german = logged_in_client.get(f"/patients?q={family} 05.03.1911", headers=HX)
+        assert _names_in(german.text) == [f"{family}, Later"]
+        nobody = logged_in_client.get(f"/patients?q={family} 1911-03-06", headers=HX)
+        assert _names_in(nobody.text) == []
+        # Not a date (no 30 February): searched as a word, which no patient has.
+        impossible = logged_in_client.get("/patients?q=1911-02-30", headers=HX)
+        assert _names_in(impossible.text) == []
 
     def test_a_search_without_matches_says_so_and_repeats_the_query(
         self, logged_in_client: TestClient

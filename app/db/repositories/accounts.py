@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import ApiTokenRecord, ClinicRecord, UserRecord, UserSessionRecord
+from app.db.repositories.users import person_label
 from app.db.row_ids import is_possible_row_id
 
 
@@ -20,6 +21,7 @@ class UserRow:
     clinic_name: str
     is_active: bool
     last_login_at: datetime | None
+    person: str = ""  # "Dr Ana Meyer, Consultant neurologist"; the username without a name
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,15 @@ def list_users(session: Session) -> list[UserRow]:
         .order_by(UserRecord.username)
     )
     return [
-        UserRow(user.id, user.username, user.role, clinic, user.is_active, at)
+        UserRow(
+            user.id,
+            user.username,
+            user.role,
+            clinic,
+            user.is_active,
+            at,
+            person_label(user.username, user.display_name, user.professional_title),
+        )
         for user, clinic, at in session.execute(query)
     ]
 

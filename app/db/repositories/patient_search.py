@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import CompoundSelect, delete, insert, intersect, select, tuple_
 from sqlalchemy.orm import Session
@@ -26,6 +27,9 @@ MAX_TERM_LENGTH = 100
 # Above every character a term can hold: all strings that start with w sort below w + TOP
 # (terms compare bytewise: BINARY on SQLite, COLLATE "C" on PostgreSQL).
 TOP = "\U0010ffff"
+_QUERY_SEPARATORS = re.compile(r"[,;]+")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DAY_FIRST_DATE = re.compile(r"(\d{1,2})[./](\d{1,2})[./](\d{4})")
 _PART_SEPARATORS = re.compile(r"[-'’./_]+")
 # Letters that are not a base letter plus a mark, so NFKD leaves them alone.
 _FOLDED = str.maketrans({"đ": "d", "ð": "d", "ø": "o", "ł": "l", "ħ": "h", "ı": "i", "þ": "th"})
@@ -54,9 +58,38 @@ def patient_terms(record: PatientRecord) -> set[str]:
 
 def query_words(text: str) -> list[str]:
     """The words a query must all find, without those another word already implies ("ann"
-    is found wherever "anna" is)."""
-    words = {word[:MAX_TERM_LENGTH] for word in normalise(text).split()}
+    is found wherever "anna" is). Commas and semicolons separate words, so the list's own
+    "Family, Given" finds the patient."""
+    words = {word[:MAX_TERM_LENGTH] for word in normalise(_QUERY_SEPARATORS.sub(" ", text)).split()}
     return sorted(w for w in words if not any(o != w and o.startswith(w) for o in words))
+
+
+def split_query(text: str) -> tuple[str, date | None]:
+    """The name/MRN part of a query and the birth date it names, if any: a word that is a
+    date as pages show it (2026-11-22) or as German and Vietnamese write it (22.11.2026,
+    22/11/2026). Other words are left for the name search."""
+    birth_date = None
+    rest = []
+    for word in _QUERY_SEPARATORS.sub(" ", text).split():
+        day = _as_date(word) if birth_date is None else None
+        if day is None:
+            rest.append(word)
+        else:
+            birth_date = day
+    return " ".join(rest), birth_date
+
+
+def _as_date(word: str) -> date | None:
+    iso = _ISO_DATE.fullmatch(word)
+    day_first = _DAY_FIRST_DATE.fullmatch(word)
+    try:
+        if iso:
+            return date(int(iso[1]), int(iso[2]), int(iso[3]))
+        if day_first:
+            return date(int(day_first[3]), int(day_first[2]), int(day_first[1]))
+    except ValueError:  # 2026-02-30: not a date, so a word like any other
+        return None
+    return None
 
 
 def replace_terms(session: Session, record: PatientRecord) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
@@ -55,17 +56,19 @@ def search(
     include_archived: bool,
 ) -> PatientPage:
     """Patients with a name or MRN word beginning each word of `text` (any order, accents and
-    case ignored; patient_search.py), or all of them for no words. Keyset pagination on
-    (search_text, id): stable pages, no OFFSET scans."""
-    words = patient_search.query_words(text)
+    case ignored; patient_search.py), or all of them for no words; a date among the words
+    narrows to that birth date. Keyset pagination on (search_text, id): stable pages, no
+    OFFSET scans."""
+    names, birth_date = patient_search.split_query(text)
+    words = patient_search.query_words(names)
     if not words:
-        return _list(session, clinic_id, limit, after, include_archived)
+        return _list(session, clinic_id, limit, after, include_archived, birth_date)
     found: list[PatientRecord] = []
     batch = limit + 1
     while len(found) <= limit:
         query = patient_search.candidates(clinic_id, words, after=after, limit=batch)
         keys = [(str(key), int(patient_id)) for key, patient_id in session.execute(query)]
-        found += _shown(session, clinic_id, [p for _, p in keys], include_archived)
+        found += _shown(session, clinic_id, [p for _, p in keys], include_archived, birth_date)
         if len(keys) < batch:
             break
         # Archived patients were among the candidates: look further, in bigger steps.
@@ -79,11 +82,15 @@ def _list(
     limit: int,
     after: tuple[str, int] | None,
     include_archived: bool,
+    birth_date: date | None = None,
 ) -> PatientPage:
-    # The clinic's patients in (search_text, id) order: ix_patient_clinic_search_text.
+    # The clinic's patients in (search_text, id) order: ix_patient_clinic_search_text; born on
+    # one day: ix_patient_clinic_birth_date.
     query = select(PatientRecord)
     if clinic_id is not None:
         query = query.where(PatientRecord.clinic_id == clinic_id)
+    if birth_date is not None:
+        query = query.where(PatientRecord.birth_date == birth_date)
     if not include_archived:
         query = query.where(PatientRecord.archived_at.is_(None))
     if after is not None:
@@ -93,12 +100,18 @@ def _list(
 
 
 def _shown(
-    session: Session, clinic_id: int | None, ids: list[int], include_archived: bool
+    session: Session,
+    clinic_id: int | None,
+    ids: list[int],
+    include_archived: bool,
+    birth_date: date | None = None,
 ) -> list[PatientRecord]:
     """The patients of `ids` a search may show, in the order of `ids`."""
     if not ids:
         return []
     query = select(PatientRecord).where(PatientRecord.id.in_(ids))
+    if birth_date is not None:
+        query = query.where(PatientRecord.birth_date == birth_date)
     if clinic_id is not None:
         query = query.where(PatientRecord.clinic_id == clinic_id)
     if not include_archived:
@@ -139,6 +152,7 @@ def to_facts(record: PatientRecord) -> PatientFacts:
         spinal_injury_level=record.spinal_injury_level,
         brain_injury_on=record.brain_injury_on,
         preferred_language=record.preferred_language,
+        indication=record.indication,
     )
 
 
@@ -163,6 +177,7 @@ def apply_facts(record: PatientRecord, facts: PatientFacts) -> None:
     record.spinal_injury_level = facts.spinal_injury_level
     record.brain_injury_on = facts.brain_injury_on
     record.preferred_language = facts.preferred_language
+    record.indication = facts.indication
 
 
 def to_engine_patient(record: PatientRecord) -> Patient:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,6 +25,32 @@ def username_exists(session: Session, name: str) -> bool:
 def token_name_exists(session: Session, name: str) -> bool:
     query = select(ApiTokenRecord.id).where(func.lower(ApiTokenRecord.name) == name.lower())
     return session.scalars(query.limit(1)).first() is not None
+
+
+def display_names(session: Session, usernames: Iterable[str]) -> dict[str, str]:
+    """How each named user is shown: "Dr Ana Meyer, Consultant neurologist"; a user without a
+    display name (or a name no longer known) keeps the username, so the map may be partial."""
+    wanted = set(usernames)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(UserRecord.username, UserRecord.display_name, UserRecord.professional_title).where(
+            UserRecord.username.in_(wanted)
+        )
+    )
+    return {
+        username: person_label(username, display_name, title)
+        for username, display_name, title in rows
+    }
+
+
+def person_label(username: str, display_name: str | None, title: str | None) -> str:
+    name = display_name or username
+    return f"{name}, {title}" if title else name
+
+
+def any_user(session: Session) -> bool:
+    return session.scalar(select(UserRecord.id).limit(1)) is not None
 
 
 def get_user(session: Session, user_id: int) -> UserRecord | None:

@@ -7,7 +7,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -20,7 +20,7 @@ from app.services.audit_review import CATEGORIES, AuditFilters
 from app.services.pagination import BadCursor, decode_cursor, encode_cursor
 from app.web.deps import CurrentClinician, SessionDep
 from app.web.htmx import is_partial
-from app.web.templating import render
+from app.web.templating import clinic_zone, render
 
 router = APIRouter(prefix="/audit")
 
@@ -54,7 +54,13 @@ class FilterForm:
 
     @classmethod
     def parse(
-        cls, patient: str, user: str, date_from: str, date_to: str, category: str
+        cls,
+        patient: str,
+        user: str,
+        date_from: str,
+        date_to: str,
+        category: str,
+        zone: tzinfo = UTC,
     ) -> FilterForm:
         values = {
             "patient": patient.strip(),
@@ -72,7 +78,7 @@ class FilterForm:
         if values["category"] not in CATEGORIES:
             errors["category"] = "Choose one of the listed kinds of event."
             values["category"] = "all"
-        filters = AuditFilters(patient_id, values["user"], start, end, values["category"])
+        filters = AuditFilters(patient_id, values["user"], start, end, values["category"], zone)
         return cls(values, filters, errors)
 
     def query_string(self) -> str:
@@ -91,7 +97,7 @@ def review_audit(
     category: Text = "all",
     cursor: Annotated[str, Query(max_length=400)] = "",
 ) -> Response:
-    form = FilterForm.parse(patient, user, date_from, date_to, category)
+    form = FilterForm.parse(patient, user, date_from, date_to, category, clinic_zone(request))
     if form.errors:
         return _page(request, clinician, form, events=[], next_cursor=None, status=422)
     page = audit_review.review_audit(
@@ -114,7 +120,7 @@ def download_audit_report(
     date_to: Text = "",
     category: Text = "all",
 ) -> Response:
-    form = FilterForm.parse(patient, user, date_from, date_to, category)
+    form = FilterForm.parse(patient, user, date_from, date_to, category, clinic_zone(request))
     if form.errors:
         return _page(request, clinician, form, events=[], next_cursor=None, status=422)
     events, truncated = audit_review.audit_report(session, actor=clinician, filters=form.filters)
@@ -148,21 +154,61 @@ def detail_text(detail: object) -> str:
     return "" if detail is None else json.dumps(detail, sort_keys=True, ensure_ascii=False)
 
 
+def detail_lines(detail: object) -> list[tuple[str, str]]:
+    """The detail as (label, value) lines a person reads: a change as "old → new", lists
+    joined, nested filters flattened, a content hash shortened as the plan pages show it.
+    The CSV report keeps the exact JSON."""
+    if detail is None:
+        return []
+    if not isinstance(detail, dict):
+        return [("", _value_text(detail))]
+    if set(detail) >= {"from", "to"}:
+        rest = {k: v for k, v in detail.items() if k not in ("from", "to")}
+        change = f"{_value_text(detail['from'])} → {_value_text(detail['to'])}"
+        return [(str(rest.pop("field", "change")), change), *detail_lines(rest)]
+    lines = []
+    for key, value in detail.items():
+        label = key.replace("_", " ")
+        if isinstance(value, dict) and set(value) == {"from", "to"}:
+            lines.append((label, f"{_value_text(value['from'])} → {_value_text(value['to'])}"))
+        elif isinstance(value, dict):
+            nested = detail_lines(value)
+            lines += [(f"{label}: {sub}" if sub else label, text) for sub, text in nested]
+        elif key.endswith("sha256") and isinstance(value, str):
+            short = label.removesuffix(" sha256").replace("content", "check code")
+            lines.append((short, value[:12]))
+        else:
+            lines.append((label, _value_text(value)))
+    return lines
+
+
+def _value_text(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_value_text(item) for item in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "—"
+    return str(value)  # typed text (a username tried at login) is shown exactly as typed
+
+
 @dataclass(frozen=True, slots=True)
 class EventRow:
-    """One event as the page shows it: UTC time with its zone, detail as compact JSON."""
+    """One event as the page shows it: the clinic's time with its zone, detail as lines."""
 
     event: AuditEventRecord
     at_iso: str
     at_text: str
-    detail: str
+    detail: str  # "role: viewer → prescriber · rows: 3"
 
 
-def _row(event: AuditEventRecord) -> EventRow:
-    at = event.occurred_at.astimezone(UTC)
+def _row(event: AuditEventRecord, zone: tzinfo) -> EventRow:
+    at = event.occurred_at.astimezone(zone)
     # Seconds, as the text shows (HTML's <time datetime> refuses microseconds).
     iso = at.isoformat(timespec="seconds")
-    return EventRow(event, iso, at.strftime("%Y-%m-%d %H:%M:%S UTC"), detail_text(event.detail))
+    text = f"{at:%Y-%m-%d %H:%M:%S} {at.tzname()}"
+    lines = detail_lines(event.detail)
+    return EventRow(event, iso, text, " · ".join(f"{k}: {v}" if k else v for k, v in lines))
 
 
 def _csv_values(event: AuditEventRecord) -> list[object]:
@@ -184,7 +230,9 @@ def _page(
     context = {
         "clinician": clinician,
         "form": form,
-        "rows": [_row(event) for event in events],
+        "rows": [_row(event, clinic_zone(request)) for event in events],
+        "zone_name": request.app.state.settings.clinic_timezone,
+        "first_page": not request.query_params.get("cursor"),
         "next_cursor": next_cursor,
         "categories": CATEGORY_LABELS,
         "query": form.query_string(),

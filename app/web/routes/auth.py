@@ -31,10 +31,13 @@ router = APIRouter()
 
 
 @router.get("/login", name="auth:login_form")
-def show_login(request: Request, login: OptionalLogin) -> Response:
+def show_login(request: Request, login: OptionalLogin, session: SessionDep) -> Response:
     if login is not None:
         return redirect(request, _landing_url(request, login.role))
-    return _login_page(request, error=None, username="")
+    # A new installation has nobody to log in: the page says how the operator makes the first
+    # account (only while there is none, so it tells nobody anything afterwards).
+    first_run = not auth_service.any_user(session)
+    return _login_page(request, error=None, username="", first_run=first_run)
 
 
 @router.post("/login", name="auth:login")
@@ -112,12 +115,13 @@ def _login_page(
     username: str,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    first_run: bool = False,
 ) -> Response:
     token = secrets.token_urlsafe(32)
     response = render(
         request,
         "auth/login.html",
-        {"error": error, "username": username, "login_csrf": token},
+        {"error": error, "username": username, "login_csrf": token, "first_run": first_run},
         status_code=status,
         headers=headers,
     )

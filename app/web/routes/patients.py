@@ -19,6 +19,7 @@ from app.services.permissions import require
 from app.web.deps import CurrentClinician, PostedForm, SessionDep
 from app.web.forms import PatientForm, parse_version
 from app.web.htmx import is_partial, redirect
+from app.web.plan_views import INDICATION_LABELS
 from app.web.templating import render
 
 router = APIRouter(prefix="/patients")
@@ -74,7 +75,7 @@ def show_patient(
     request: Request, patient_id: int, session: SessionDep, clinician: CurrentClinician
 ) -> Response:
     record = patient_service.read_patient(session, actor=clinician, patient_id=patient_id)
-    return render(request, "patients/detail.html", {"patient": record, "clinician": clinician})
+    return render(request, "patients/detail.html", _detail_context(record, clinician))
 
 
 @router.get("/{patient_id}/edit", name="patients:edit")
@@ -136,11 +137,7 @@ def archive_patient(
         )
     except InvalidInput as exc:
         record = patient_service.read_patient(session, actor=clinician, patient_id=patient_id)
-        context = {
-            "patient": record,
-            "clinician": clinician,
-            "archive_error": exc.problems[0].message,
-        }
+        context = _detail_context(record, clinician) | {"archive_error": exc.problems[0].message}
         return render(request, "patients/detail.html", context, status_code=422)
     return redirect(request, str(request.url_for("patients:index")))
 
@@ -148,7 +145,10 @@ def archive_patient(
 def _form_page(
     request: Request, clinician: object, form: PatientForm, *, patient: object, status: int = 200
 ) -> Response:
-    context = {"form": form, "patient": patient, "conditions": CONDITIONS, "clinician": clinician}
+    context = {
+        "form": form, "patient": patient, "conditions": CONDITIONS, "clinician": clinician,
+        "indications": [("", "Not recorded"), *INDICATION_LABELS.items()],
+    }  # fmt: skip
     template = "patients/_form.html" if is_partial(request) else "patients/form.html"
     return render(request, template, context, status_code=status)
 
@@ -159,4 +159,16 @@ def _changed_fields(facts: PatientFacts, record: PatientRecord) -> dict[str, obj
         f.name: getattr(facts, f.name)
         for f in dataclasses.fields(current)
         if getattr(facts, f.name) != getattr(current, f.name)
+    }
+
+
+LANGUAGE_NAMES = {"en": "English", "de": "German (Deutsch)", "vi": "Vietnamese (Tiếng Việt)"}
+
+
+def _detail_context(record: PatientRecord, clinician: object) -> dict[str, object]:
+    return {
+        "patient": record,
+        "clinician": clinician,
+        "language_name": LANGUAGE_NAMES.get(record.preferred_language, record.preferred_language),
+        "indication_name": INDICATION_LABELS.get(record.indication or "", ""),
     }

@@ -16,6 +16,7 @@ from app.db.repositories.patients import to_engine_patient
 from app.domain.titration import Patient, PlanRequest, ProtocolSet, TitrationError
 from app.services import observations as observation_service
 from app.services import patients as patient_service
+from app.services import people
 from app.services import plans as plan_service
 from app.services import refills as refill_service
 from app.services.context import Actor
@@ -42,6 +43,7 @@ from app.web.plan_form import (
 )
 from app.web.plan_views import (
     CHOICES,
+    PLAN_TYPE_LABELS,
     SCREENING_BOLUSES,
     FindingView,
     PlanView,
@@ -65,7 +67,10 @@ def list_plans(
 ) -> Response:
     patient = patient_service.read_patient(session, actor=clinician, patient_id=patient_id)
     plans = plan_service.list_patient_plans(session, actor=clinician, patient_id=patient_id)
-    context = {"patient": patient, "plans": plans, "clinician": clinician}
+    context = {
+        "patient": patient, "plans": plans, "clinician": clinician,
+        "type_labels": PLAN_TYPE_LABELS,
+    }  # fmt: skip
     template = "plans/_list.html" if is_partial(request) else "plans/index.html"
     response = render(request, template, context)
     response.headers["Vary"] = "HX-Request"
@@ -81,6 +86,8 @@ def new_plan(
     )
     query = request.query_params
     form = PlanForm.from_form(query, query.getlist("acknowledged"))
+    # The indication stored on the patient is the planner's first guess; the query wins.
+    form.values["indication"] = form.values["indication"] or (patient.indication or "")
     preview = _preview(request, form, patient) if form.values["indication"] else Preview()
     form.errors.clear()  # a fresh page shows no field errors yet
     return _planner(request, clinician, patient, form, preview,
@@ -254,6 +261,7 @@ def plan_history(
         "plan": record, "rows": version_rows(record, versions), "clinician": clinician,
         "is_itb": record.unit == "mcg",
         "reviews": plan_service.list_reviews(session, actor=clinician, plan_id=plan_id),
+        "people": people.display_names(session, (v.created_by for v in versions)),
     }  # fmt: skip
     return render(request, "plans/history.html", context)
 
@@ -381,6 +389,8 @@ def _plan_context(
     observations = observation_service.list_observations(session, actor=clinician, plan_id=plan_id)
     refills = refill_service.latest_refills(session, record.id) if view_is_itb(record) else []
     view = with_observation_markers(view_of_version(current), current, observations)
+    names = people.display_names(session, [current.created_by, *(r.reviewed_by for r in reviews)])
+    view = view_of_version(current)
     current_dose = view.dose_on(date.today())
     return {
         "plan": record, "version": current, "view": view, "patient": patient,
@@ -392,7 +402,7 @@ def _plan_context(
         "current_dose_text": format_dose(current_dose, per_day=True),
         "effective_bolus": effective_screening_bolus(current),
         "indication": json.loads(current.input_json).get("indication") or "",
-        "reviews": reviews, "review_error": None,
+        "reviews": reviews, "review_error": None, "people": names,
         "current_reviewed": any(r.version_number == current.number for r in reviews),
         "current_review": next((r for r in reviews if r.version_number == current.number), None),
         "observations": observations, "observation_error": None, "observation_values": {},

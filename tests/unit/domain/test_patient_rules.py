@@ -50,6 +50,7 @@ def test_optional_values_may_be_missing() -> None:
         ({"family_name": "x" * 101}, "family_name"),
         ({"sex": "other"}, "sex"),
         ({"preferred_language": "fr"}, "preferred_language"),
+        ({"indication": "migraine"}, "indication"),
         ({"birth_date": date(2026, 11, 23)}, "birth_date"),
         (
             {"birth_date": date(1890, 1, 1), "brain_injury_on": None, "serum_creatinine_on": None},
@@ -90,3 +91,7 @@ def test_creatinine_in_umol_per_litre_is_accepted_in_its_own_range() -> None:
 
 def test_a_pregnant_female_patient_is_plausible() -> None:
     assert problem_fields(pregnant=True, breastfeeding=False) == set()
+
+
+def test_a_stored_indication_is_one_of_the_planners_codes() -> None:
+    assert problem_fields(indication="multiple_sclerosis") == set()
