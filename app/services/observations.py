@@ -113,7 +113,7 @@ def record_observation(
     if plan.state not in plan_service.OPEN_STATES:
         raise Conflict(f"a {plan.state.replace('_', ' ')} plan takes no observations")
     current = plan_repo.version(session, plan.id, plan.current_version)
-    assert current is not None  # a plan always has its current version
+    assert current is not None  # nosec B101 - a plan always has its current version
     suggestion = suggest(plan, current, data)
     record = ObservationRecord(
         plan_id=plan.id, version_number=current.number, observed_on=data.observed_on,
@@ -185,7 +185,7 @@ def act_on_observation(
             "not in one step"
         )
     current = plan_repo.version(session, plan.id, plan.current_version)
-    assert current is not None
+    assert current is not None  # nosec B101: an invariant that narrows the type
     levels = _levels(current)
     today_level, lower = levels_on(levels, today)
     level = lower if kind is SuggestionKind.STEP_BACK else today_level
@@ -331,7 +331,7 @@ def _carried_acknowledgements(
     """The new version's major findings that the plan's prescriber already acknowledged or
     overrode; any other major finding must still be acknowledged (422 names it)."""
     patient = patient_repo.get(session, plan.patient_id, clinic_id=None)
-    assert patient is not None
+    assert patient is not None  # nosec B101: an invariant that narrows the type
     built = titration.build_plan(request_for(patient_repo.to_engine_patient(patient)), protocols)
     known = set(current.acknowledged) | {
         o["code"] for o in json.loads(current.input_json).get("overrides") or []

@@ -84,11 +84,11 @@ def record_refill(
         message = "The maximum refill interval from the drug and device labelling is required."
         raise InvalidInput((FieldProblem("max_refill_interval_days", message),))
     version = plan_repo.version(session, plan.id, plan.current_version)
-    assert version is not None  # a plan always has its current version
+    assert version is not None  # nosec B101 - a plan always has its current version
     result = calculate_for_plan(version, protocols, data)
     daily_dose = dose_on(version, data.filled_on)
-    assert daily_dose is not None  # calculate_for_plan refuses an empty schedule
-    assert data.alarm_volume_ml is not None  # the calculation refuses a missing one
+    assert daily_dose is not None  # nosec B101 - calculate_for_plan refuses an empty schedule
+    assert data.alarm_volume_ml is not None  # nosec B101 - the calculation refuses a missing one
     refill = PumpRefillRecord(
         plan_id=plan.id, version_number=version.number, filled_on=data.filled_on,
         reservoir_ml=data.reservoir_ml, alarm_volume_ml=data.alarm_volume_ml,

@@ -133,9 +133,9 @@ def parse_medications(raw: bytes) -> MedicationDictionary:
             f"{DICTIONARY_ID}: classes, substances, combinations, ignored_words must be objects"
         )
     classes_raw, substances_raw, combinations_raw = sections
-    assert isinstance(classes_raw, dict)  # checked above; narrows for mypy
-    assert isinstance(substances_raw, dict)
-    assert isinstance(combinations_raw, dict)
+    assert isinstance(classes_raw, dict)  # nosec B101 - checked above; narrows for mypy
+    assert isinstance(substances_raw, dict)  # nosec B101: an invariant that narrows the type
+    assert isinstance(combinations_raw, dict)  # nosec B101: an invariant that narrows the type
     classes = {code: _parse_class(code, entry) for code, entry in classes_raw.items()}
     names: dict[str, tuple[str, ...]] = {}
     substance_classes: dict[str, str] = {}

@@ -250,8 +250,8 @@ def calculate_refill_over_schedule(
         protocols=protocols, refill_buffer_days=refill_buffer_days,
     )  # fmt: skip
     # calculate_refill refuses a missing alarm volume or maximum interval.
-    assert alarm_volume_ml is not None
-    assert max_refill_interval_days is not None
+    assert alarm_volume_ml is not None  # nosec B101: an invariant that narrows the type
+    assert max_refill_interval_days is not None  # nosec B101: an invariant that narrows the type
     days_to_alarm = _days_covered(
         (reservoir_ml - alarm_volume_ml) * concentration_mcg_per_ml, schedule, fill_date
     )

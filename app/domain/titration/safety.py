@@ -125,13 +125,13 @@ def _age_and_renal_codes(
         )  # fmt: skip
         yield FindingCode("renal_function_unknown", f"Missing: {' and '.join(missing)}.")
     elif is_end_stage(renal, protocols.oral_renal):
-        assert renal.crcl_ml_min is not None  # is_end_stage needs a clearance
+        assert renal.crcl_ml_min is not None  # nosec B101 - is_end_stage needs a clearance
         yield FindingCode(
             "end_stage_renal_disease",
             f"Creatinine clearance: {plain_number(renal.crcl_ml_min)} mL/min.",
         )
     elif renal.band in RENAL_FINDINGS:
-        assert renal.crcl_ml_min is not None or renal.band is RenalBand.DIALYSIS
+        assert renal.crcl_ml_min is not None or renal.band is RenalBand.DIALYSIS  # nosec B101: an invariant that narrows the type
         shown = (
             "not known"
             if renal.crcl_ml_min is None
