@@ -64,7 +64,8 @@ class Run:
     rate: float
     p50_ms: float
     p99_ms: float
-    bad: int
+    bad: int  # answers other than 2xx/3xx
+    socket_errors: int  # connect/read/write errors and wrk's 2 s client timeouts
 
 
 def ensure_wrk() -> str:
@@ -97,9 +98,10 @@ def wrk(binary: str, url: str, script: Path, seconds: int) -> Run:
     socket_errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
     )
-    count = int(bad.group(1)) if bad else 0
-    count += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
-    return Run(rate, _latency(out, "50%"), _latency(out, "99%"), count)
+    errors = sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    return Run(
+        rate, _latency(out, "50%"), _latency(out, "99%"), int(bad.group(1)) if bad else 0, errors
+    )
 
 
 def _latency(out: str, label: str) -> float:
@@ -178,7 +180,8 @@ def main() -> None:
                     runs[name].append(run)
                     print(
                         f"round {round_no}  {name:<9} {run.rate:8.0f} req/s  "
-                        f"p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  non-2xx {run.bad}"
+                        f"p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  "
+                        f"non-2xx {run.bad}  socket errors {run.socket_errors}"
                     )
         finally:
             server.stop(titrate)
@@ -195,6 +198,8 @@ def main() -> None:
         ratio = medians[name] / medians["bare"]
         print(f"ratio {name} preview / bare: {ratio:.2f}  (goal ≥ {goal})")
     print(f"non-2xx responses: {bad}")
+    timeouts = sum(r.socket_errors for rs in runs.values() for r in rs)
+    print(f"socket errors (incl. wrk's 2 s client timeouts): {timeouts}")
     if bad:
         raise SystemExit("some responses were not 2xx")
 
