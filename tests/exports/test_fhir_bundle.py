@@ -163,8 +163,8 @@ def test_a_taper_level_with_uneven_doses_is_one_dosage_with_a_range_and_the_dail
     dosages = schedule_of(fetch_bundle(client, api_headers, plan.id)[0])["dosageInstruction"]
     [dosage] = [d for d in dosages if d["sequence"] == level["index"]]
     assert dosage["text"] == (
-        "Take 3 tablets of 5 mg (15 mg) in the morning and in the evening; "
-        "2 tablets of 5 mg (10 mg) at midday, 6 Dec – 10 Dec 2026"
+        "Take 1½ tablets of 10 mg (15 mg) in the morning and in the evening; "
+        "1 tablet of 10 mg (10 mg) at midday, 6 Dec – 10 Dec 2026"
     )
     span = dosage["doseAndRate"][0]["doseRange"]
     assert (span["low"]["value"], span["high"]["value"]) == (10, 15)
