@@ -180,6 +180,7 @@ def test_a_taper_level_with_uneven_doses_has_one_dosage_per_dose_time_sharing_it
     mine = _by_step(dosages, level["index"])
     assert [(d["timing"]["repeat"]["when"], d["doseAndRate"][0]["doseQuantity"]["value"])
             for d in mine] == [(["MORN"], 15), (["NOON"], 10), (["EVE"], 15)]  # fmt: skip
+    assert mine[0]["text"].startswith("Take 1½ tablets of 10 mg (15 mg) in the morning")
     assert mine[1]["text"] == "Take 1 tablet of 10 mg (10 mg) at midday, 6 Dec – 10 Dec 2026"
     for dosage in mine:
         assert dosage["timing"]["repeat"]["frequency"] == 1

@@ -40,7 +40,7 @@ def page_text(body: str) -> str:
 
 # What each scenario's page must say besides its doses (from the stored plan, in English).
 EXPECTED_WORDS = {
-    "adult": ["1 tablet of 20 mg", "3 tablets of 5 mg", "Take each dose with a meal",
+    "adult": ["1 tablet of 20 mg", "1½ tablets of 10 mg", "Take each dose with a meal",
               "Review date: Jan 12, 2027", "New dose from today: 30 mg a day (higher)"],
     "older_renal": ["Your kidneys remove baclofen more slowly", "1 tablet of 5 mg",
                     "Review date: Jan 12, 2027"],
