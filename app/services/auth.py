@@ -26,6 +26,8 @@ from app.services import audit, rate_limit
 from app.services.audit import AuditEntry
 from app.services.context import SYSTEM, Actor, utc_now
 from app.services.errors import AuthenticationFailed, Conflict, InvalidInput
+from app.services.password_policy import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
+from app.services.password_policy import password_problems
 from app.services.permissions import SCOPES as SCOPES  # what each grants: permissions.py
 from app.services.rate_limit import LoginLimits
 
@@ -41,8 +43,6 @@ _DUMMY_HASH = (
 )
 if _hasher.check_needs_rehash(_DUMMY_HASH):
     _DUMMY_HASH = _hasher.hash("not-a-real-password")
-
-MIN_PASSWORD_LENGTH = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,8 @@ class LoginSession:
     role: str
     csrf_token: str
     clinic_id: int
+    system_admin: bool = False
+    must_change_password: bool = False
 
 
 def sha256_hex(value: str) -> str:
@@ -120,8 +122,7 @@ def user_problems(username: str, password: str, role: str) -> tuple[FieldProblem
     problems = []
     if not is_plain_name(username):
         problems.append(FieldProblem("username", NAME_RULE))
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(FieldProblem("password", "At least 12 characters."))
+    problems += password_problems(password, username=username)
     if role not in ROLES:
         problems.append(FieldProblem("role", f"Role must be one of {', '.join(ROLES)}."))
     return tuple(problems)
@@ -178,8 +179,9 @@ def log_in(
     audit.record(session, user_actor, AuditEntry("login.success", "user", str(user.id)))
     session.commit()
     return LoginSession(
-        session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id
-    )
+        session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id,
+        user.is_system_admin, user.must_change_password,
+    )  # fmt: skip
 
 
 def _admit(
@@ -240,8 +242,9 @@ def _resume(session: Session, *, session_id: str, policy: SessionPolicy) -> Logi
         login.last_seen_at = now
         session.commit()
     return LoginSession(
-        session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id
-    )
+        session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id,
+        user.is_system_admin, user.must_change_password,
+    )  # fmt: skip
 
 
 def _end_read(session: Session) -> None:
@@ -334,3 +337,43 @@ def authenticate_token(session: Session, *, token: str) -> Actor:
         )
     finally:
         _end_read(session)
+
+
+def change_password(
+    session: Session, *, actor: Actor, current: str, new: str, new_again: str
+) -> None:
+    """Self-service change: the current password, then a new one under the password policy.
+    Ends every session of the user (this one too: they log in with the new password) and
+    clears a forced change after an admin's reset."""
+    user = user_repo.get_user(session, actor.id) if actor.kind == "user" and actor.id else None
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("no such user")
+    stored_hash = user.password_hash
+    session.rollback()  # argon2 outside any transaction (see log_in)
+    problems: list[FieldProblem] = []
+    if not _password_matches(stored_hash, current):
+        problems.append(FieldProblem("current_password", "This is not your current password."))
+    if new != new_again:
+        problems.append(FieldProblem("password_again", "The two new passwords differ."))
+    elif new == current:
+        problems.append(FieldProblem("password", "Choose a password you have not used here."))
+    else:
+        problems += password_problems(new, username=user.username)
+    if problems:
+        raise InvalidInput(tuple(problems))
+    new_hash = hash_password(new)
+    user = user_repo.get_user(session, user.id)
+    if user is None or user.password_hash != stored_hash:
+        raise Conflict("the password was changed meanwhile; log in again")
+    user.password_hash = new_hash
+    user.must_change_password = False
+    now = utc_now()
+    ended = 0
+    for login in user_repo.open_sessions(session, user.id):
+        login.ended_at = now
+        ended += 1
+    detail = {"sessions_ended": ended}
+    audit.record(
+        session, actor, AuditEntry("user.password_change", "user", str(user.id), detail=detail)
+    )
+    session.commit()

@@ -6,13 +6,23 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from app.web.deps import refuse_unsafe_characters, verify_csrf
-from app.web.routes import admin, auth, patients, plan_exports, plans, print_schedule, print_summary
+from app.web.routes import (
+    account,
+    admin,
+    auth,
+    patients,
+    plan_exports,
+    plans,
+    print_schedule,
+    print_summary,
+)
 from app.web.routes import audit as audit_pages
 
 router = APIRouter(
     dependencies=[Depends(verify_csrf), Depends(refuse_unsafe_characters)], include_in_schema=False
 )
 router.include_router(auth.router)
+router.include_router(account.router)
 router.include_router(admin.router)
 router.include_router(audit_pages.router)
 router.include_router(patients.router)
