@@ -192,4 +192,5 @@ SHOWS_NO_FREE_TEXT = {
     "/docs": "FastAPI's Swagger UI: no records",
     "/docs/oauth2-redirect": "part of FastAPI's Swagger UI",
     "/patients/new": "an empty form; what is typed comes back from POST /patients (forms test)",
+    "/account/password": "a form of password fields, never filled in again",
 }
