@@ -23,9 +23,9 @@ from app.services import audit, auth, token_cache
 from app.services.audit import AuditEntry
 from app.services.context import Actor, utc_now
 from app.services.errors import Forbidden, InvalidInput, NotFound
-from app.services.permissions import can, require
+from app.services.password_policy import password_problems
+from app.services.permissions import admin_scope, can, require
 
-MAX_PASSWORD_LENGTH = 256  # the login form accepts no more, so a longer one could never be used
 MAX_TOKEN_DAYS = 730
 
 
@@ -49,7 +49,7 @@ class NewToken:
 
 def list_users(session: Session, *, actor: Actor) -> list[UserRow]:
     require(actor, "user.manage")
-    return account_repo.list_users(session)
+    return account_repo.list_users(session, clinic_id=admin_scope(actor))
 
 
 def create_user(session: Session, *, actor: Actor, new: NewUser) -> int:
@@ -58,7 +58,7 @@ def create_user(session: Session, *, actor: Actor, new: NewUser) -> int:
     if len(new.password) >= auth.MIN_PASSWORD_LENGTH:  # the short case is in user_problems
         problems += _password_problems(new.password)
     problems += auth.name_problems(new.display_name, new.professional_title)
-    problems += _clinic_problems(session, new.clinic_id)
+    problems += _clinic_problems(session, actor, new.clinic_id)
     if account_repo.username_taken(session, new.username):
         problems += (FieldProblem("username", "That username is taken."),)
     if problems:
@@ -77,7 +77,7 @@ def create_user(session: Session, *, actor: Actor, new: NewUser) -> int:
 
 def get_user(session: Session, *, actor: Actor, user_id: int) -> UserRecord:
     require(actor, "user.manage")
-    return _user(session, user_id)
+    return _user(session, actor, user_id)
 
 
 def set_user_active(session: Session, *, actor: Actor, user_id: int, active: bool) -> None:
@@ -99,11 +99,14 @@ def set_user_active(session: Session, *, actor: Actor, user_id: int, active: boo
 def reset_password(session: Session, *, actor: Actor, user_id: int, password: str) -> None:
     """Sets a new password and ends the user's sessions (the password is never audited)."""
     require(actor, "user.manage")
-    user = _user(session, user_id)
-    problems = _password_problems(password)
+    user = _user(session, actor, user_id)
+    problems = _password_problems(password, user.username)
     if problems:
         raise InvalidInput(problems)
     user.password_hash = auth.hash_password(password)
+    # The admin's password only opens the change-password page: the user must choose one
+    # the admin never knew before anything else (issue 13).
+    user.must_change_password = True
     ended = account_repo.end_open_sessions(session, user.id, at=utc_now())
     entry = AuditEntry(
         "user.password_reset", "user", str(user.id), detail={"sessions_ended": ended}
@@ -129,13 +132,14 @@ def change_role(session: Session, *, actor: Actor, user_id: int, role: str) -> N
 
 def list_tokens(session: Session, *, actor: Actor) -> list[TokenRow]:
     require(actor, "token.manage")
-    return account_repo.list_tokens(session)
+    return account_repo.list_tokens(session, clinic_id=admin_scope(actor))
 
 
 def create_token(session: Session, *, actor: Actor, new: NewToken) -> str:
     """Returns the token: the caller shows it once; only its SHA-256 is stored."""
     require(actor, "token.manage")
-    problems = auth.token_problems(new.name, new.scopes) + _clinic_problems(session, new.clinic_id)
+    problems = auth.token_problems(new.name, new.scopes)
+    problems += _clinic_problems(session, actor, new.clinic_id)
     if new.expires_in_days is None or not 1 <= new.expires_in_days <= MAX_TOKEN_DAYS:
         message = f"Between 1 and {MAX_TOKEN_DAYS} days; rotate the token before it ends."
         problems += (FieldProblem("expires_in_days", message),)
@@ -156,7 +160,8 @@ def revoke_token(session: Session, *, actor: Actor, token_id: int) -> None:
     forgotten here, after the commit) and within token_cache.LIFETIME_SECONDS on every other."""
     require(actor, "token.manage")
     token = account_repo.get_token_by_id(session, token_id)
-    if token is None:
+    scope = admin_scope(actor)
+    if token is None or (scope is not None and token.clinic_id != scope):
         raise NotFound(f"token {token_id} not found")
     if token.revoked_at is not None:
         token_cache.forget(token.id)  # revoked elsewhere: stop trusting it here too
@@ -176,7 +181,8 @@ def clinic_choices(session: Session, *, actor: Actor) -> list[ClinicRecord]:
     """The clinics a new user or token may join (for the forms' menus)."""
     if not (can(actor, "user.manage") or can(actor, "token.manage")):
         raise Forbidden("Only administrators manage users and tokens.")
-    return clinic_repo.list_clinics(session)
+    scope = admin_scope(actor)
+    return [c for c in clinic_repo.list_clinics(session) if scope in (None, c.id)]
 
 
 def create_clinic(session: Session, *, actor: Actor, name: str) -> int:
@@ -200,9 +206,11 @@ def clinic_id_by_name(session: Session, name: str) -> int:
     return clinic.id
 
 
-def _user(session: Session, user_id: int) -> UserRecord:
+def _user(session: Session, actor: Actor, user_id: int) -> UserRecord:
+    # Another clinic's user is "not found" to an admin of this clinic, as patients are.
     user = user_repo.get_user(session, user_id)
-    if user is None:
+    scope = admin_scope(actor)
+    if user is None or (scope is not None and user.clinic_id != scope):
         raise NotFound(f"user {user_id} not found")
     return user
 
@@ -211,20 +219,19 @@ def _other_user(session: Session, actor: Actor, user_id: int) -> UserRecord:
     # An admin who disables or demotes themselves could leave nobody able to administer.
     if actor.kind == "user" and actor.id == user_id:
         raise Forbidden("You cannot disable your own account or change your own role.")
-    return _user(session, user_id)
+    return _user(session, actor, user_id)
 
 
-def _password_problems(password: str) -> tuple[FieldProblem, ...]:
-    if len(password) < auth.MIN_PASSWORD_LENGTH:
-        return (FieldProblem("password", f"At least {auth.MIN_PASSWORD_LENGTH} characters."),)
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return (FieldProblem("password", f"At most {MAX_PASSWORD_LENGTH} characters."),)
-    return ()
+def _password_problems(password: str, username: str | None = None) -> tuple[FieldProblem, ...]:
+    return password_problems(password, username=username)
 
 
-def _clinic_problems(session: Session, clinic_id: int | None) -> tuple[FieldProblem, ...]:
+def _clinic_problems(
+    session: Session, actor: Actor, clinic_id: int | None
+) -> tuple[FieldProblem, ...]:
     if clinic_id is None:
         return (FieldProblem("clinic_id", "Choose a clinic."),)
-    if clinic_repo.get_clinic(session, clinic_id) is None:
+    scope = admin_scope(actor)
+    if clinic_repo.get_clinic(session, clinic_id) is None or scope not in (None, clinic_id):
         return (FieldProblem("clinic_id", "Choose one of the clinics."),)
     return ()

@@ -27,6 +27,8 @@ from app.services import audit, rate_limit, token_cache
 from app.services.audit import AuditEntry
 from app.services.context import SYSTEM, Actor, utc_now
 from app.services.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
+from app.services.password_policy import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH
+from app.services.password_policy import password_problems
 from app.services.permissions import SCOPES as SCOPES  # what each grants: permissions.py
 from app.services.rate_limit import LoginLimits
 from app.services.reads import read_only
@@ -43,8 +45,6 @@ _DUMMY_HASH = (
 )
 if _hasher.check_needs_rehash(_DUMMY_HASH):
     _DUMMY_HASH = _hasher.hash("not-a-real-password")
-
-MIN_PASSWORD_LENGTH = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,8 @@ class LoginSession:
     csrf_token: str
     clinic_id: int
     display_name: str = ""  # the username when the user has none
+    system_admin: bool = False
+    must_change_password: bool = False
 
 
 def sha256_hex(value: str) -> str:
@@ -130,8 +132,7 @@ def user_problems(username: str, password: str, role: str) -> tuple[FieldProblem
     problems = []
     if not is_plain_name(username):
         problems.append(FieldProblem("username", NAME_RULE))
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(FieldProblem("password", "At least 12 characters."))
+    problems += password_problems(password, username=username)
     if role not in ROLES:
         problems.append(FieldProblem("role", f"Role must be one of {', '.join(ROLES)}."))
     return tuple(problems)
@@ -243,14 +244,10 @@ def log_in(
     audit.record(session, user_actor, AuditEntry("login.success", "user", str(user.id)))
     session.commit()
     return LoginSession(
-        session_id,
-        user.id,
-        user.username,
-        user.role,
-        login.csrf_token,
-        user.clinic_id,
-        user.display_name or user.username,
-    )
+        session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id,
+        display_name=user.display_name or user.username,
+        system_admin=user.is_system_admin, must_change_password=user.must_change_password,
+    )  # fmt: skip
 
 
 def _admit(
@@ -314,14 +311,10 @@ def _resume(session: Session, *, session_id: str, policy: SessionPolicy) -> Logi
     if user is None or not user.is_active:
         raise AuthenticationFailed("user disabled")
     return LoginSession(
-        session_id,
-        user.id,
-        user.username,
-        user.role,
-        login.csrf_token,
-        user.clinic_id,
-        user.display_name or user.username,
-    )
+        session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id,
+        display_name=user.display_name or user.username,
+        system_admin=user.is_system_admin, must_change_password=user.must_change_password,
+    )  # fmt: skip
 
 
 def _touch(session: Session, login: UserSessionRecord, now: datetime, *, end: bool) -> None:
@@ -434,3 +427,43 @@ def authenticate_token(session: Session, *, token: str) -> Actor:
         _end_read(session)
     token_cache.remember(token, client, expires_at)
     return client
+
+
+def change_password(
+    session: Session, *, actor: Actor, current: str, new: str, new_again: str
+) -> None:
+    """Self-service change: the current password, then a new one under the password policy.
+    Ends every session of the user (this one too: they log in with the new password) and
+    clears a forced change after an admin's reset."""
+    user = user_repo.get_user(session, actor.id) if actor.kind == "user" and actor.id else None
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("no such user")
+    stored_hash = user.password_hash
+    session.rollback()  # argon2 outside any transaction (see log_in)
+    problems: list[FieldProblem] = []
+    if not _password_matches(stored_hash, current):
+        problems.append(FieldProblem("current_password", "This is not your current password."))
+    if new != new_again:
+        problems.append(FieldProblem("password_again", "The two new passwords differ."))
+    elif new == current:
+        problems.append(FieldProblem("password", "Choose a password you have not used here."))
+    else:
+        problems += password_problems(new, username=user.username)
+    if problems:
+        raise InvalidInput(tuple(problems))
+    new_hash = hash_password(new)
+    user = user_repo.get_user(session, user.id)
+    if user is None or user.password_hash != stored_hash:
+        raise Conflict("the password was changed meanwhile; log in again")
+    user.password_hash = new_hash
+    user.must_change_password = False
+    now = utc_now()
+    ended = 0
+    for login in user_repo.open_sessions(session, user.id):
+        login.ended_at = now
+        ended += 1
+    detail = {"sessions_ended": ended}
+    audit.record(
+        session, actor, AuditEntry("user.password_change", "user", str(user.id), detail=detail)
+    )
+    session.commit()

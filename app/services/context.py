@@ -17,6 +17,9 @@ class Actor:
     client_ip: str | None = None
     # The care team whose patients this actor may see; None only for the system itself.
     clinic_id: int | None = None
+    # A system admin manages clinics and administers the users and tokens of every clinic;
+    # any other admin only those of their own clinic (issue 13).
+    system_admin: bool = False
 
 
 def stored_kind(actor: Actor) -> str:

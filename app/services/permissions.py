@@ -103,8 +103,14 @@ class Refused(Forbidden):
 CARRIES_IDENTITY = frozenset({"plan.print", "plan.export"})
 
 
+# Clinics themselves are managed by system admins only (an explicit flag on an admin).
+SYSTEM_ADMIN_ONLY = frozenset({"clinic.manage"})
+
+
 def can(actor: Actor, operation: str) -> bool:
     allowed = _can(actor, operation)
+    if allowed and operation in SYSTEM_ADMIN_ONLY and actor.kind == "user":
+        return actor.system_admin
     if allowed and operation in CARRIES_IDENTITY:
         return _can(actor, "patient.read")
     return allowed
@@ -134,6 +140,16 @@ def refusal_message(operation: str) -> str:
         return _REFUSALS.get(operation.split(".")[0], "Only prescribers may do this.")
     roles = " or ".join(sorted(allowed))
     return f"Your role may not do this ({operation}); it needs: {roles}."
+
+
+def admin_scope(actor: Actor) -> int | None:
+    """The clinic whose users and tokens an admin administers; None (all) for the system and
+    for system admins."""
+    if actor.kind == "system" or actor.system_admin:
+        return None
+    if actor.clinic_id is None:
+        raise Forbidden("This account belongs to no clinic.")
+    return actor.clinic_id
 
 
 def clinic_scope(actor: Actor) -> int | None:

@@ -98,14 +98,34 @@ def request_actor(request: Request, login: LoginSession | None) -> Actor:
         name=login.username if login else "anonymous",
         role=login.role if login else None,
         clinic_id=login.clinic_id if login else None,
+        system_admin=bool(login and login.system_admin),
         request_id=request.scope.get("state", {}).get("request_id"),
         client_ip=request.client.host if request.client else None,
     )
 
 
+class PasswordChangeRequired(HTTPException):
+    """The password was reset by an admin: every page leads to the change-password page."""
+
+    def __init__(self) -> None:
+        super().__init__(403, "Choose a new password first.")
+
+
+def signed_in(request: Request, login: OptionalLogin) -> Actor:
+    """Any live session, also one that must change its password first (the account pages)."""
+    if login is None:
+        raise LoginRequired()
+    return request_actor(request, login)
+
+
+SignedIn = Annotated[Actor, Depends(signed_in)]
+
+
 async def current_clinician(request: Request, login: OptionalLogin) -> Actor:  # no I/O
     if login is None:
         raise LoginRequired()
+    if login.must_change_password:
+        raise PasswordChangeRequired()
     actor = request_actor(request, login)
     # Per-user rate limit (app/request_limits.py).
     request.app.state.user_limiter.check(actor)

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from app.domain.titration.errors import TitrationError
 from app.services.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
-from app.web.deps import LoginRequired
+from app.web.deps import LoginRequired, PasswordChangeRequired
 from app.web.htmx import is_partial, redirect
 from app.web.templating import render
 
@@ -30,6 +30,8 @@ def render_web_error(request: Request, exc: Exception) -> Response:
         return redirect(request, str(request.url_for("auth:login_form")))
     if isinstance(exc, Busy):
         return _busy(request, exc)
+    if isinstance(exc, PasswordChangeRequired):
+        return redirect(request, str(request.url_for("account:password_form")))
     for exc_class, (status, template) in _PAGES.items():
         if isinstance(exc, exc_class):
             return render(request, template, {"message": str(exc)}, status_code=status)

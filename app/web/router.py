@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from app.web.deps import refuse_unsafe_characters, verify_csrf
 from app.web.routes import (
+    account,
     admin,
     auth,
     ehr,
@@ -24,6 +25,7 @@ router = APIRouter(
     dependencies=[Depends(verify_csrf), Depends(refuse_unsafe_characters)], include_in_schema=False
 )
 router.include_router(auth.router)
+router.include_router(account.router)
 router.include_router(admin.router)
 router.include_router(audit_pages.router)
 # Before patients: its POST /patients/{patient_id} would otherwise take /patients/ehr-import.

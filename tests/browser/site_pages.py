@@ -192,6 +192,7 @@ def site_pages(ids: SeededRecords) -> list[SitePage]:
         SitePage("admin-tokens", "/admin/tokens", ADMIN, "/admin/tokens"),
         SitePage("admin-token-new", "/admin/tokens/new", ADMIN, "/admin/tokens/new"),
         SitePage("admin-clinics", "/admin/clinics", ADMIN, "/admin/clinics"),
+        SitePage("account-password", "/account/password", VIEWER, "/account/password"),
         SitePage("audit", "/audit", ADMIN, "/audit"),
         SitePage("audit-patient", "/audit", ADMIN, f"/audit?patient={ids.patient_id}"),
         SitePage("audit-bad-filter", "/audit", ADMIN, "/audit?date_from=yesterday", 422),

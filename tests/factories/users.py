@@ -24,6 +24,12 @@ def ensure_standard_users(session: Session) -> None:
     for username, role in STANDARD_USERS.items():
         if user_repo.get_user_by_username(session, username) is None:
             auth.create_user(session, username=username, password=PASSWORD, role=role)
+    # The standard admin is the system admin (clinics, every clinic's accounts), as the
+    # migration makes the first admin; tests of a clinic admin make one of their own.
+    admin = user_repo.get_user_by_username(session, "ada.admin")
+    if admin is not None and not admin.is_system_admin:
+        admin.is_system_admin = True
+        session.commit()
 
 
 def make_token(session: Session, *scopes: str, name: str = "test_client") -> str:

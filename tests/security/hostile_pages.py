@@ -197,4 +197,5 @@ SHOWS_NO_FREE_TEXT = {
     "/smart/launch": "redirects to the EHR; its error page shows fixed text only",
     "/smart/callback": "redirects to the planner; its error pages show fixed text and the EHR's "
     "answer status, never a query value",
+    "/account/password": "a form of password fields, never filled in again",
 }

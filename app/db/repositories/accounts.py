@@ -35,7 +35,7 @@ class TokenRow:
     revoked_at: datetime | None
 
 
-def list_users(session: Session) -> list[UserRow]:
+def list_users(session: Session, *, clinic_id: int | None) -> list[UserRow]:
     # Every login opens a session row, so the newest one is the last login.
     last_login = (
         select(UserSessionRecord.user_id, func.max(UserSessionRecord.created_at).label("at"))
@@ -48,6 +48,8 @@ def list_users(session: Session) -> list[UserRow]:
         .outerjoin(last_login, last_login.c.user_id == UserRecord.id)
         .order_by(UserRecord.username)
     )
+    if clinic_id is not None:
+        query = query.where(UserRecord.clinic_id == clinic_id)
     return [
         UserRow(
             user.id,
@@ -62,12 +64,14 @@ def list_users(session: Session) -> list[UserRow]:
     ]
 
 
-def list_tokens(session: Session) -> list[TokenRow]:
+def list_tokens(session: Session, *, clinic_id: int | None) -> list[TokenRow]:
     query = (
         select(ApiTokenRecord, ClinicRecord.name)
         .join(ClinicRecord, ClinicRecord.id == ApiTokenRecord.clinic_id)
         .order_by(ApiTokenRecord.created_at.desc(), ApiTokenRecord.id.desc())
     )
+    if clinic_id is not None:
+        query = query.where(ApiTokenRecord.clinic_id == clinic_id)
     return [
         TokenRow(
             token.id,

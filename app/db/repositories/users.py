@@ -81,3 +81,10 @@ def default_clinic_id(session: Session) -> int:
     if clinic_id is None:
         raise LookupError("the database has no clinic; run `titrate migrate`")
     return clinic_id
+
+
+def open_sessions(session: Session, user_id: int) -> list[UserSessionRecord]:
+    query = select(UserSessionRecord).where(
+        UserSessionRecord.user_id == user_id, UserSessionRecord.ended_at.is_(None)
+    )
+    return list(session.scalars(query))

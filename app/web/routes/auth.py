@@ -67,7 +67,10 @@ def log_in(
         return _login_page(
             request, error="Unknown user or wrong password.", username=username, status=401
         )
-    response = redirect(request, _landing_url(request, login.role))
+    landing = _landing_url(request, login.role)
+    if login.must_change_password:
+        landing = str(request.url_for("account:password_form"))
+    response = redirect(request, landing)
     response.set_cookie(
         session_cookie_name(request),
         login.session_id,
