@@ -86,10 +86,7 @@ def build_case(client: TestClient, db: Session, texts: Texts) -> Case:
         f"/api/v1/patients/{patient_b}/archive", json={"reason": texts["archive"]},
         headers={**headers, "If-Match": '"1"'},
     ))  # fmt: skip
-    # The review comes from a second client of the same name: nobody reviews a version it
-    # created (409 self_review), and the pages still show the name as the reviewer.
-    reviewer = {"Authorization": f"Bearer {make_token(db, name=texts['token'])}"}
-    plan = _plan_through_its_life(client, headers, patient_a, texts, reviewer=reviewer)
+    # One open oral plan at a time: the discontinued plan comes first.
     other = {"Authorization": f"Bearer {make_token(db, name=texts['token_b'])}"}
     stopped_plan = _created(
         client.post(f"/api/v1/patients/{patient_a}/plans", json=_plan_body(texts), headers=other)
@@ -98,6 +95,10 @@ def build_case(client: TestClient, db: Session, texts: Texts) -> Case:
         f"/api/v1/plans/{stopped_plan}/discontinue", json={"reason": texts["discontinue"]},
         headers=other,
     ))  # fmt: skip
+    # The review comes from a second client of the same name: nobody reviews a version it
+    # created (409 self_review), and the pages still show the name as the reviewer.
+    reviewer = {"Authorization": f"Bearer {make_token(db, name=texts['token'])}"}
+    plan = _plan_through_its_life(client, headers, patient_a, texts, reviewer=reviewer)
     return Case(texts, mrn, patient_a, patient_b, plan, stopped_plan, headers)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictInt
 
 from app.api.v1.plan_schemas import DoseOut
 from app.api.v1.schemas import ExactNumber, InputModel, IsoDate, OutputModel
@@ -48,7 +48,7 @@ class ObservationCreate(InputModel):
 
     observed_on: IsoDate = Field(description="The day of the follow-up (not in the future).")
     spasticity: Spasticity | None = None
-    spasm_frequency: int | None = Field(default=None, ge=0, le=4, description="Penn, 0–4.")
+    spasm_frequency: StrictInt | None = Field(default=None, ge=0, le=4, description="Penn, 0–4.")
     adverse_effects: list[AdverseEffect] = Field(default_factory=list, max_length=9)
     benefit: Benefit | None = None
     note: str = Field(default="", max_length=MAX_NOTE_LENGTH)
@@ -104,7 +104,7 @@ class RefillRecordCreate(InputModel):
         description="The pump's low-reservoir alarm volume, from its programming."
     )
     concentration_mcg_per_ml: Annotated[ExactNumber, Field(gt=0, le=5000)]
-    max_refill_interval_days: int = Field(ge=1, le=365, description="From the labelling.")
+    max_refill_interval_days: StrictInt = Field(ge=1, le=365, description="From the labelling.")
 
 
 class RefillWindowOut(OutputModel):
