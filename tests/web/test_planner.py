@@ -402,6 +402,7 @@ class TestRevisionAndHistory:
         )
         plan_id = _save(client, patient.id, negative)
         assert "Start intrathecal titration" not in client.get(f"/plans/{plan_id}").text
+        patient = make_patient(db, creatinine_clearance_ml_min=90)  # one open ITB plan each
         data = _plan_form(
             csrf, plan_type="itb_screening", target_daily_dose="",
             screening_1="negative", screening_2="positive",
@@ -418,6 +419,7 @@ class TestRevisionAndHistory:
         assert "plan_type=itb_titration" in href
         assert "indication=multiple_sclerosis" in href
         assert "itb_effective_bolus=75" in href
+        assert f"supersedes_plan_id={plan_id}" in href  # the titration completes the screening
         planner = client.get(href)
         assert planner.status_code == 200
         assert 'value="75"' in planner.text

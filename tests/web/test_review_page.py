@@ -49,7 +49,9 @@ def test_a_pharmacist_reviews_the_current_version_from_the_plan_page(
     assert "phil.pharmacist" in section
     assert "Interaction with oxycodone noted." in section
     assert re.search(
-        r"<td>1</td>\s*<td>phil.pharmacist</td>\s*<td>\d{4}-\d\d-\d\d \d\d:\d\d CES?T", section
+        r'<td>1</td>\s*<td class="outcome-approved">approved</td>\s*<td>phil.pharmacist</td>'
+        r"\s*<td>\d{4}-\d\d-\d\d \d\d:\d\d CES?T",
+        section,
     )
 
 

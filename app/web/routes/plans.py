@@ -356,7 +356,7 @@ def _refused(
     supersedes: int | None = None,
 ) -> Response:  # fmt: skip
     if isinstance(exc, Conflict):  # another open plan of the route: say which, keep the form
-        message = f"Not saved: {exc}."
+        message = f"{exc}."
     elif isinstance(exc, InvalidInput):
         message = " ".join(p.message for p in exc.problems) or "The plan cannot be saved."
         for problem in exc.problems:
