@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # engine reads each protocol's approved version in force today (issue 17); drafts
         # never reach it. The packaged files are the migration's seed.
         with app.state.sessionmaker() as session:
-            app.state.protocols = protocol_service.load_effective(session)
+            app.state.protocols = protocol_service.load_at_start(session)
         yield
         engine.dispose()
 

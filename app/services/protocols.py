@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +33,8 @@ from app.services.errors import Conflict, InvalidInput, NotFound, SelfApproval
 from app.services.permissions import require
 from app.services.reads import read_only
 
+LOG = logging.getLogger("titrate.protocols")
+
 
 @dataclass(frozen=True, slots=True)
 class ParameterChange:
@@ -44,6 +48,18 @@ class ParameterChange:
 class ProtocolView:
     protocol: ProtocolRecord
     effective: ProtocolVersionRecord | None
+
+
+def load_at_start(session: Session) -> ProtocolSet:
+    """The protocols a starting process hands the engine: the database's effective versions;
+    the packaged files (the migration's seed) only for a database that has no protocol
+    table yet, i.e. is not migrated (nothing else works on it either), with a warning."""
+    with read_only(session):
+        migrated = inspect(session.connection()).has_table("protocol_version")
+    if not migrated:
+        LOG.warning("database not migrated: protocols read from the packaged files")
+        return load_protocols()
+    return load_effective(session)
 
 
 def load_effective(session: Session, *, on: date | None = None) -> ProtocolSet:
