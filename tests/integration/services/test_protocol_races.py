@@ -5,11 +5,13 @@ on a database file of their own (the shared test database keeps the seeded versi
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import pytest
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import create_engine, make_url, select, text
 from sqlalchemy.orm import Session
 
 from app.cli import alembic_config
@@ -28,8 +30,26 @@ APPROVERS = [
 ]
 
 
-def test_of_two_approvers_racing_exactly_one_wins(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
+@pytest.fixture
+def race_url(tmp_path: Path, database_url: str) -> Iterator[str]:
+    """A database of the suite's kind (SQLite file or PostgreSQL) for this test alone."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'race.sqlite3'}"
+        return
+    url = make_url(database_url)
+    name = f"{url.database}_race"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_of_two_approvers_racing_exactly_one_wins(race_url: str) -> None:
+    url = race_url
     command.upgrade(alembic_config(url), "head")
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)

@@ -5,7 +5,7 @@ effective from 2000-01-01, with its file's exact bytes as content, so its sha256
 the engine reported when it read the file. The files stay in the package as the seed and as
 the developers' reference.
 
-Revision ID: protocols_0001_protocols_in_the_database
+Revision ID: protocols_0001_seeded
 Revises: pages_0001_display_names
 Create Date: 2026-12-06 02:00:00.000000
 """
@@ -21,7 +21,7 @@ from importlib import resources
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "protocols_0001_protocols_in_the_database"
+revision: str = "protocols_0001_seeded"
 down_revision: str | None = "pages_0001_display_names"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
