@@ -17,12 +17,12 @@ from app.cds import routes as cds
 from app.config import Settings, get_settings
 from app.db.audit_chain import install_keys
 from app.db.engine import make_engine, make_sessionmaker
-from app.domain.titration import load_protocols
 from app.edge import BodySizeLimitMiddleware
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.middleware import SecurityHeadersMiddleware
 from app.request_limits import RequestLimiter
+from app.services import protocols as protocol_service
 from app.web import router as web
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -41,8 +41,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        # Validated once at start-up: a broken protocol file stops the app, not a request.
-        app.state.protocols = load_protocols()
+        # Validated once at start-up: a broken protocol stops the app, not a request. The
+        # engine reads each protocol's approved version in force today (issue 17); drafts
+        # never reach it. The packaged files are the migration's seed.
+        with app.state.sessionmaker() as session:
+            app.state.protocols = protocol_service.load_at_start(session)
         yield
         engine.dispose()
 

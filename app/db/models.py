@@ -435,3 +435,48 @@ class PatientEhrValueRecord(Base):
     source: Mapped[str] = mapped_column(String(500))
     effective_on: Mapped[date | None]
     imported_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+PROTOCOL_STATUSES = ("draft", "approved", "superseded")
+
+
+class ProtocolRecord(Base):
+    """One protocol the engine reads (issue 17): its id is the protocol document's id."""
+
+    __tablename__ = "protocol"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+
+
+class ProtocolVersionRecord(Base):
+    """One version of a protocol: the whole document as stored text (each parameter with its
+    value, unit and source) and the SHA-256 of its UTF-8 bytes, the fingerprint plans keep.
+
+    A draft never reaches the engine. Approval (by someone other than its author) sets
+    ``effective_from``; the effective version of a protocol on a day is its approved or
+    superseded version with the latest ``effective_from`` on or before that day.
+    """
+
+    __tablename__ = "protocol_version"
+    __table_args__ = (
+        UniqueConstraint("protocol_id", "version", name="uq_protocol_version_number"),
+        CheckConstraint("status IN ('draft','approved','superseded')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    protocol_id: Mapped[str] = mapped_column(ForeignKey("protocol.id"), index=True)
+    version: Mapped[int]
+    status: Mapped[str] = mapped_column(String(12))
+    content: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    drafted_by: Mapped[str] = mapped_column(String(100))
+    drafted_by_kind: Mapped[str] = mapped_column(String(8))  # "user" | "client" | "system"
+    drafted_by_id: Mapped[int | None]
+    drafted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    reason: Mapped[str | None] = mapped_column(Text)
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    approved_by_kind: Mapped[str | None] = mapped_column(String(8))
+    approved_by_id: Mapped[int | None]
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    effective_from: Mapped[date | None]

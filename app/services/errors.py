@@ -4,7 +4,8 @@ ServiceError
 ├── NotFound                 the record does not exist (or is not visible)
 ├── Conflict                 the write clashes with stored data (duplicate MRN, …)
 │   ├── IdempotencyKeyReused an Idempotency-Key sent again with another path or body
-│   └── SelfReview           a reviewer reviewing a version they created
+│   ├── SelfReview           a reviewer reviewing a version they created
+│   └── SelfApproval         a pharmacist approving a protocol version they drafted
 ├── StaleVersion             the caller edited an older version than the stored one
 ├── InvalidInput             values that parse but break a rule; carries FieldProblems
 ├── AuthenticationFailed     bad credentials, or a session/token that is not valid
@@ -39,6 +40,12 @@ class SelfReview(Conflict):
     """A user or client tried to review a plan version it created (separation of duties)."""
 
     code = "self_review"
+
+
+class SelfApproval(Conflict):
+    """A user or client tried to approve a protocol version it drafted (four eyes)."""
+
+    code = "self_approval"
 
 
 class StaleVersion(ServiceError):

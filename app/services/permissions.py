@@ -49,6 +49,9 @@ OPERATIONS: dict[str, frozenset[str]] = {
     "token.manage": frozenset({ADMIN}),
     "clinic.manage": frozenset({ADMIN}),
     "audit.review": frozenset({ADMIN}),
+    "protocol.read": _CLINICIANS,
+    "protocol.draft": frozenset({PHARMACIST}),
+    "protocol.approve": frozenset({PHARMACIST}),
 }
 
 # A client system (API token) is limited by its scopes; no scope reaches administration.
@@ -73,6 +76,10 @@ SCOPE_OPERATIONS: dict[str, frozenset[str]] = {
     ),
     "plans:preview": frozenset({"plan.preview", "refill.calculate"}),
     "plans:review": frozenset({"plan.review"}),
+    # Four eyes (issue 17): drafting and approving a protocol are separate scopes, and no
+    # author approves their own draft whatever their scopes.
+    "protocols:write": frozenset({"protocol.read", "protocol.draft"}),
+    "protocols:approve": frozenset({"protocol.approve"}),
 }
 
 SCOPES: tuple[str, ...] = tuple(SCOPE_OPERATIONS)

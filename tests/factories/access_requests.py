@@ -4,6 +4,7 @@ record it names, never by a malformed body (which might be refused first, with 4
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from tests.factories.patients import patient_payload
@@ -38,7 +39,7 @@ _RECORDED_REFILL = {
 }
 
 
-def fill_path(path: str, ids: dict[str, int]) -> str:
+def fill_path(path: str, ids: Mapping[str, int | str]) -> str:
     return re.sub(r"\{([^}]+)\}", lambda m: str(ids[m.group(1)]), path)
 
 
@@ -107,6 +108,13 @@ def api_body(method: str, path: str) -> dict[str, Any] | None:
             **_REASON,
         },
         ("POST", "/api/v1/plans/{plan_id}/hold"): _REASON,
+        ("POST", "/api/v1/protocols/{protocol_id}/versions"): {
+            "parameters": {"interval_days": {"value": "7", "source": "Clinic guideline"}}
+        },
+        # Version 1 is approved already: an allowed scope gets 409.
+        ("POST", "/api/v1/protocols/{protocol_id}/versions/{version}/approve"): {
+            "effective_from": "2030-01-01"
+        },
         ("POST", "/api/v1/plans/{plan_id}/resume"): _REASON,
         ("POST", "/api/v1/plans/{plan_id}/discontinue"): _REASON,
         ("POST", "/api/v1/plans/{plan_id}/reviews"): {"acknowledged": [], "note": "Checked."},

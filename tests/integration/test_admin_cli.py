@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 from app.cli import alembic_config, main, read_new_password
 from app.config import get_settings
 from app.db.engine import make_engine
-from app.db.models import ApiTokenRecord, AuditEventRecord, ClinicRecord, UserRecord
+from app.db.models import (
+    ApiTokenRecord,
+    AuditEventRecord,
+    ClinicRecord,
+    ProtocolVersionRecord,
+    UserRecord,
+)
 
 
 @pytest.fixture
@@ -189,3 +195,16 @@ def test_set_name_names_an_existing_user_and_audits_the_change(
         "display_name": {"from": None, "to": "Dr Ana Meyer"},
         "professional_title": {"from": None, "to": "Consultant neurologist"},
     }
+
+
+def test_create_token_grants_the_protocol_scopes(cli_engine: Engine) -> None:
+    """Issue 17: drafting and approving protocols are scopes a token can be made with."""
+    assert main(["create-token", "--name", "pharmacy_system", "--scope", "protocols:write",
+                 "--scope", "protocols:approve"]) == 0  # fmt: skip
+    with Session(cli_engine) as session:
+        api = session.scalars(
+            select(ApiTokenRecord).where(ApiTokenRecord.name == "pharmacy_system")
+        ).one()
+        seeded = session.scalars(select(ProtocolVersionRecord.protocol_id)).all()
+    assert sorted(api.scopes) == ["protocols:approve", "protocols:write"]
+    assert len(seeded) == 9

@@ -172,6 +172,9 @@ DOCUMENT_ROUTES = frozenset(
         "/api/v1/plans/{plan_id}",
         "/api/v1/plans/{plan_id}/versions",
         "/api/v1/plans/{plan_id}/reviews",
+        # Protocol drafts' sources and reasons: test_hostile_protocols.py.
+        "/api/v1/protocols",
+        "/api/v1/protocols/{protocol_id}/versions",
     }
 )
 # Pages of test_hostile_admin.py: token and clinic names, usernames typed at login.

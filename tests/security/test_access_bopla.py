@@ -57,7 +57,10 @@ def test_every_json_body_refuses_each_server_set_field(
 ) -> None:
     own = make_clinic_records(db, default_clinic_id(db))
     headers = {"Authorization": f"Bearer {make_clinic_token(db, own.clinic_id)}"} | IF_MATCH
-    ids = {"patient_id": own.patient_id, "plan_id": own.plan_id}
+    ids: dict[str, int | str] = {
+        "patient_id": own.patient_id, "plan_id": own.plan_id,
+        "protocol_id": "oral-adult", "version": 1,
+    }  # fmt: skip
     routes = _json_write_routes(app)
     assert len(routes) >= 10
     before = _counts(db)

@@ -54,9 +54,11 @@ class Targets:
     user_id: int
     token_id: int
 
-    def ids(self, target: str) -> dict[str, int]:
+    def ids(self, target: str) -> dict[str, int | str]:
         records = {"own": self.own, "other": self.other}.get(target)
-        ids = {"user_id": self.user_id, "token_id": self.token_id}
+        # Protocols belong to no clinic: every target reads the seeded oral-adult protocol.
+        ids = {"user_id": self.user_id, "token_id": self.token_id,
+               "protocol_id": "oral-adult", "version": 1}  # fmt: skip
         if records is None:
             return ids | {"patient_id": MISSING_ID, "plan_id": MISSING_ID,
                           "observation_id": MISSING_ID}  # fmt: skip

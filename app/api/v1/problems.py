@@ -35,7 +35,7 @@ _SERVICE_PROBLEMS: dict[type[ServiceError], tuple[int, str, str]] = {
     EhrUnavailable: (502, "ehr-unavailable", "The EHR did not answer"),
 }
 
-_CODED_CONFLICTS = frozenset({"idempotency_key_reused", "self_review"})
+_CODED_CONFLICTS = frozenset({"idempotency_key_reused", "self_review", "self_approval"})
 
 _HTTP_TITLES = {
     401: ("unauthenticated", "Authentication required"),

@@ -12,6 +12,7 @@ from app.api.v1.routes import (
     loop,
     patients,
     plans,
+    protocols,
     schedule_documents,
     summary_documents,
 )
@@ -27,3 +28,4 @@ router.include_router(loop.router)
 router.include_router(calendar_feeds.router)
 router.include_router(schedule_documents.router)
 router.include_router(summary_documents.router)
+router.include_router(protocols.router)

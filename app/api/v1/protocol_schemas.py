@@ -1,0 +1,62 @@
+"""Request and answer models of the protocol routes (API.md §5.6)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from app.api.v1.schemas import InputModel, IsoDate, OutputModel
+
+_Value = Annotated[str, Field(min_length=1, max_length=40)]
+
+DRAFT_EXAMPLE: dict[str, Any] = {
+    "parameters": {
+        "interval_days": {"value": "7", "source": "Clinic guideline 2026-04: weekly steps"}
+    },
+    "reason": "Weekly steps for our older patients.",
+}
+
+
+class ParameterValueIn(InputModel):
+    value: _Value | list[_Value] = Field(
+        description="Decimals as strings (exact); a list for list parameters."
+    )
+    source: str = Field(min_length=1, max_length=500, description="Where the value comes from.")
+
+
+class ProtocolDraftIn(InputModel):
+    parameters: dict[Annotated[str, Field(max_length=64)], ParameterValueIn] = Field(
+        min_length=1,
+        max_length=100,
+        description="The parameters that change, each with its source.",
+    )
+    reason: str | None = Field(default=None, max_length=2000)
+    model_config = ConfigDict(json_schema_extra={"examples": [DRAFT_EXAMPLE]})
+
+
+class ApprovalIn(InputModel):
+    effective_from: IsoDate = Field(description="The first day the version is in force (not past).")
+
+
+class ProtocolOut(OutputModel):
+    id: str
+    title: str
+    version: int | None
+    sha256: str | None = Field(description="The same fingerprint the engine reports in plans.")
+    effective_from: date | None
+
+
+class ProtocolVersionOut(OutputModel):
+    protocol_id: str
+    version: int
+    status: Literal["draft", "approved", "superseded"]
+    sha256: str
+    parameters: dict[str, Any] = Field(description="Each parameter with value, unit and source.")
+    drafted_by: str
+    drafted_at: datetime
+    reason: str | None
+    approved_by: str | None
+    approved_at: datetime | None
+    effective_from: date | None

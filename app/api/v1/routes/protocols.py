@@ -1,0 +1,115 @@
+"""Protocols a pharmacist can change safely (API.md §5.6): list, versions, drafts, approval.
+
+An approval that is in force today reloads this process's ProtocolSet at once; other workers
+and instances read the effective versions when they start (ARCHITECTURE.md, "Protocols").
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+
+from app.api.v1.deps import SessionDep, require_scope
+from app.api.v1.problems import problem_responses
+from app.api.v1.protocol_schemas import (
+    ApprovalIn,
+    ProtocolDraftIn,
+    ProtocolOut,
+    ProtocolVersionOut,
+)
+from app.db.models import ProtocolVersionRecord
+from app.services import protocols as protocol_service
+from app.services.context import Actor, utc_now
+from app.services.protocols import ParameterChange
+
+router = APIRouter(tags=["protocols"])
+
+ProtocolsWriter = Annotated[Actor, Depends(require_scope("protocols:write"))]
+ProtocolsApprover = Annotated[Actor, Depends(require_scope("protocols:approve"))]
+
+
+def version_out(record: ProtocolVersionRecord) -> ProtocolVersionOut:
+    return ProtocolVersionOut(
+        protocol_id=record.protocol_id, version=record.version,
+        status=record.status,
+        sha256=record.sha256, parameters=json.loads(record.content).get("parameters", {}),
+        drafted_by=record.drafted_by, drafted_at=record.drafted_at, reason=record.reason,
+        approved_by=record.approved_by, approved_at=record.approved_at,
+        effective_from=record.effective_from,
+    )  # fmt: skip
+
+
+@router.get("/protocols", name="api:list_protocols", responses=problem_responses(401, 403))
+def list_protocols(session: SessionDep, client: ProtocolsWriter) -> list[ProtocolOut]:
+    """Every protocol with its version in force today."""
+    views = protocol_service.list_protocols(session, actor=client)
+    return [
+        ProtocolOut(
+            id=view.protocol.id,
+            title=view.protocol.title,
+            version=view.effective.version if view.effective else None,
+            sha256=view.effective.sha256 if view.effective else None,
+            effective_from=view.effective.effective_from if view.effective else None,
+        )
+        for view in views
+    ]
+
+
+@router.get(
+    "/protocols/{protocol_id}/versions",
+    name="api:list_protocol_versions",
+    responses=problem_responses(401, 403, 404),
+)
+def list_versions(
+    protocol_id: str, session: SessionDep, client: ProtocolsWriter
+) -> list[ProtocolVersionOut]:
+    """Every version, oldest first: drafts, approved and superseded ones."""
+    records = protocol_service.list_versions(session, actor=client, protocol_id=protocol_id)
+    return [version_out(record) for record in records]
+
+
+@router.post(
+    "/protocols/{protocol_id}/versions",
+    status_code=status.HTTP_201_CREATED,
+    name="api:draft_protocol_version",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def draft_version(
+    protocol_id: str, body: ProtocolDraftIn, session: SessionDep, client: ProtocolsWriter
+) -> ProtocolVersionOut:
+    """A draft: the newest approved version with these parameters changed. 422 names every
+    value that does not parse, lies outside its allowed range or passes a hard limit."""
+    changes = {
+        name: ParameterChange(value=item.value, source=item.source)
+        for name, item in body.parameters.items()
+    }
+    record = protocol_service.draft_version(
+        session, actor=client, protocol_id=protocol_id, changes=changes, reason=body.reason
+    )
+    return version_out(record)
+
+
+@router.post(
+    "/protocols/{protocol_id}/versions/{version}/approve",
+    name="api:approve_protocol_version",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def approve_version(
+    protocol_id: str,
+    version: int,
+    body: ApprovalIn,
+    request: Request,
+    session: SessionDep,
+    client: ProtocolsApprover,
+) -> ProtocolVersionOut:
+    """Approve a draft from `effective_from`. 409 `self_approval` when its author approves
+    it; 409 when it is no longer a draft (of two approvers racing, one wins)."""
+    record = protocol_service.approve_version(
+        session, actor=client, protocol_id=protocol_id, version=version,
+        effective_from=body.effective_from,
+    )  # fmt: skip
+    if body.effective_from <= utc_now().date():
+        request.app.state.protocols = protocol_service.load_effective(session)
+    return version_out(record)

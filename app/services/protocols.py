@@ -1,0 +1,226 @@
+"""Protocols a pharmacist can change safely (issue 17): versions in the database, drafts,
+four-eyes approval, and the set of effective versions the engine reads.
+
+The engine keeps reading a ``ProtocolSet`` built by ``load_protocols``; only where its bytes
+come from changed: ``load_effective`` hands it each protocol's effective approved version.
+Drafts never reach it. A draft is refused (422, naming each parameter) when a value does not
+parse, lies outside its §11 range or passes a hard limit (``domain.titration.protocol_limits``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db.models import ProtocolRecord, ProtocolVersionRecord
+from app.db.repositories import protocols as protocol_repo
+from app.domain.patients import FieldProblem
+from app.domain.titration import ProtocolSet, load_protocols
+from app.domain.titration.errors import ProtocolError
+from app.domain.titration.protocol import PARAMETER_SCHEMA, parse_protocol
+from app.domain.titration.protocol_limits import limit_problems
+from app.services import audit
+from app.services.audit import AuditEntry
+from app.services.context import Actor, stored_kind, utc_now
+from app.services.errors import Conflict, InvalidInput, NotFound, SelfApproval
+from app.services.permissions import require
+from app.services.reads import read_only
+
+LOG = logging.getLogger("titrate.protocols")
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterChange:
+    """A new value for one parameter, with the source that justifies it (required)."""
+
+    value: str | list[str]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolView:
+    protocol: ProtocolRecord
+    effective: ProtocolVersionRecord | None
+
+
+def load_at_start(session: Session) -> ProtocolSet:
+    """The protocols a starting process hands the engine: the database's effective versions;
+    the packaged files (the migration's seed) only for a database that has no protocol
+    table yet, i.e. is not migrated (nothing else works on it either), with a warning."""
+    with read_only(session):
+        migrated = inspect(session.connection()).has_table("protocol_version")
+    if not migrated:
+        LOG.warning("database not migrated: protocols read from the packaged files")
+        return load_protocols()
+    return load_effective(session)
+
+
+def load_effective(session: Session, *, on: date | None = None) -> ProtocolSet:
+    """The engine's protocols: each one's approved version in force on ``on`` (today)."""
+    with read_only(session):
+        chosen = protocol_repo.effective(session, on or utc_now().date())
+        contents = {pid: record.content.encode("utf-8") for pid, record in chosen.items()}
+
+    def read(protocol_id: str) -> bytes:
+        if protocol_id not in contents:
+            raise ProtocolError(f"{protocol_id}: no approved version in the database")
+        return contents[protocol_id]
+
+    return load_protocols(read)
+
+
+def list_protocols(session: Session, *, actor: Actor) -> list[ProtocolView]:
+    require(actor, "protocol.read")
+    effective = protocol_repo.effective(session, utc_now().date())
+    views = [ProtocolView(p, effective.get(p.id)) for p in protocol_repo.all_protocols(session)]
+    session.commit()
+    return views
+
+
+def list_versions(
+    session: Session, *, actor: Actor, protocol_id: str
+) -> list[ProtocolVersionRecord]:
+    require(actor, "protocol.read")
+    _protocol(session, protocol_id)
+    records = protocol_repo.versions(session, protocol_id)
+    session.commit()
+    return records
+
+
+def draft_version(
+    session: Session,
+    *,
+    actor: Actor,
+    protocol_id: str,
+    changes: dict[str, ParameterChange],
+    reason: str | None = None,
+) -> ProtocolVersionRecord:
+    """Store a new draft: the newest approved version with ``changes`` applied."""
+    require(actor, "protocol.draft")
+    _protocol(session, protocol_id)
+    if protocol_id not in PARAMETER_SCHEMA:
+        raise Conflict(f"the protocol {protocol_id} is changed by developers only")
+    base = _newest_approved(session, protocol_id)
+    number = protocol_repo.latest_number(session, protocol_id) + 1
+    raw = _edited_document(base.content, number, changes)
+    try:
+        parsed = parse_protocol(protocol_id, raw)
+    except ProtocolError as error:
+        raise InvalidInput((FieldProblem("parameters", str(error)),)) from error
+    problems = limit_problems(parsed)
+    if problems:
+        raise InvalidInput(
+            tuple(FieldProblem(f"parameters.{p.parameter}", p.message) for p in problems)
+        )
+    record = ProtocolVersionRecord(
+        protocol_id=protocol_id, version=number, status="draft", content=raw.decode("utf-8"),
+        sha256=hashlib.sha256(raw).hexdigest(), drafted_by=actor.name,
+        drafted_by_kind=stored_kind(actor), drafted_by_id=actor.id, drafted_at=utc_now(),
+        reason=reason,
+    )  # fmt: skip
+    session.add(record)
+    try:
+        session.flush()
+    except IntegrityError as error:  # another draft took this number first
+        session.rollback()
+        raise Conflict(f"another draft of {protocol_id} was saved at the same time") from error
+    audit.record(
+        session,
+        actor,
+        AuditEntry(
+            "protocol.draft", "protocol_version", f"{protocol_id}/{number}",
+            new_version=number, reason=reason,
+            detail={"protocol_id": protocol_id, "sha256": record.sha256,
+                    "parameters": sorted(changes)},
+        ),
+    )  # fmt: skip
+    session.commit()
+    return record
+
+
+def approve_version(
+    session: Session, *, actor: Actor, protocol_id: str, version: int, effective_from: date
+) -> ProtocolVersionRecord:
+    """Approve a draft from ``effective_from`` (today or later); never its author's own."""
+    require(actor, "protocol.approve")
+    _protocol(session, protocol_id)
+    record = protocol_repo.version(session, protocol_id, version)
+    if record is None:
+        raise NotFound(f"protocol {protocol_id} has no version {version}")
+    if record.status != "draft":
+        raise Conflict(f"version {version} of {protocol_id} is {record.status}, not a draft")
+    if record.drafted_by_kind == stored_kind(actor) and record.drafted_by_id == actor.id:
+        raise SelfApproval("a protocol version is approved by someone other than its author")
+    if effective_from < utc_now().date():
+        message = "An approval takes effect today or later, never in the past."
+        raise InvalidInput((FieldProblem("effective_from", message),))
+    now = utc_now()
+    won = protocol_repo.approve_draft(
+        session,
+        record.id,
+        {
+            "approved_by": actor.name, "approved_by_kind": stored_kind(actor),
+            "approved_by_id": actor.id, "approved_at": now, "effective_from": effective_from,
+        },
+    )  # fmt: skip
+    if not won:
+        session.rollback()
+        raise Conflict(f"version {version} of {protocol_id} was approved by someone else")
+    protocol_repo.supersede_before(session, protocol_id, effective_from, record.id)
+    audit.record(
+        session,
+        actor,
+        AuditEntry(
+            "protocol.approve", "protocol_version", f"{protocol_id}/{version}",
+            new_version=version,
+            detail={"protocol_id": protocol_id, "sha256": record.sha256,
+                    "effective_from": effective_from.isoformat()},
+        ),
+    )  # fmt: skip
+    session.commit()
+    session.refresh(record)
+    return record
+
+
+def _protocol(session: Session, protocol_id: str) -> ProtocolRecord:
+    record = protocol_repo.get(session, protocol_id)
+    if record is None:
+        raise NotFound(f"no protocol {protocol_id}")
+    return record
+
+
+def _newest_approved(session: Session, protocol_id: str) -> ProtocolVersionRecord:
+    approved = [
+        record
+        for record in protocol_repo.versions(session, protocol_id)
+        if record.status != "draft"
+    ]
+    if not approved:
+        raise Conflict(f"the protocol {protocol_id} has no approved version to start from")
+    return approved[-1]
+
+
+def _edited_document(content: str, number: int, changes: dict[str, ParameterChange]) -> bytes:
+    document = json.loads(content)
+    parameters = document["parameters"]
+    problems = []
+    for name, change in changes.items():
+        if name not in parameters:
+            problems.append(FieldProblem(f"parameters.{name}", "not a parameter of this protocol"))
+        elif not change.source.strip():
+            problems.append(FieldProblem(f"parameters.{name}.source", "a source is required"))
+        else:
+            unit = parameters[name]["unit"]
+            parameters[name] = {"value": change.value, "unit": unit, "source": change.source}
+    if problems:
+        raise InvalidInput(tuple(problems))
+    document["version"] = str(number)
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return text.encode("utf-8")

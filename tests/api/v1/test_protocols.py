@@ -1,0 +1,190 @@
+"""Protocols a pharmacist can change safely, through the API (API.md §5.6, issue 17)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import AuditEventRecord, ProtocolVersionRecord
+from app.domain.titration import load_protocols
+from app.services import protocols as protocol_service
+from tests.api.v1.test_plans import preview
+from tests.factories.users import make_token
+
+SEED_IDS = {
+    "oral-adult", "oral-older-adult", "oral-renal", "oral-paediatric", "oral-taper", "itb",
+    "formulations", "medication-dictionary", "findings",
+}  # fmt: skip
+
+
+def _headers(db: Session, name: str, *scopes: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token(db, *scopes, name=name)}"}
+
+
+def _draft(client: TestClient, headers: dict[str, str], protocol_id: str, **values: str) -> Any:
+    body = {
+        "parameters": {
+            name: {"value": value, "source": f"Clinic guideline for {name}"}
+            for name, value in values.items()
+        },
+        "reason": "Clinic preference.",
+    }
+    return client.post(f"/api/v1/protocols/{protocol_id}/versions", json=body, headers=headers)
+
+
+def _approve(
+    client: TestClient, headers: dict[str, str], protocol_id: str, version: int, on: date
+) -> Any:
+    return client.post(
+        f"/api/v1/protocols/{protocol_id}/versions/{version}/approve",
+        json={"effective_from": on.isoformat()},
+        headers=headers,
+    )
+
+
+def test_the_seed_keeps_every_file_fingerprint_and_the_engine_reads_the_database(
+    client: TestClient, app: FastAPI, db: Session
+) -> None:
+    files = {ref.id: ref for ref in load_protocols().refs}
+    listed = client.get("/api/v1/protocols", headers=_headers(db, "pharm_a", "protocols:write"))
+    assert listed.status_code == 200
+    rows = {row["id"]: row for row in listed.json()}
+    assert set(rows) == SEED_IDS == set(files)
+    for protocol_id, row in rows.items():
+        assert row["version"] == 1
+        assert row["sha256"] == files[protocol_id].sha256
+    assert app.state.protocols.refs == load_protocols().refs
+    assert protocol_service.load_effective(db).refs == load_protocols().refs
+
+
+def test_a_draft_never_reaches_the_engine_and_is_listed_as_a_draft(
+    client: TestClient, app: FastAPI, db: Session
+) -> None:
+    writer = _headers(db, "pharm_a", "protocols:write")
+    answer = _draft(client, writer, "oral-adult", interval_days="7")
+    assert answer.status_code == 201, answer.text
+    draft = answer.json()
+    assert draft["status"] == "draft"
+    assert draft["version"] == 2
+    assert draft["parameters"]["interval_days"] == {
+        "value": "7", "unit": "days", "source": "Clinic guideline for interval_days",
+    }  # fmt: skip
+    assert draft["parameters"]["start_mg_day"]["source"] == "R-OA-1 [US-TAB]"
+    versions = client.get("/api/v1/protocols/oral-adult/versions", headers=writer).json()
+    assert [(v["version"], v["status"]) for v in versions] == [(1, "approved"), (2, "draft")]
+    assert app.state.protocols.refs == load_protocols().refs
+    assert protocol_service.load_effective(db).oral_adult.ref.version == "1"
+    audit = db.scalars(
+        select(AuditEventRecord).where(AuditEventRecord.action == "protocol.draft")
+    ).one()
+    assert audit.entity_id == "oral-adult/2"
+
+
+def test_values_outside_the_allowed_range_are_refused_naming_each_parameter(
+    client: TestClient, db: Session
+) -> None:
+    writer = _headers(db, "pharm_a", "protocols:write")
+    answer = _draft(client, writer, "oral-adult", start_mg_day="20", interval_days="2")
+    assert answer.status_code == 422
+    fields = {error["loc"][1]: error["msg"] for error in answer.json()["errors"]}
+    assert set(fields) == {"parameters.start_mg_day", "parameters.interval_days"}
+    assert "allowed range (5 to 15" in fields["parameters.start_mg_day"]
+    stored = select(ProtocolVersionRecord).where(ProtocolVersionRecord.version == 2)
+    assert db.scalars(stored).all() == []
+
+
+def test_hard_limits_refuse_any_draft_with_the_reason(client: TestClient, db: Session) -> None:
+    writer = _headers(db, "pharm_a", "protocols:write")
+    cases = [
+        ("oral-adult", "cap_outpatient_mg_day", "90"),
+        ("itb", "ceiling_mcg_day", "2500"),
+        ("oral-taper", "step_fraction", "0.6"),
+    ]
+    for protocol_id, name, value in cases:
+        answer = _draft(client, writer, protocol_id, **{name: value})
+        assert answer.status_code == 422, (protocol_id, answer.text)
+        errors = answer.json()["errors"]
+        assert [e["loc"][1] for e in errors] == [f"parameters.{name}"]
+        assert "hard limit" in errors[0]["msg"]
+    at_limit = _draft(client, writer, "oral-taper", step_fraction="0.5")
+    assert at_limit.status_code == 201
+
+
+def test_a_draft_needs_a_source_and_a_known_parameter_of_the_right_kind(
+    client: TestClient, db: Session
+) -> None:
+    writer = _headers(db, "pharm_a", "protocols:write")
+    url = "/api/v1/protocols/oral-adult/versions"
+    no_source = {"parameters": {"interval_days": {"value": "7", "source": " "}}}
+    assert client.post(url, json=no_source, headers=writer).status_code == 422
+    missing = {"parameters": {"interval_days": {"value": "7"}}}
+    assert client.post(url, json=missing, headers=writer).status_code == 422
+    assert _draft(client, writer, "oral-adult", no_such="1").status_code == 422
+    assert _draft(client, writer, "oral-adult", interval_days="three").status_code == 422
+    assert _draft(client, writer, "medication-dictionary", x="1").status_code == 409
+    assert _draft(client, writer, "no-such-protocol", x="1").status_code == 404
+
+
+def test_the_author_cannot_approve_their_own_draft(client: TestClient, db: Session) -> None:
+    both = _headers(db, "pharm_a", "protocols:write", "protocols:approve")
+    assert _draft(client, both, "oral-adult", interval_days="7").status_code == 201
+    answer = _approve(client, both, "oral-adult", 2, date.today())
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "self_approval"
+
+
+def test_an_approval_in_force_today_reaches_the_engine_in_this_process(
+    client: TestClient, app: FastAPI, db: Session
+) -> None:
+    writer = _headers(db, "pharm_a", "protocols:write")
+    approver = _headers(db, "pharm_b", "protocols:approve")
+    draft = _draft(client, writer, "oral-adult", interval_days="7").json()
+    answer = _approve(client, approver, "oral-adult", 2, date.today())
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "approved"
+    assert answer.json()["approved_by"] == "pharm_b"
+    ref = app.state.protocols.oral_adult.ref
+    assert (ref.version, ref.sha256) == ("2", draft["sha256"])
+    versions = client.get("/api/v1/protocols/oral-adult/versions", headers=writer).json()
+    assert [v["status"] for v in versions] == ["superseded", "approved"]
+    plan = preview(client, _headers(db, "previewer", "plans:preview")).json()
+    used = {p["id"]: p for p in plan["protocols"]}
+    assert used["oral-adult"]["version"] == "2"
+    assert used["oral-adult"]["sha256"] == draft["sha256"]
+    steps = plan["steps"]
+    assert steps[1]["start_day"] - steps[0]["start_day"] == 7
+    again = _approve(client, approver, "oral-adult", 2, date.today())
+    assert again.status_code == 409
+    assert db.scalars(
+        select(AuditEventRecord.entity_id).where(AuditEventRecord.action == "protocol.approve")
+    ).all() == ["oral-adult/2"]
+
+
+def test_an_approval_from_a_later_day_waits_for_that_day(
+    client: TestClient, app: FastAPI, db: Session
+) -> None:
+    writer = _headers(db, "pharm_a", "protocols:write")
+    approver = _headers(db, "pharm_b", "protocols:approve")
+    assert _draft(client, writer, "oral-taper", min_total_days="21").status_code == 201
+    tomorrow = date.today() + timedelta(days=1)
+    assert _approve(client, approver, "oral-taper", 2, tomorrow).status_code == 200
+    assert app.state.protocols.oral_taper.ref.version == "1"
+    assert protocol_service.load_effective(db).oral_taper.ref.version == "1"
+    assert protocol_service.load_effective(db, on=tomorrow).oral_taper.ref.version == "2"
+    yesterday = date.today() - timedelta(days=1)
+    assert _draft(client, writer, "oral-taper", min_total_days="7").status_code == 201
+    assert _approve(client, approver, "oral-taper", 3, yesterday).status_code == 422
+
+
+def test_scopes_keep_drafting_and_approving_apart(client: TestClient, db: Session) -> None:
+    writer = _headers(db, "pharm_a", "protocols:write")
+    approver = _headers(db, "pharm_b", "protocols:approve")
+    assert _draft(client, approver, "oral-adult", interval_days="7").status_code == 403
+    assert _draft(client, writer, "oral-adult", interval_days="7").status_code == 201
+    assert _approve(client, writer, "oral-adult", 2, date.today()).status_code == 403
+    assert client.get("/api/v1/protocols", headers=approver).status_code == 403
