@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.main import create_app
+from app.request_limits import RequestLimiter
 from tests.conftest import TEST_SECRET
 from tests.factories.users import make_token
 from tests.fuzz import checks as project_checks
@@ -65,9 +66,16 @@ CHECKS = [
 # The schema is read from the app itself; requests reach a database only through the
 # sessionmaker the fixture below puts in place, so this URL is never used for data. Loaded at
 # import because schemathesis.pytest.from_fixture fails on pytest 9 (no `Function._nodeid`).
-fuzzed_app = create_app(
-    Settings(environment="test", database_url="sqlite://", secret_key=TEST_SECRET)
+# The per-token rate limit at its ceiling: hundreds of examples a second from one token would
+# otherwise meet the 429 (documented, and tested in tests/security) instead of the routes.
+FUZZED_SETTINGS = Settings(
+    environment="test",
+    database_url="sqlite://",
+    secret_key=TEST_SECRET,
+    token_requests_per_minute=100_000,
+    request_burst=10_000,
 )
+fuzzed_app = create_app(FUZZED_SETTINGS)
 schema = schemathesis.openapi.from_asgi("/openapi.json", fuzzed_app, config=CONFIG)
 
 
@@ -86,6 +94,11 @@ def target(db: Session, session_factory: sessionmaker[Session]) -> Target:
     # now, so that the lifespan's sessionmaker is replaced by the test's and not the reverse.
     with asgi.get_client(fuzzed_app) as client:
         fuzzed_app.state.sessionmaker = session_factory
+        # A fresh limiter per test: every test's rolled-back token has the same id, so the
+        # buckets of earlier tests would otherwise count against it.
+        fuzzed_app.state.token_limiter = RequestLimiter(
+            FUZZED_SETTINGS.token_requests_per_minute, FUZZED_SETTINGS.request_burst
+        )
         headers = {"Authorization": f"Bearer {make_token(db, name='schemathesis')}"}
         patient_id, plan_id = seed_patient_and_plan(client, headers)
     return Target(headers, patient_id, plan_id)

@@ -11,7 +11,10 @@ the whole document fixes them for every route, including routes added later:
 - `If-Match` is required on every operation that answers 428 without it;
 - `ETag` and `Location` response headers where the server sends them: a route declares them
   with `openapi_extra=sends_headers("ETag", "Location")`, and its success response gets them;
-- exact numbers (`ExactNumber`) as JSON numbers, which is what the server reads and writes.
+- exact numbers (`ExactNumber`) as JSON numbers, which is what the server reads and writes;
+- the edge limits: 429 (with `Retry-After`) on every operation that takes a token, as the
+  per-token rate limit answers (app/request_limits.py), and 413 on every operation with a
+  request body, as the body cap answers (app/edge.py).
 
 Additions only: no path, parameter or field changes name or meaning.
 """
@@ -65,6 +68,12 @@ _ETAG = {
 }
 _LOCATION = {"description": "The URL of the record made.", "schema": {"type": "string"}}
 _METHODS = ("get", "put", "post", "patch", "delete")
+_RETRY_AFTER = {
+    "description": "Seconds to wait before the next request.",
+    "schema": {"type": "integer"},
+}
+_TOO_MANY_REQUESTS = "Too many requests for this token; retry after `Retry-After` seconds."
+_TOO_LARGE = "The request body is larger than 1 MiB."
 
 
 _HEADERS_KEY = "x-titrate-response-headers"
@@ -127,6 +136,13 @@ def _operation(operation: dict[str, Any]) -> None:
         words = summary.removeprefix("Api:").split()
         operation["summary"] = " ".join([words[0], *(w.lower() for w in words[1:])])
     responses: dict[str, Any] = operation.get("responses", {})
+    # Every operation that answers 401 takes a token, and so can meet its rate limit.
+    if "401" in responses:
+        responses.setdefault(
+            "429", {"description": _TOO_MANY_REQUESTS, "headers": {"Retry-After": _RETRY_AFTER}}
+        )
+    if "requestBody" in operation:
+        responses.setdefault("413", {"description": _TOO_LARGE})
     for status, response in responses.items():
         if status.startswith(("4", "5")):
             response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
