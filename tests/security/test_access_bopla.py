@@ -21,6 +21,7 @@ from tests.factories.clinics import (
     make_clinic,
     make_clinic_records,
     make_clinic_token,
+    make_patient_in,
 )
 from tests.web.helpers import form_data, header_csrf, log_in
 
@@ -137,7 +138,8 @@ class TestFormsIgnoreServerSetFields:
     def test_a_saved_plan_names_the_prescriber_who_saved_it(
         self, client: TestClient, db: Session
     ) -> None:
-        own = make_clinic_records(db, default_clinic_id(db))
+        # A patient with no open plan: one open plan per route would refuse the save (422).
+        patient = make_patient_in(db, default_clinic_id(db))
         assert log_in(client, "paula.prescriber").status_code == 303
         csrf = header_csrf(client.get("/patients").text)
         data = {
@@ -146,7 +148,7 @@ class TestFormsIgnoreServerSetFields:
             "created_by": "mallory", "approved_by": "mallory", "current_version": "9",
         }  # fmt: skip
         response = client.post(
-            f"/patients/{own.patient_id}/plans", data=data, headers={"X-CSRF-Token": csrf}
+            f"/patients/{patient.id}/plans", data=data, headers={"X-CSRF-Token": csrf}
         )
         assert response.status_code == 303, response.text
         plan_id = int(response.headers["location"].rsplit("/", 1)[1])

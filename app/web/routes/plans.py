@@ -390,7 +390,6 @@ def _plan_context(
     refills = refill_service.latest_refills(session, record.id) if view_is_itb(record) else []
     view = with_observation_markers(view_of_version(current), current, observations)
     names = people.display_names(session, [current.created_by, *(r.reviewed_by for r in reviews)])
-    view = view_of_version(current)
     current_dose = view.dose_on(date.today())
     return {
         "plan": record, "version": current, "view": view, "patient": patient,

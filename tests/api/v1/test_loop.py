@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from tests.api.v1.test_plans import plan_body
 from tests.factories.patients import patient_payload
+from tests.factories.users import make_token
 
 TODAY = date.today()
 
@@ -193,17 +195,21 @@ def test_a_plan_of_another_patient_cannot_be_followed(
 
 
 def test_review_outcomes_and_no_second_review_of_a_version(
-    client: TestClient, auth_headers: dict[str, str], patient_id: int
+    client: TestClient, auth_headers: dict[str, str], patient_id: int, db: Session
 ) -> None:
     plan = _titration(client, auth_headers, patient_id, days_ago=0)
     url = f"/api/v1/plans/{plan['id']}/reviews"
-    headers = auth_headers | {"If-Match": '"1"'}
+    # Nobody reviews a version they created (409 self_review): a second client reviews.
+    reviewer = {"Authorization": f"Bearer {make_token(db, 'plans:review', name='pharmacy_ehr')}"}
+    headers = reviewer | {"If-Match": '"1"'}
     query = {"acknowledged": ["opioid"], "outcome": "query"}
     assert client.post(url, json=query, headers=headers).status_code == 422  # says why
     made = client.post(url, json=query | {"note": "Opioid dose?"}, headers=headers)
     assert made.status_code == 201, made.text
     assert made.json()["outcome"] == "query"
-    assert client.post(url, json={"acknowledged": ["opioid"]}, headers=headers).status_code == 409
+    again = client.post(url, json={"acknowledged": ["opioid"]}, headers=headers)
+    assert again.status_code == 409
+    assert again.json().get("code") != "self_review"  # refused as a second review
     bad = {"acknowledged": ["opioid"], "outcome": "maybe"}
     assert client.post(url, json=bad, headers=headers).status_code == 422
 
