@@ -88,10 +88,32 @@ def calculate_refill(
         max_refill_interval_days,
         (buffer_min, buffer_max),
     )
-    days_to_alarm = (reservoir_ml - alarm_volume_ml) * concentration_mcg_per_ml / dose
+    return _refill_plan(
+        fill_date=fill_date,
+        days_to_alarm=(reservoir_ml - alarm_volume_ml) * concentration_mcg_per_ml / dose,
+        daily_volume_ml=dose / concentration_mcg_per_ml,
+        max_refill_interval_days=max_refill_interval_days,
+        buffers=(buffer_min, buffer),
+        concentration=concentration_mcg_per_ml,
+        protocols=protocols,
+    )
+
+
+def _refill_plan(
+    *,
+    fill_date: date,
+    days_to_alarm: Decimal,
+    daily_volume_ml: Decimal,
+    max_refill_interval_days: int,
+    buffers: tuple[int, int],
+    concentration: Decimal,
+    protocols: ProtocolSet,
+) -> RefillPlan:
+    """The dates and findings of a refill whose days to the alarm are known (both
+    calculators): the window opens on the day after the fill at the earliest (A.6.8)."""
     try:
         alarm_date, due_date, window = _dates(
-            fill_date, days_to_alarm, max_refill_interval_days, (buffer_min, buffer)
+            fill_date, days_to_alarm, max_refill_interval_days, buffers
         )
         earliest = fill_date + timedelta(days=1)
     except OverflowError as exc:
@@ -102,14 +124,14 @@ def calculate_refill(
             field="refill",
         ) from exc
     return RefillPlan(
-        daily_volume_ml=dose / concentration_mcg_per_ml,
+        daily_volume_ml=daily_volume_ml,
         days_to_alarm=days_to_alarm,
         alarm_date=alarm_date,
         refill_due_date=due_date,
         limited_by_max_interval=due_date < alarm_date,
         window_start=max(window[0], earliest),
         window_end=max(window[1], earliest),
-        findings=_refill_findings(days_to_alarm, buffer, concentration_mcg_per_ml, protocols),
+        findings=_refill_findings(days_to_alarm, buffers[1], concentration, protocols),
     )
 
 
@@ -228,9 +250,10 @@ def calculate_refill_over_schedule(
     protocols: ProtocolSet,
     refill_buffer_days: int | None = None,
 ) -> RefillPlan:
-    """Like ``calculate_refill``, but the pump delivers the plan's daily dose of each day from
-    the fill date: a rising titration empties the reservoir sooner than its first day's dose
-    says. Days before the schedule take its first dose, days after it its last (held).
+    """Like ``calculate_refill`` (the same checks, window rule and findings), but the pump
+    delivers the plan's daily dose of each day from the fill date: a rising titration empties
+    the reservoir sooner than its first day's dose says. Days before the schedule take its
+    first dose, days after it its last (held).
 
     The usable drug, (reservoir − alarm volume) × concentration, is spent day by day; the
     days to the alarm are the whole days it covers plus the fraction of the next day, so a
@@ -257,24 +280,15 @@ def calculate_refill_over_schedule(
     )
     buffer_min, buffer_max = _buffer_bounds(protocols)
     buffer = buffer_max if refill_buffer_days is None else refill_buffer_days
-    try:
-        alarm_date, due_date, window = _dates(
-            fill_date, days_to_alarm, max_refill_interval_days, (buffer_min, buffer)
-        )
-    except OverflowError as exc:
-        raise InvalidInputError(
-            "These figures put the alarm or the refill beyond the calendar (year 1–9999): "
-            "check the dose, the concentration, the volumes and the fill date.",
-            field="refill",
-        ) from exc
-    return RefillPlan(
-        daily_volume_ml=on_fill.daily_volume_ml,
+    # The same dates and findings as the single dose, from the schedule's days to the alarm.
+    return _refill_plan(
+        fill_date=fill_date,
         days_to_alarm=days_to_alarm,
-        alarm_date=alarm_date,
-        refill_due_date=due_date,
-        limited_by_max_interval=due_date < alarm_date,
-        window_start=window[0],
-        window_end=window[1],
+        daily_volume_ml=on_fill.daily_volume_ml,
+        max_refill_interval_days=max_refill_interval_days,
+        buffers=(buffer_min, buffer),
+        concentration=concentration_mcg_per_ml,
+        protocols=protocols,
     )
 
 
@@ -295,8 +309,15 @@ def _days_covered(usable_mcg: Decimal, schedule: tuple[DoseSpan, ...], fill_date
         length = (span.end - day).days + 1
         needed = span.daily_dose.value * length
         if remaining < needed:
-            return days + remaining / span.daily_dose.value
+            return _days_and_fraction(days, remaining, span.daily_dose.value)
         remaining -= needed
         days += length
         day = span.end + timedelta(days=1)
-    return days + remaining / schedule[-1].daily_dose.value
+    return _days_and_fraction(days, remaining, schedule[-1].daily_dose.value)
+
+
+def _days_and_fraction(days: Decimal, remaining: Decimal, dose: Decimal) -> Decimal:
+    """``days + remaining / dose`` with one rounding, as the single dose's one division: at a
+    constant dose ``days × dose + remaining`` is the usable drug itself, so the answers agree
+    to the last digit (two roundings could differ in the 28th)."""
+    return (days * dose + remaining) / dose

@@ -11,6 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain.titration import InvalidInputError, WrongUnitError, calculate_refill
+from app.domain.titration.errors import (
+    ConcentrationOutOfRangeError,
+    RefillIntervalMissingError,
+    ReservoirOutOfRangeError,
+)
 from app.domain.titration.refill import DoseSpan, calculate_refill_over_schedule
 from tests.unit.domain.builders import PROTOCOLS, mcg, mg
 
@@ -94,10 +99,35 @@ def test_refuses_an_empty_schedule_a_zero_dose_and_milligrams() -> None:
 
 
 def test_refuses_dates_beyond_the_calendar() -> None:
-    # The fill date's dose alone would last 9 days; the dose after it lasts 8000.
-    late = date(9999, 12, 1)
-    with pytest.raises(InvalidInputError, match="beyond the calendar"):
-        over(
-            (DoseSpan(late, late, mcg(1000)), DoseSpan(late + timedelta(days=1), late, mcg(1))),
-            fill_date=late, max_refill_interval_days=None,
-        )  # fmt: skip
+    # The fill date's dose alone would last 9 days; the dose after it, 80 million years (the
+    # fill date itself must lie in 1900-2200 and the maximum interval is required, A.6.8).
+    with pytest.raises(InvalidInputError, match="beyond the calendar") as refused:
+        over((span(0, 0, 1000), DoseSpan(FILL + timedelta(days=1), FILL + timedelta(days=9),
+                                         mcg("0.0001"))))  # fmt: skip
+    assert refused.value.field == "refill"
+
+
+def test_the_schedule_keeps_the_single_dose_safety_rules() -> None:
+    """A.6.8 over a schedule: the maximum interval is required, the pump must be real, the
+    window never opens before the day after the fill, and a reservoir the schedule empties
+    within the buffer is flagged although the fill date's dose alone would last 9 days."""
+    rising = (span(0, 0, 1000), span(1, 10, 4000))  # 1000, then 8000 / 4000 = 2 days
+    result = over(rising)
+    assert result.days_to_alarm == Decimal(3)
+    assert result.refill_due_date == FILL + timedelta(days=3)
+    assert result.window_start == result.window_end == FILL + timedelta(days=1)
+    assert [f.code for f in result.findings] == ["refill_due_within_buffer"]
+    assert over(rising, refill_buffer_days=3).findings == ()  # 3 days is not within 3
+    diluted = over(rising, concentration_mcg_per_ml=Decimal(250), reservoir_ml=Decimal(40))
+    assert [f.code for f in diluted.findings] == ["refill_due_within_buffer",
+                                                  "diluted_concentration"]  # fmt: skip
+    with pytest.raises(RefillIntervalMissingError):
+        over(rising, max_refill_interval_days=None)
+    with pytest.raises(ConcentrationOutOfRangeError):
+        over(rising, concentration_mcg_per_ml=Decimal(2001))
+    with pytest.raises(ConcentrationOutOfRangeError):
+        over(rising, concentration_mcg_per_ml=Decimal(49))
+    with pytest.raises(ReservoirOutOfRangeError):
+        over(rising, reservoir_ml=Decimal(51))
+    with pytest.raises(ReservoirOutOfRangeError):
+        over(rising, reservoir_ml=Decimal("9.9"))
