@@ -28,7 +28,8 @@ from tests.factories.users import ensure_standard_users
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 # Audit rows written by factories before any app exists are keyed like the test apps' rows.
-install_keys(AuditKeys(AuditKey(derive_key(TEST_SECRET))))
+SUITE_AUDIT_KEYS = AuditKeys(AuditKey(derive_key(TEST_SECRET)))
+install_keys(SUITE_AUDIT_KEYS)
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +111,16 @@ def _fresh_token_cache() -> Iterator[None]:
     VERIFIED_TOKENS.clear()
     yield
     VERIFIED_TOKENS.clear()
+
+
+@pytest.fixture(autouse=True)
+def _suite_audit_keys() -> Iterator[None]:
+    """Each test starts with the suite's audit key installed: the keys are per process, and an
+    app or CLI run with another secret (or TITRATE_AUDIT_KEY) installs its own, which would
+    otherwise key the next test's factory-written rows with a key its checks do not know."""
+    install_keys(SUITE_AUDIT_KEYS)
+    yield
+    install_keys(SUITE_AUDIT_KEYS)
 
 
 @pytest.fixture

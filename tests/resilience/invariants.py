@@ -15,10 +15,15 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from app.db.audit_chain import AuditKey, AuditKeys, derive_key
 from app.db.engine import make_engine, make_sessionmaker
 from app.services.audit_chain import verify_chain
 from app.services.plan_codec import content_sha256
-from tests.resilience.servers import Database
+from tests.resilience.servers import SECRET_KEY, Database
+
+# The servers under test key the audit chain with the key derived from their secret
+# (server_env sets no TITRATE_AUDIT_KEY), not with the key the test process installed.
+SERVER_AUDIT_KEYS = AuditKeys(AuditKey(derive_key(SECRET_KEY)))
 
 
 class Rows(Protocol):
@@ -189,7 +194,7 @@ def audit_chain_problems(database: Database) -> list[str]:
     engine = make_engine(database.url)
     try:
         with make_sessionmaker(engine)() as session:
-            report = verify_chain(session)
+            report = verify_chain(session, keys=SERVER_AUDIT_KEYS)
     finally:
         engine.dispose()
     return [] if report.ok else [report.summary()]

@@ -149,7 +149,8 @@ def plan_entry(key: str, body: bytes, response: httpx.Response) -> dict[str, Any
         "kind": "plan",
         "key": key,
         "plan_id": plan["id"],
-        "request_sha256": sha256(body),
+        # An Idempotency-Key is bound to the path and the exact body (trust round two).
+        "request_sha256": sha256(response.request.url.path.encode() + b"\n" + body),
         "version": plan["version"],
         "content_sha256": plan["content_sha256"],
     }

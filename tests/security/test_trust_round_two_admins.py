@@ -117,7 +117,7 @@ def test_no_forced_change_after_reset_now_every_page_leads_to_change_password(
     )  # fmt: skip
     assert changed.status_code == 303
     assert log_in(client, "reset.me", password=admin_password).status_code == 401
-    assert log_in(client, "reset.me", password=chosen).headers["location"].endswith("/patients")
+    assert log_in(client, "reset.me", password=chosen).headers["location"].endswith("/worklist")
     assert client.get("/patients").status_code == 200
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from app.services import auth as auth_service
 from app.services.errors import InvalidInput
 from app.web.admin_forms import AdminForm
-from app.web.deps import SessionDep, SignedIn
+from app.web.deps import PostedForm, SessionDep, SignedIn
 from app.web.htmx import redirect
 from app.web.templating import render
 
@@ -24,8 +24,9 @@ def password_form(request: Request, clinician: SignedIn) -> Response:
 
 
 @router.post("/password", name="account:change_password")
-async def change_password(request: Request, session: SessionDep, clinician: SignedIn) -> Response:
-    raw = await request.form()
+def change_password(
+    request: Request, session: SessionDep, clinician: SignedIn, raw: PostedForm
+) -> Response:
     values = {name: str(raw.get(name, "")) for name in ("current_password", "password")}
     try:
         auth_service.change_password(
