@@ -94,17 +94,21 @@ serve: run
 test: setup lint
 ifneq ($(strip $(DOMAIN_TESTS)),)
 	@$(MAKE) coverage-domain
-endif
+	@$(MAKE) pytest PYTEST_EXTRA=--ignore=tests/unit/domain
+else
 	@$(MAKE) pytest
+endif
 
-# The real-client stage (tests/real_clients) does not depend on the database: it runs in the
-# SQLite run only.
-REAL_CLIENTS_ONCE := $(if $(TEST_DATABASE_URL),-m "not real_clients",)
+# What does not depend on the database runs in the SQLite run only: the real-client stage
+# (tests/real_clients) and the Nu Html Checker over every page (marker markup). The domain
+# tests have just run under the coverage gate, so `make test` does not run them twice.
+REAL_CLIENTS_ONCE := $(if $(TEST_DATABASE_URL),-m "not real_clients and not markup",)
+PYTEST_EXTRA ?=
 
 pytest: setup
 	@if [ -n "$${TEST_DATABASE_URL:-}" ]; then db="PostgreSQL at $${TEST_DATABASE_URL##*@}"; \
 	else db="SQLite (temporary file)"; fi; echo "== pytest: whole suite on $$db"
-	$(PY) -m pytest --cov=app --cov-branch --cov-report=term:skip-covered $(REAL_CLIENTS_ONCE)
+	$(PY) -m pytest --cov=app --cov-branch --cov-report=term:skip-covered $(REAL_CLIENTS_ONCE) $(PYTEST_EXTRA)
 
 coverage-domain: setup
 	@echo "== pytest: tests/unit/domain, 100 % branch coverage of app/domain"
