@@ -4,9 +4,10 @@ violation anywhere.
 The pages are site_pages' list (checked against the route inventory in
 test_html_validity), each opened as the user who would see it, plus the states only
 interaction reaches: a refused login, form errors swapped in by htmx, the live preview and a
-refused save, a conflict, a token shown once, a refill result. axe is injected by Playwright
-into contexts that bypass the CSP (the pages rightly forbid any script but our own); nothing
-else differs from what a clinician's browser gets.
+refused save, a conflict, a token shown once, a refill result, a refused observation, the
+calendar subscription's QR code. axe is injected by Playwright into contexts that bypass the
+CSP (the pages rightly forbid any script but our own); nothing else differs from what a
+clinician's browser gets.
 """
 
 from __future__ import annotations
@@ -160,9 +161,20 @@ def _prescriber_states(page: Page, ids: SeededRecords, engine: Engine, check: An
     refill.get_by_label("Low-reservoir alarm volume").fill("2")
     refill.get_by_label("Concentration").fill("500")
     refill.get_by_label("Fill date").fill("2031-03-03")
+    refill.get_by_label("Maximum refill interval (labelling)").fill("180")  # no date without it
     refill.get_by_role("button", name="Calculate refill").click()
     expect(page.locator("#refill-result")).to_contain_text("Alarm date")
     check(page, "refill-result")
+
+    # The loop's pages: a refused observation, the calendar subscription with its QR code.
+    page.goto(f"/plans/{ids.oral_plan_id}")
+    page.get_by_label("Observed on").fill("2099-01-01")
+    page.get_by_role("button", name="Record observation").click()
+    expect(page.locator("#observation-error")).to_contain_text("up to today")
+    check(page, "observation-refused")
+    page.get_by_role("button", name="Calendar subscription for the patient (QR code)").click()
+    expect(page.locator("figure.calendar-feed-qr svg")).to_be_visible()
+    check(page, "calendar-feed")
 
     # Someone else saves the patient between our opening the form and saving it.
     page.goto(f"/patients/{ids.patient_id}/edit")
@@ -191,7 +203,9 @@ def _admin_states(page: Page, check: Any) -> None:
     check(page, "admin-user-form-errors")
 
     page.goto("/admin/tokens/new")
-    page.get_by_label("Name of the client system").fill("Accessibility check client")
+    page.get_by_label("Name of the client system").fill(
+        "accessibility_check_client"
+    )  # the username rule
     page.get_by_label("Clinic").select_option(label="Default clinic")
     page.get_by_label("patients:read").check()
     page.get_by_role("button", name="Create token").click()

@@ -114,7 +114,7 @@ def test_admin_creates_a_user_then_disables_them_and_their_session_ends(
 def test_admin_makes_a_token_that_is_shown_once_and_revokes_it(
     browser: Browser, live_server: str, screenshot_dir: Path
 ) -> None:
-    name = f"pharmacy-system-{uuid.uuid4().hex[:8]}"
+    name = f"pharmacy_system_{uuid.uuid4().hex[:8]}"  # the username rule
     context = _context(browser, live_server)
     page = context.new_page()
     _log_in(page, "ada.admin", PASSWORD)

@@ -115,10 +115,22 @@ def _posted_pages(client: TestClient, ids: SeededRecords) -> dict[str, str]:
     documents["posted-plan-not-acknowledged"] = _post(client, f"{patient}/plans", plan, 422)
     stale = {"csrf_token": csrf, "version": "0", "reason": "Moved away."}
     documents["posted-error-409"] = _post(client, f"{patient}/archive", stale, 409)
+    # The calendar subscription (shown once, with its QR code) and the loop's refused forms.
+    feed = _post(client, f"{patient}/calendar-feed", {"csrf_token": csrf}, 200)
+    assert "<svg" in feed, "the calendar subscription page shows no QR code"
+    documents["posted-calendar-feed"] = feed
+    observed = {"csrf_token": csrf, "observed_on": "yesterday", "mas_score": "1"}
+    oral, itb = f"/plans/{ids.oral_plan_id}", f"/plans/{ids.itb_plan_id}"
+    documents["posted-observation-refused"] = _post(client, f"{oral}/observations", observed, 422)
+    refill = {"csrf_token": csrf, "filled_on": "2031-03-03", "reservoir_ml": "20"}
+    refill |= {"concentration_mcg_per_ml": "500", "max_refill_interval_days": "0"}
+    documents["posted-pump-refill-refused"] = _post(client, f"{itb}/refills", refill, 422)
+    wrong = {"csrf_token": csrf, "current_password": "not it", "password": "x"}
+    documents["posted-password-refused"] = _post(client, "/account/password", wrong, 422)
 
     client.cookies.clear()
     csrf = log_in(client, ADMIN)
-    token = {"csrf_token": csrf, "name": "Pagewalk client", "scope": "patients:read"}
+    token = {"csrf_token": csrf, "name": "pagewalk_client", "scope": "patients:read"}
     token |= {"expires_in_days": "30"}
     documents["posted-token-errors"] = _post(client, "/admin/tokens", token, 422)
     clinic = re.search(r'<option value="(\d+)"', client.get("/admin/tokens/new").text)

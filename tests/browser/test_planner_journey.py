@@ -202,6 +202,7 @@ def test_screening_leads_to_an_intrathecal_titration_and_a_refill_date(
     refill.get_by_label("Concentration").fill("500")
     refill.get_by_label("Daily dose").fill("300")
     refill.get_by_label("Fill date").fill("2031-03-03")
+    refill.get_by_label("Maximum refill interval (labelling)").fill("180")  # no date without it
     refill.get_by_role("button", name="Calculate refill").click()
     result = page.locator("#refill-result")
     expect(result).to_contain_text("Alarm date")

@@ -148,6 +148,7 @@ def test_a_taper_started_from_the_titration_completes_it(
     plan_id = _plan(migrated_engine, patient_id, _oral(TODAY - timedelta(days=10)))
     page = _page(browser, live_server)
     page.goto(f"/plans/{plan_id}")
+    page.locator("details.danger-zone summary").click()  # offered where one would stop
     page.locator("#start-taper").click()
     expect(page).to_have_url(re.compile(rf"/patients/{patient_id}/plans/new\?"))
     expect(page.get_by_label("Indication")).to_have_value("multiple_sclerosis")

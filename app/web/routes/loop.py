@@ -67,7 +67,7 @@ def record_observation(
     adverse_effects: Annotated[list[str], Form(max_length=9)] = [],  # noqa: B006
     benefit: Short = "", note: Annotated[str, Form(max_length=MAX_NOTE_LENGTH)] = "",
 ) -> Response:  # fmt: skip
-    values = {"observed_on": observed_on, "mas_score": mas_score, "benefit": benefit,
+    values = {"observed_on": _date_value(observed_on), "mas_score": mas_score, "benefit": benefit,
               "spasm_frequency": spasm_frequency, "note": note,
               "adverse_effects": adverse_effects}  # fmt: skip
     try:
@@ -117,7 +117,7 @@ def record_refill(
     filled_on: Short = "", reservoir_ml: Short = "", alarm_volume_ml: Short = "",
     concentration_mcg_per_ml: Short = "", max_refill_interval_days: Short = "",
 ) -> Response:  # fmt: skip
-    values = {"filled_on": filled_on, "reservoir_ml": reservoir_ml,
+    values = {"filled_on": _date_value(filled_on), "reservoir_ml": reservoir_ml,
               "alarm_volume_ml": alarm_volume_ml,
               "concentration_mcg_per_ml": concentration_mcg_per_ml,
               "max_refill_interval_days": max_refill_interval_days}  # fmt: skip
@@ -153,6 +153,16 @@ def _protocols(request: Request) -> ProtocolSet:
 
 def _date(text: str) -> date:
     return date.fromisoformat(text.strip())
+
+
+def _date_value(text: str) -> str:
+    """The date as a refused form shows it again: a date input's value is YYYY-MM-DD or empty
+    (anything else is invalid HTML), so a date that is not one is not echoed."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return ""
+    return text if len(text) == 10 else ""
 
 
 def _number(text: str) -> Decimal:
