@@ -24,6 +24,7 @@ from app.db.audit_chain import AuditKey, AuditKeys, derive_key, install_keys
 from app.db.engine import make_engine
 from app.main import create_app
 from app.services.token_cache import VERIFIED_TOKENS
+from tests.browser.chromium import browser  # noqa: F401 (the one Chromium of the session)
 from tests.factories.users import ensure_standard_users
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"

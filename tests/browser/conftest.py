@@ -19,22 +19,15 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import Engine
 
 from app.config import Settings
 from app.main import PROJECT_ROOT, create_app
+from tests.browser.chromium import CHROMIUM as CHROMIUM
+from tests.browser.chromium import CHROMIUM_ARGS as CHROMIUM_ARGS
 from tests.browser.timeouts import TIMEOUT_MS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = PROJECT_ROOT / "out" / "screenshots"
 expect.set_options(timeout=TIMEOUT_MS)  # assertions wait as long as actions may
 
@@ -66,15 +59,6 @@ def live_server(settings: Settings, migrated_engine: Engine) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from app.config import Settings
 from app.db.models import AuditEventRecord, PatientRecord
 from app.ehr.connections import EhrConnection
 from app.main import create_app
-from tests.browser.conftest import _free_port, browser  # noqa: F401 (fixture)
+from tests.browser.conftest import _free_port
 from tests.ehr.conftest import FhirSeeder
 from tests.ehr.servers import node_server
 
@@ -90,7 +90,7 @@ def _sign_in_at_the_ehr(page: Page, ehr_user: str) -> None:
 
 
 def test_an_ehr_launch_ends_on_the_planner_for_the_patient_in_context(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     fhir: FhirSeeder,
     launch_servers: LaunchServers,
     migrated_engine: Engine,
@@ -128,7 +128,7 @@ def test_an_ehr_launch_ends_on_the_planner_for_the_patient_in_context(
 
 
 def test_an_ehr_user_who_is_not_mapped_gets_no_session(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     fhir: FhirSeeder,
     launch_servers: LaunchServers,
 ) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +159,12 @@ def test_a_save_waiting_for_the_lock_does_not_stop_the_worker_answering_others(
 
     with TestClient(app):  # the lifespan: engine and protocols
         _use_busy_timeout(app, sqlite_file, 60_000)
-        preview_status, save_status, save_was_waiting = asyncio.run(scenario())
+        # A loop of its own in its own thread: the session's Playwright (browser tests) keeps
+        # one running in the main thread, where asyncio.run() is refused.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            preview_status, save_status, save_was_waiting = pool.submit(
+                asyncio.run, scenario()
+            ).result()
     assert preview_status == 200
     assert save_was_waiting
     assert save_status == 303

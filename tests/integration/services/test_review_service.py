@@ -58,8 +58,12 @@ def test_a_review_records_who_when_which_version_and_is_audited(
     )  # fmt: skip
     assert review.acknowledged == ["opioid"]
     assert review.reviewed_at.tzinfo is not None
+    # This plan's review only: the browser tests' live server commits reviews of its own.
     event = db.scalars(
-        select(AuditEventRecord).where(AuditEventRecord.action == "plan.review")
+        select(AuditEventRecord).where(
+            AuditEventRecord.action == "plan.review",
+            AuditEventRecord.entity_id == str(opioid_plan.id),
+        )
     ).one()
     assert (event.entity_id, event.patient_id, event.new_version) == (
         str(opioid_plan.id), opioid_plan.patient_id, 1,
@@ -83,7 +87,8 @@ def test_only_informational_findings_may_go_unacknowledged(
         _review(db, _actor(db, "pharmacist"), opioid_plan, acknowledged=())
     with pytest.raises(InvalidInput, match="driving"):
         _review(db, _actor(db, "pharmacist"), opioid_plan, acknowledged=("opioid", "driving"))
-    assert db.scalars(select(PlanReviewRecord)).all() == []
+    reviews = select(PlanReviewRecord).where(PlanReviewRecord.plan_id == opioid_plan.id)
+    assert db.scalars(reviews).all() == []
 
 
 def test_only_the_version_seen_can_be_reviewed(db: Session, opioid_plan: PlanRecord) -> None:
