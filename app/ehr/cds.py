@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from app.domain.json_numbers import json_number
 from app.ehr.fhir_client import Resource
 from app.ehr.mapping import CREATININE_CODES, HEIGHT_CODES, LOINC, WEIGHT_CODES
 
@@ -202,12 +203,7 @@ def json_numbers(value: Any) -> Any:
     """Decimals as JSON numbers (FHIR quantities are numbers); refused where a float cannot
     carry the exact digits, so no dose is ever changed by the encoding."""
     if isinstance(value, Decimal):
-        if value == value.to_integral_value():
-            return int(value)
-        as_float = float(value)
-        if Decimal(repr(as_float)) != value:
-            raise ValueError(f"{value} cannot be written exactly as a JSON number")
-        return as_float
+        return json_number(value)
     if isinstance(value, dict):
         return {key: json_numbers(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from app.domain.json_numbers import json_number as json_number
 from app.domain.titration.units import plain_number
 
 _FRACTIONS = {Decimal("0.25"): "¼", Decimal("0.5"): "½", Decimal("0.75"): "¾"}
@@ -30,17 +31,6 @@ PLAN_TYPE_LABELS = {
     "itb_screening": "intrathecal screening",
     "itb_titration": "intrathecal titration",
 }
-
-
-def json_number(value: Decimal) -> int | float:
-    """The exact decimal as a JSON number: an int, or the float whose shortest repr is the
-    same decimal text. Refuses a value that a float cannot carry exactly."""
-    if value == value.to_integral_value():
-        return int(value)
-    number = float(value)
-    if Decimal(repr(number)) != value:
-        raise ValueError(f"{value} cannot be written exactly as a JSON number")
-    return number
 
 
 @dataclass(frozen=True, slots=True)
