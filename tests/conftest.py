@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
@@ -23,6 +24,7 @@ from app.config import Settings
 from app.db.audit_chain import AuditKey, AuditKeys, derive_key, install_keys
 from app.db.engine import make_engine
 from app.main import create_app
+from app.services import auth as auth_service
 from app.services.token_cache import VERIFIED_TOKENS
 from tests.browser.chromium import browser  # noqa: F401 (the one Chromium of the session)
 from tests.factories.users import ensure_standard_users
@@ -31,6 +33,31 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 # Audit rows written by factories before any app exists are keyed like the test apps' rows.
 SUITE_AUDIT_KEYS = AuditKeys(AuditKey(derive_key(TEST_SECRET)))
 install_keys(SUITE_AUDIT_KEYS)
+
+# Logins are in almost every web test, and argon2 at the production cost (64 MiB, t=3) takes
+# 0.2-0.7 s per login on a two-core CI machine: minutes per run. The suite hashes with the same
+# algorithm at the lowest cost; the tests of the hasher's own strength and of the unknown-user
+# timing ask for `production_password_hasher`. Servers the resilience tests start are separate
+# processes and keep the production cost.
+PRODUCTION_HASHER = (auth_service._hasher, auth_service._DUMMY_HASH)
+_cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+SUITE_HASHER = (_cheap, _cheap.hash("not-a-real-password"))
+
+
+def _use_hasher(hasher_and_dummy: tuple[PasswordHasher, str]) -> None:
+    auth_service._hasher, auth_service._DUMMY_HASH = hasher_and_dummy
+
+
+_use_hasher(SUITE_HASHER)
+
+
+@pytest.fixture
+def production_password_hasher() -> Iterator[PasswordHasher]:
+    """The app's real argon2 parameters and dummy hash for one test (the suite runs on a
+    cheap hasher)."""
+    _use_hasher(PRODUCTION_HASHER)
+    yield PRODUCTION_HASHER[0]
+    _use_hasher(SUITE_HASHER)
 
 
 @pytest.fixture(scope="session")

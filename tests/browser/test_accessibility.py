@@ -41,7 +41,8 @@ from tests.browser.site_pages import (
 )
 from tests.browser.timeouts import TIMEOUT_MS
 
-pytestmark = pytest.mark.browser
+# Page quality does not depend on the database: `make test` runs it in the SQLite run only.
+pytestmark = [pytest.mark.browser, pytest.mark.markup]
 
 AXE = PROJECT_ROOT / "node_modules/axe-core/axe.min.js"
 REPORTED = ("serious", "critical")

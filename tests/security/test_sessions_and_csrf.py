@@ -3,12 +3,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import UserRecord, UserSessionRecord
+from app.services import auth
 from app.services.auth import sha256_hex
 from tests.factories.patients import patient_payload
 from tests.factories.routes import iter_routes
@@ -137,10 +139,11 @@ def test_an_idle_session_expires(client: TestClient, db: Session) -> None:
     assert client.get("/patients").status_code == 303
 
 
-def test_passwords_are_argon2id_above_the_owasp_floor(db: Session) -> None:
-    stored = db.scalar(
-        select(UserRecord.password_hash).where(UserRecord.username == "paula.prescriber")
-    )
+def test_passwords_are_argon2id_above_the_owasp_floor(
+    db: Session, production_password_hasher: PasswordHasher
+) -> None:
+    auth.create_user(db, username="olga.owasp", password=PASSWORD, role="viewer")
+    stored = db.scalar(select(UserRecord.password_hash).where(UserRecord.username == "olga.owasp"))
     match = re.match(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$", stored or "")
     assert match, stored
     memory, time_cost, parallelism = map(int, match.groups())
