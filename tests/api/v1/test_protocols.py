@@ -188,3 +188,35 @@ def test_scopes_keep_drafting_and_approving_apart(client: TestClient, db: Sessio
     assert _draft(client, writer, "oral-adult", interval_days="7").status_code == 201
     assert _approve(client, writer, "oral-adult", 2, date.today()).status_code == 403
     assert client.get("/api/v1/protocols", headers=approver).status_code == 403
+
+
+def test_a_client_that_previews_plans_may_read_the_protocols_and_nothing_more(
+    client: TestClient, db: Session
+) -> None:
+    """API.md §5.6: the two reads take `protocols:write` OR `plans:preview`."""
+    previewer = _headers(db, "previewer_a", "plans:preview")
+    writer = _headers(db, "pharm_a", "protocols:write")
+    for headers in (previewer, writer):
+        listed = client.get("/api/v1/protocols", headers=headers)
+        assert listed.status_code == 200
+        assert {row["id"] for row in listed.json()} == SEED_IDS
+        versions = client.get("/api/v1/protocols/oral-adult/versions", headers=headers)
+        assert versions.status_code == 200
+        assert [v["version"] for v in versions.json()] == [1]
+    assert _draft(client, previewer, "oral-adult", interval_days="7").status_code == 403
+
+
+def test_other_scopes_may_not_read_the_protocols_and_each_refusal_is_audited(
+    client: TestClient, db: Session
+) -> None:
+    scopes = ("plans:read", "plans:write", "patients:read", "plans:review", "protocols:approve")
+    for number, scope in enumerate(scopes):
+        headers = _headers(db, f"other_{number}", scope)
+        for path in ("/api/v1/protocols", "/api/v1/protocols/oral-adult/versions"):
+            answer = client.get(path, headers=headers)
+            assert answer.status_code == 403, (scope, path)
+            assert "protocols:write or plans:preview" in answer.json()["detail"]
+    refused = db.scalars(
+        select(AuditEventRecord.entity_id).where(AuditEventRecord.action == "access.denied")
+    ).all()
+    assert refused == ["protocols:write or plans:preview"] * (2 * len(scopes))
