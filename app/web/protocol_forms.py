@@ -102,12 +102,14 @@ class ApprovalForm:
     version: int
     effective_from: str
     error: str = ""
+    date_refused: bool = False  # the error is about the date typed (marks the field)
 
     def parsed(self) -> date | None:
         try:
             return date.fromisoformat(self.effective_from)
         except ValueError:
             self.error = "Write the effective date as YYYY-MM-DD, e.g. 2026-12-07."
+            self.date_refused = True
             return None
 
 

@@ -95,6 +95,7 @@ def approve_version(
             )  # fmt: skip
         except InvalidInput as exc:
             form.error = " ".join(problem.message for problem in exc.problems)
+            form.date_refused = True
         except Conflict as exc:  # its author (self_approval), or approved by someone else
             form.error, status = _conflict_message(exc), 409
         else:
