@@ -74,7 +74,9 @@ SCOPE_OPERATIONS: dict[str, frozenset[str]] = {
             "calendar_feed.manage",
         }
     ),
-    "plans:preview": frozenset({"plan.preview", "refill.calculate"}),
+    # protocol.read too (API.md §5.6): a client that previews plans may learn which protocol
+    # versions the engine uses. The one operation two scopes grant (protocols:write also does).
+    "plans:preview": frozenset({"plan.preview", "refill.calculate", "protocol.read"}),
     "plans:review": frozenset({"plan.review"}),
     # Four eyes (issue 17): drafting and approving a protocol are separate scopes, and no
     # author approves their own draft whatever their scopes.

@@ -25,12 +25,14 @@ from app.domain.patients import FieldProblem
 from app.domain.titration import ProtocolSet, load_protocols
 from app.domain.titration.errors import ProtocolError
 from app.domain.titration.protocol import PARAMETER_SCHEMA, parse_protocol
+from app.domain.titration.protocol_editing import ParameterDiff, parameter_diff
 from app.domain.titration.protocol_limits import limit_problems
 from app.services import audit
 from app.services.audit import AuditEntry
 from app.services.context import Actor, stored_kind, utc_now
 from app.services.errors import Conflict, InvalidInput, NotFound, SelfApproval
 from app.services.permissions import require
+from app.services.plans import MAX_REASON_LENGTH
 from app.services.reads import read_only
 
 LOG = logging.getLogger("titrate.protocols")
@@ -48,6 +50,23 @@ class ParameterChange:
 class ProtocolView:
     protocol: ProtocolRecord
     effective: ProtocolVersionRecord | None
+    drafts: int = 0  # drafts waiting for a second pharmacist's approval
+
+
+@dataclass(frozen=True, slots=True)
+class VersionChanges:
+    """One version and what it changed against the version before it (none for the first)."""
+
+    record: ProtocolVersionRecord
+    changes: tuple[ParameterDiff, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolHistory:
+    protocol: ProtocolRecord
+    versions: tuple[VersionChanges, ...]  # oldest first
+    editable: bool  # pharmacists may draft it (developers change the others)
+    in_force: int | None  # the version the engine uses today
 
 
 def load_at_start(session: Session) -> ProtocolSet:
@@ -79,9 +98,41 @@ def load_effective(session: Session, *, on: date | None = None) -> ProtocolSet:
 def list_protocols(session: Session, *, actor: Actor) -> list[ProtocolView]:
     require(actor, "protocol.read")
     effective = protocol_repo.effective(session, utc_now().date())
-    views = [ProtocolView(p, effective.get(p.id)) for p in protocol_repo.all_protocols(session)]
+    drafts = protocol_repo.draft_counts(session)
+    views = [
+        ProtocolView(p, effective.get(p.id), drafts.get(p.id, 0))
+        for p in protocol_repo.all_protocols(session)
+    ]
     session.commit()
     return views
+
+
+def protocol_history(session: Session, *, actor: Actor, protocol_id: str) -> ProtocolHistory:
+    """Every version, oldest first, each with the parameters (value or source) it changed
+    against the version numbered just before it."""
+    require(actor, "protocol.read")
+    protocol = _protocol(session, protocol_id)
+    records = protocol_repo.versions(session, protocol_id)
+    in_force = protocol_repo.effective(session, utc_now().date()).get(protocol_id)
+    session.commit()
+    versions = tuple(
+        VersionChanges(record, parameter_diff(before.content if before else None, record.content))
+        for before, record in zip([None, *records], records, strict=False)
+    )
+    return ProtocolHistory(
+        protocol, versions, protocol_id in PARAMETER_SCHEMA, in_force.version if in_force else None
+    )
+
+
+def draft_basis(session: Session, *, actor: Actor, protocol_id: str) -> ProtocolVersionRecord:
+    """The version a new draft starts from (the newest approved one), for the draft form."""
+    require(actor, "protocol.draft")
+    _protocol(session, protocol_id)
+    if protocol_id not in PARAMETER_SCHEMA:
+        raise Conflict(f"the protocol {protocol_id} is changed by developers only")
+    base = _newest_approved(session, protocol_id)
+    session.commit()
+    return base
 
 
 def list_versions(
@@ -107,13 +158,18 @@ def draft_version(
     _protocol(session, protocol_id)
     if protocol_id not in PARAMETER_SCHEMA:
         raise Conflict(f"the protocol {protocol_id} is changed by developers only")
+    if not changes:
+        raise InvalidInput((FieldProblem("parameters", "change at least one parameter"),))
+    if reason is not None and len(reason) > MAX_REASON_LENGTH:
+        message = f"a reason of at most {MAX_REASON_LENGTH} characters"
+        raise InvalidInput((FieldProblem("reason", message),))
     base = _newest_approved(session, protocol_id)
     number = protocol_repo.latest_number(session, protocol_id) + 1
     raw = _edited_document(base.content, number, changes)
     try:
         parsed = parse_protocol(protocol_id, raw)
     except ProtocolError as error:
-        raise InvalidInput((FieldProblem("parameters", str(error)),)) from error
+        raise InvalidInput((_parse_problem(protocol_id, str(error)),)) from error
     problems = limit_problems(parsed)
     if problems:
         raise InvalidInput(
@@ -205,6 +261,16 @@ def _newest_approved(session: Session, protocol_id: str) -> ProtocolVersionRecor
     if not approved:
         raise Conflict(f"the protocol {protocol_id} has no approved version to start from")
     return approved[-1]
+
+
+def _parse_problem(protocol_id: str, message: str) -> FieldProblem:
+    """A value that does not parse, named by its parameter: the loader's messages start with
+    "<protocol>.<parameter>: " (protocol.py); anything else names the parameters as a whole."""
+    where, separator, detail = message.partition(": ")
+    prefix = f"{protocol_id}."
+    if separator and where.startswith(prefix) and " " not in where:
+        return FieldProblem(f"parameters.{where.removeprefix(prefix)}", detail)
+    return FieldProblem("parameters", message)
 
 
 def _edited_document(content: str, number: int, changes: dict[str, ParameterChange]) -> bytes:

@@ -111,6 +111,8 @@ class PlanView:
     chart: Chart | None
     engine_version: str
     daily_doses: tuple[tuple[date, date, dict[str, str]], ...] = field(default=())
+    # Every protocol version the engine read (issue 17): (id, version, sha256), main one first.
+    protocols: tuple[tuple[str, str, str], ...] = field(default=())
 
     @property
     def blocks(self) -> tuple[FindingView, ...]:
@@ -186,6 +188,9 @@ def build_plan_view(plain: dict[str, Any], *, start_dose: Decimal | None = None)
                 s["daily_dose"],
             )
             for s in plain["steps"]
+        ),
+        protocols=tuple(
+            (ref["id"], str(ref["version"]), ref["sha256"]) for ref in plain.get("protocols", ())
         ),
     )
 

@@ -17,6 +17,7 @@ from app.web.routes import (
     plans,
     print_schedule,
     print_summary,
+    protocols,
     smart,
 )
 from app.web.routes import audit as audit_pages
@@ -36,6 +37,7 @@ router.include_router(loop.router)
 router.include_router(print_schedule.router)
 router.include_router(plan_exports.router)
 router.include_router(print_summary.router)
+router.include_router(protocols.router)
 router.include_router(smart.router)
 
 

@@ -192,6 +192,7 @@ def site_pages(ids: SeededRecords) -> list[SitePage]:
         SitePage("admin-tokens", "/admin/tokens", ADMIN, "/admin/tokens"),
         SitePage("admin-token-new", "/admin/tokens/new", ADMIN, "/admin/tokens/new"),
         SitePage("admin-clinics", "/admin/clinics", ADMIN, "/admin/clinics"),
+        *_protocol_pages(),
         SitePage("account-password", "/account/password", VIEWER, "/account/password"),
         SitePage("audit", "/audit", ADMIN, "/audit"),
         SitePage("audit-patient", "/audit", ADMIN, f"/audit?patient={ids.patient_id}"),
@@ -239,6 +240,18 @@ def _planner_previews(planner: str) -> list[tuple[str, str]]:
             f"{planner}?plan_type=oral_titration&indication=multiple_sclerosis"
             "&setting=outpatient&start_date=2031-03-03&target_daily_dose=200",
         ),
+    ]
+
+
+def _protocol_pages() -> list[SitePage]:
+    """The pharmacist's protocol pages (protocols belong to no clinic: the seeded ones)."""
+    detail, draft = "/protocols/{protocol_id}", "/protocols/{protocol_id}/draft"
+    return [
+        SitePage("protocols", "/protocols", PHARMACIST, "/protocols"),
+        SitePage("protocol", detail, PHARMACIST, "/protocols/oral-adult"),
+        SitePage("protocol-itb-prescriber", detail, PRESCRIBER, "/protocols/itb"),
+        SitePage("protocol-draft", draft, PHARMACIST, "/protocols/oral-adult/draft"),
+        SitePage("protocol-draft-itb", draft, PHARMACIST, "/protocols/itb/draft"),
     ]
 
 

@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from app.main import PROJECT_ROOT
 from tests.browser.site_pages import (
     ADMIN,
+    PHARMACIST,
     PRESCRIBER,
     SeededRecords,
     SitePage,
@@ -128,6 +129,8 @@ def _posted_pages(client: TestClient, ids: SeededRecords) -> dict[str, str]:
     wrong = {"csrf_token": csrf, "current_password": "not it", "password": "x"}
     documents["posted-password-refused"] = _post(client, "/account/password", wrong, 422)
 
+    documents |= _posted_protocol_pages(client)
+
     client.cookies.clear()
     csrf = log_in(client, ADMIN)
     token = {"csrf_token": csrf, "name": "pagewalk_client", "scope": "patients:read"}
@@ -137,6 +140,25 @@ def _posted_pages(client: TestClient, ids: SeededRecords) -> dict[str, str]:
     assert clinic, "the token form offers no clinic"
     token["clinic_id"] = clinic[1]
     documents["posted-token-created"] = _post(client, "/admin/tokens", token, 201)
+    return documents
+
+
+def _posted_protocol_pages(client: TestClient) -> dict[str, str]:
+    """A refused draft, and the protocol page with a draft's diff and its author's refused
+    approval (everything here is rolled back with the test's transaction)."""
+    client.cookies.clear()
+    csrf = log_in(client, PHARMACIST)
+    draft = "/protocols/oral-adult/draft"
+    refused = {"csrf_token": csrf, "value.start_mg_day": "20", "source.start_mg_day": "Ours"}
+    documents = {"posted-protocol-draft-refused": _post(client, draft, refused, 422)}
+    made = client.post(
+        draft, data={"csrf_token": csrf, "value.interval_days": "7", "source.interval_days": "Ours"}
+    )
+    assert made.status_code == 303, made.text[:800]
+    version = made.headers["location"].rsplit("#version-", 1)[1]
+    approve = f"/protocols/oral-adult/versions/{version}/approve"
+    own = {"csrf_token": csrf, "effective_from": "2031-03-03"}
+    documents["posted-protocol-self-approval"] = _post(client, approve, own, 409)
     return documents
 
 

@@ -175,6 +175,8 @@ DOCUMENT_ROUTES = frozenset(
         # Protocol drafts' sources and reasons: test_hostile_protocols.py.
         "/api/v1/protocols",
         "/api/v1/protocols/{protocol_id}/versions",
+        "/protocols/{protocol_id}",
+        "/protocols/{protocol_id}/draft",
     }
 )
 # Pages of test_hostile_admin.py: token and clinic names, usernames typed at login.
@@ -207,4 +209,5 @@ SHOWS_NO_FREE_TEXT = {
     "/smart/callback": "redirects to the planner; its error pages show fixed text and the EHR's "
     "answer status, never a query value",
     "/account/password": "a form of password fields, never filled in again",
+    "/protocols": "protocol ids, their packaged titles, versions, hashes and dates: no typed text",
 }

@@ -27,9 +27,17 @@ def test_the_scope_table_is_the_scope_mapping() -> None:
     assert set(auth.SCOPES) == set(SCOPE_OPERATIONS)
 
 
-def test_each_operation_belongs_to_at_most_one_scope_and_none_to_administration() -> None:
+# API.md §5.6: a client that previews plans may read which protocol versions the engine uses;
+# the one operation two scopes grant.
+SHARED_BY_SCOPES = {"protocol.read": {"protocols:write", "plans:preview"}}
+
+
+def test_each_operation_belongs_to_one_scope_and_none_to_administration() -> None:
     granted = [op for ops in SCOPE_OPERATIONS.values() for op in ops]
-    assert len(granted) == len(set(granted))
+    shared = {op for op in granted if granted.count(op) > 1}
+    assert shared == set(SHARED_BY_SCOPES)
+    for operation, scopes in SHARED_BY_SCOPES.items():
+        assert {s for s, ops in SCOPE_OPERATIONS.items() if operation in ops} == scopes
     assert set(granted) <= set(OPERATIONS)
     admin_only = {op for op, roles in OPERATIONS.items() if roles == {"admin"}}
     assert admin_only.isdisjoint(granted)
@@ -67,7 +75,10 @@ def test_each_api_route_demands_the_scope_that_grants_its_operation(app: FastAPI
         operation = DOCUMENT.routes.get((method, path))
         if not path.startswith("/api/") or operation in (None, PUBLIC):
             continue
-        scopes = [call.required_scope for call in calls if hasattr(call, "required_scope")]
-        if len(scopes) != 1 or operation not in SCOPE_OPERATIONS.get(scopes[0], ()):
-            mismatches.append(f"{method} {path}: {operation} needs {scopes}")
+        demands = [call.required_scopes for call in calls if hasattr(call, "required_scopes")]
+        # One scope dependency; each scope it accepts must grant the route's operation.
+        if len(demands) != 1 or any(
+            operation not in SCOPE_OPERATIONS.get(scope, ()) for scope in demands[0]
+        ):
+            mismatches.append(f"{method} {path}: {operation} needs {demands}")
     assert mismatches == []

@@ -40,7 +40,7 @@ def test_every_route_is_public_or_protected(app: FastAPI) -> None:
         if (method, path) in PUBLIC_ROUTES:
             continue
         if path.startswith("/api/"):
-            protected = any(hasattr(call, "required_scope") for call in calls)
+            protected = any(hasattr(call, "required_scopes") for call in calls)
         elif path.startswith("/cds-services"):
             protected = cds_caller in calls  # the EHR's signed JWT
         else:

@@ -36,8 +36,10 @@ _bearer_scheme = HTTPBearer(
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_scheme)]
 
 
-def require_scope(scope: str) -> Callable[..., Awaitable[Actor]]:
-    """A dependency that admits only a valid token carrying `scope` (cookies never count).
+def require_scope(scope: str, *alternatives: str) -> Callable[..., Awaitable[Actor]]:
+    """A dependency that admits only a valid token carrying `scope`, or one of
+    `alternatives` (cookies never count). A route takes alternatives only where API.md says
+    so (the protocol reads of §5.6: `protocols:write` or `plans:preview`).
 
     Async, so that a token verified in the last few seconds (services.token_cache) costs no
     hop to a worker thread; only a lookup in the database goes to one, with its own session
@@ -64,12 +66,15 @@ def require_scope(scope: str) -> Callable[..., Awaitable[Actor]]:
         )
         # Per-token rate limit (app/request_limits.py), after the token is known to be valid.
         request.app.state.token_limiter.check(actor)
-        if scope not in client.scopes:
+        if not any(accepted in client.scopes for accepted in accepted_scopes):
             # Refused (403) and audited like any other refusal (app/errors.py).
-            raise Refused(actor, f"This token lacks the scope {scope}.", scope=scope)
+            wanted = " or ".join(accepted_scopes)
+            raise Refused(actor, f"This token lacks the scope {wanted}.", scope=wanted)
         return actor
 
-    _client.required_scope = scope  # type: ignore[attr-defined]  # read by the route-inventory test
+    accepted_scopes = (scope, *alternatives)
+    # Read by the route-inventory and access-document tests.
+    _client.required_scopes = accepted_scopes  # type: ignore[attr-defined]
     return _client
 
 

@@ -29,6 +29,16 @@ def versions(session: Session, protocol_id: str) -> list[ProtocolVersionRecord]:
     return list(session.scalars(query))
 
 
+def draft_counts(session: Session) -> dict[str, int]:
+    """Protocol id -> how many drafts wait for approval (protocols without one are absent)."""
+    query = (
+        select(ProtocolVersionRecord.protocol_id, func.count())
+        .where(ProtocolVersionRecord.status == "draft")
+        .group_by(ProtocolVersionRecord.protocol_id)
+    )
+    return {protocol_id: count for protocol_id, count in session.execute(query)}
+
+
 def version(session: Session, protocol_id: str, number: int) -> ProtocolVersionRecord | None:
     query = select(ProtocolVersionRecord).where(
         ProtocolVersionRecord.protocol_id == protocol_id,

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import AuditEventRecord, ProtocolVersionRecord
@@ -20,6 +20,12 @@ SEED_IDS = {
     "oral-adult", "oral-older-adult", "oral-renal", "oral-paediatric", "oral-taper", "itb",
     "formulations", "medication-dictionary", "findings",
 }  # fmt: skip
+
+
+def _last_audit_id(db: Session) -> int:
+    """Rows after this one are the test's own: browser journeys commit audit rows (append-only)
+    into the shared database, which a kept PostgreSQL database holds across runs."""
+    return db.scalar(select(func.max(AuditEventRecord.id))) or 0
 
 
 def _headers(db: Session, name: str, *scopes: str) -> dict[str, str]:
@@ -65,6 +71,7 @@ def test_the_seed_keeps_every_file_fingerprint_and_the_engine_reads_the_database
 def test_a_draft_never_reaches_the_engine_and_is_listed_as_a_draft(
     client: TestClient, app: FastAPI, db: Session
 ) -> None:
+    since = _last_audit_id(db)
     writer = _headers(db, "pharm_a", "protocols:write")
     answer = _draft(client, writer, "oral-adult", interval_days="7")
     assert answer.status_code == 201, answer.text
@@ -80,7 +87,9 @@ def test_a_draft_never_reaches_the_engine_and_is_listed_as_a_draft(
     assert app.state.protocols.refs == load_protocols().refs
     assert protocol_service.load_effective(db).oral_adult.ref.version == "1"
     audit = db.scalars(
-        select(AuditEventRecord).where(AuditEventRecord.action == "protocol.draft")
+        select(AuditEventRecord).where(
+            AuditEventRecord.action == "protocol.draft", AuditEventRecord.id > since
+        )
     ).one()
     assert audit.entity_id == "oral-adult/2"
 
@@ -141,6 +150,7 @@ def test_the_author_cannot_approve_their_own_draft(client: TestClient, db: Sessi
 def test_an_approval_in_force_today_reaches_the_engine_in_this_process(
     client: TestClient, app: FastAPI, db: Session
 ) -> None:
+    since = _last_audit_id(db)
     writer = _headers(db, "pharm_a", "protocols:write")
     approver = _headers(db, "pharm_b", "protocols:approve")
     draft = _draft(client, writer, "oral-adult", interval_days="7").json()
@@ -161,7 +171,9 @@ def test_an_approval_in_force_today_reaches_the_engine_in_this_process(
     again = _approve(client, approver, "oral-adult", 2, date.today())
     assert again.status_code == 409
     assert db.scalars(
-        select(AuditEventRecord.entity_id).where(AuditEventRecord.action == "protocol.approve")
+        select(AuditEventRecord.entity_id).where(
+            AuditEventRecord.action == "protocol.approve", AuditEventRecord.id > since
+        )
     ).all() == ["oral-adult/2"]
 
 
@@ -188,3 +200,38 @@ def test_scopes_keep_drafting_and_approving_apart(client: TestClient, db: Sessio
     assert _draft(client, writer, "oral-adult", interval_days="7").status_code == 201
     assert _approve(client, writer, "oral-adult", 2, date.today()).status_code == 403
     assert client.get("/api/v1/protocols", headers=approver).status_code == 403
+
+
+def test_a_client_that_previews_plans_may_read_the_protocols_and_nothing_more(
+    client: TestClient, db: Session
+) -> None:
+    """API.md §5.6: the two reads take `protocols:write` OR `plans:preview`."""
+    previewer = _headers(db, "previewer_a", "plans:preview")
+    writer = _headers(db, "pharm_a", "protocols:write")
+    for headers in (previewer, writer):
+        listed = client.get("/api/v1/protocols", headers=headers)
+        assert listed.status_code == 200
+        assert {row["id"] for row in listed.json()} == SEED_IDS
+        versions = client.get("/api/v1/protocols/oral-adult/versions", headers=headers)
+        assert versions.status_code == 200
+        assert [v["version"] for v in versions.json()] == [1]
+    assert _draft(client, previewer, "oral-adult", interval_days="7").status_code == 403
+
+
+def test_other_scopes_may_not_read_the_protocols_and_each_refusal_is_audited(
+    client: TestClient, db: Session
+) -> None:
+    since = _last_audit_id(db)
+    scopes = ("plans:read", "plans:write", "patients:read", "plans:review", "protocols:approve")
+    for number, scope in enumerate(scopes):
+        headers = _headers(db, f"other_{number}", scope)
+        for path in ("/api/v1/protocols", "/api/v1/protocols/oral-adult/versions"):
+            answer = client.get(path, headers=headers)
+            assert answer.status_code == 403, (scope, path)
+            assert "protocols:write or plans:preview" in answer.json()["detail"]
+    refused = db.scalars(
+        select(AuditEventRecord.entity_id).where(
+            AuditEventRecord.action == "access.denied", AuditEventRecord.id > since
+        )
+    ).all()
+    assert refused == ["protocols:write or plans:preview"] * (2 * len(scopes))

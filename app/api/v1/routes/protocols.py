@@ -27,6 +27,8 @@ from app.services.protocols import ParameterChange
 router = APIRouter(tags=["protocols"])
 
 ProtocolsWriter = Annotated[Actor, Depends(require_scope("protocols:write"))]
+# API.md §5.6: the reads also serve clients that preview plans (which versions will be used).
+ProtocolsReader = Annotated[Actor, Depends(require_scope("protocols:write", "plans:preview"))]
 ProtocolsApprover = Annotated[Actor, Depends(require_scope("protocols:approve"))]
 
 
@@ -42,7 +44,7 @@ def version_out(record: ProtocolVersionRecord) -> ProtocolVersionOut:
 
 
 @router.get("/protocols", name="api:list_protocols", responses=problem_responses(401, 403))
-def list_protocols(session: SessionDep, client: ProtocolsWriter) -> list[ProtocolOut]:
+def list_protocols(session: SessionDep, client: ProtocolsReader) -> list[ProtocolOut]:
     """Every protocol with its version in force today."""
     views = protocol_service.list_protocols(session, actor=client)
     return [
@@ -63,7 +65,7 @@ def list_protocols(session: SessionDep, client: ProtocolsWriter) -> list[Protoco
     responses=problem_responses(401, 403, 404),
 )
 def list_versions(
-    protocol_id: str, session: SessionDep, client: ProtocolsWriter
+    protocol_id: str, session: SessionDep, client: ProtocolsReader
 ) -> list[ProtocolVersionOut]:
     """Every version, oldest first: drafts, approved and superseded ones."""
     records = protocol_service.list_versions(session, actor=client, protocol_id=protocol_id)
