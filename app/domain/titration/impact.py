@@ -1,0 +1,144 @@
+"""How a recomputed plan differs from the stored one, from a given day on (issue 17, impact
+of a protocol change before and after its approval).
+
+Pure: two schedules in, the first day they differ out. A schedule is what the patient takes
+each day: the daily dose, how it is divided over the day, and the preparation of each dose
+(strength and count of tablets, or volume of a solution). Dispense quantities and findings
+are not compared: they follow from the schedule, or do not change what is taken.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from app.domain.titration.plan import Administration, Preparation, Step
+from app.domain.titration.units import Dose
+
+_ONE_DAY = timedelta(days=1)
+
+
+class Change(StrEnum):
+    """What differs on the first differing day, most important first."""
+
+    DOSE = "dose"  # the daily dose (or the schedule starts or ends on another day)
+    TIMING = "timing"  # the same daily dose, divided otherwise over the day
+    PREPARATION = "preparation"  # the same doses, other tablets or volumes
+
+
+# One administration as compared: time of day, dose value, dose unit, preparation.
+_Taken = tuple[str, Decimal, str, tuple[object, ...] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Days ``start``..``end`` (inclusive) of one step of a schedule."""
+
+    start: date
+    end: date
+    step: int
+    daily_dose: Dose
+    taken: tuple[_Taken, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """The first day two schedules differ, the step of the new one then, and both doses
+    (``None`` where that schedule gives nothing on that day)."""
+
+    on: date
+    change: Change
+    step: int | None
+    step_start: date | None
+    old_dose: Dose | None
+    new_dose: Dose | None
+
+
+def segments(steps: Iterable[Step]) -> tuple[Segment, ...]:
+    """The schedule of a plan's steps, ordered by start date."""
+    chosen = [
+        Segment(
+            start=step.start_date,
+            end=step.end_date,
+            step=step.index,
+            daily_dose=step.daily_dose,
+            taken=tuple(_taken(administration) for administration in step.administrations),
+        )
+        for step in steps
+    ]
+    return tuple(sorted(chosen, key=lambda segment: segment.start))
+
+
+def first_difference(
+    old: Sequence[Segment], new: Sequence[Segment], since: date
+) -> Difference | None:
+    """The first day on or after ``since`` on which the schedules differ; None if they agree
+    on every day from ``since`` on (a day neither gives anything counts as agreeing)."""
+    for day in _boundaries(old, new, since):
+        before, after = _covering(old, day), _covering(new, day)
+        change = _change(before, after)
+        if change is not None:
+            return Difference(
+                on=day, change=change,
+                step=after.step if after else None,
+                step_start=after.start if after else None,
+                old_dose=before.daily_dose if before else None,
+                new_dose=after.daily_dose if after else None,
+            )  # fmt: skip
+    return None
+
+
+def _boundaries(old: Sequence[Segment], new: Sequence[Segment], since: date) -> list[date]:
+    """Every day on or after ``since`` on which either schedule may change: within the days
+    between two boundaries both schedules stay the same, so checking these days is enough."""
+    days = {since}
+    for segment in (*old, *new):
+        days.add(segment.start)
+        days.add(segment.end + _ONE_DAY)
+    return sorted(day for day in days if day >= since)
+
+
+def _covering(schedule: Sequence[Segment], day: date) -> Segment | None:
+    at = bisect_right([segment.start for segment in schedule], day) - 1
+    if at >= 0 and schedule[at].end >= day:
+        return schedule[at]
+    return None
+
+
+def _change(before: Segment | None, after: Segment | None) -> Change | None:
+    if before is None or after is None:
+        return None if before is after else Change.DOSE
+    if before.daily_dose != after.daily_dose:
+        return Change.DOSE
+    if before.taken == after.taken:
+        return None
+    if [t[:3] for t in before.taken] != [t[:3] for t in after.taken]:
+        return Change.TIMING
+    return Change.PREPARATION
+
+
+def _taken(administration: Administration) -> _Taken:
+    dose = administration.dose
+    return (
+        administration.time_of_day.value,
+        dose.value,
+        dose.unit.value,
+        _preparation(administration.preparation),
+    )
+
+
+def _preparation(preparation: Preparation | None) -> tuple[object, ...] | None:
+    if preparation is None:
+        return None
+    strength, concentration = preparation.tablet_strength, preparation.concentration
+    return (
+        preparation.form.value,
+        None if strength is None else (strength.value, strength.unit.value),
+        preparation.tablets,
+        None if concentration is None else (concentration.value, concentration.unit.value),
+        preparation.volume_ml,
+    )
