@@ -29,14 +29,6 @@ from app.domain.titration.model import (
     Sex,
     TaperReason,
 )
-from app.domain.titration.plan import (
-    Administration,
-    Concentration,
-    Preparation,
-    PreparationForm,
-    Step,
-    TimeOfDay,
-)
 from app.domain.titration.units import Dose, DoseUnit
 
 
@@ -126,46 +118,3 @@ def _decimal(value: str | None) -> Decimal | None:
 
 def _date(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
-
-
-def steps_from_plain(steps: list[dict[str, Any]]) -> tuple[Step, ...]:
-    """A stored plan's steps (its canonical ``plan_json``'s ``steps``) as domain values, with
-    what is taken each day; dispense lines are left out (they follow from the doses)."""
-    return tuple(
-        Step(
-            index=step["index"],
-            start_day=step["start_day"],
-            end_day=step["end_day"],
-            start_date=date.fromisoformat(step["start_date"]),
-            end_date=date.fromisoformat(step["end_date"]),
-            daily_dose=_required_dose(step["daily_dose"]),
-            administrations=tuple(_administration(a) for a in step["administrations"]),
-            mg_per_kg_day=_decimal(step.get("mg_per_kg_day")),
-        )
-        for step in steps
-    )
-
-
-def _administration(data: dict[str, Any]) -> Administration:
-    preparation = data.get("preparation")
-    return Administration(
-        time_of_day=TimeOfDay(data["time_of_day"]),
-        dose=_required_dose(data["dose"]),
-        preparation=None if preparation is None else Preparation(
-            form=PreparationForm(preparation["form"]),
-            tablet_strength=_dose(preparation.get("tablet_strength")),
-            tablets=_decimal(preparation.get("tablets")),
-            concentration=_concentration(preparation.get("concentration")),
-            volume_ml=_decimal(preparation.get("volume_ml")),
-        ),
-    )  # fmt: skip
-
-
-def _concentration(value: dict[str, str] | None) -> Concentration | None:
-    return (
-        None if value is None else Concentration(Decimal(value["value"]), DoseUnit(value["unit"]))
-    )
-
-
-def _required_dose(value: dict[str, str]) -> Dose:
-    return Dose(Decimal(value["value"]), DoseUnit(value["unit"]))

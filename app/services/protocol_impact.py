@@ -26,14 +26,19 @@ from app.db.repositories import protocol_impact as impact_repo
 from app.db.repositories import protocols as protocol_repo
 from app.db.repositories.protocol_impact import StoredPlan
 from app.domain.titration import ProtocolSet, TitrationError, build_plan, load_protocols
-from app.domain.titration.impact import Difference, first_difference, segments
+from app.domain.titration.impact import (
+    Difference,
+    first_difference,
+    segments,
+    stored_segments,
+)
 from app.domain.titration.plan import PlanStatus
 from app.services import audit
 from app.services.audit import AuditEntry
 from app.services.context import Actor, stored_kind, utc_now
 from app.services.errors import NotFound
 from app.services.permissions import clinic_scope, require
-from app.services.plan_codec import request_from_plain, steps_from_plain
+from app.services.plan_codec import request_from_plain
 from app.services.reads import read_only
 
 UNREADABLE = "the stored version cannot be read back into an engine request"
@@ -152,7 +157,7 @@ def compare(
     for stored in plans:
         try:
             request = request_from_plain(json.loads(stored.input_json))
-            old = segments(steps_from_plain(json.loads(stored.plan_json).get("steps") or []))
+            old = stored_segments(json.loads(stored.plan_json).get("steps") or ())
         except (KeyError, TypeError, ValueError, ArithmeticError):
             yield FailedPlan(stored.plan_id, stored.patient_id, stored.version, UNREADABLE)
             continue

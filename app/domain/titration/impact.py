@@ -10,14 +10,15 @@ are not compared: they follow from the schedule, or do not change what is taken.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from app.domain.titration.plan import Administration, Preparation, Step
-from app.domain.titration.units import Dose
+from app.domain.titration.units import Dose, DoseUnit
 
 _ONE_DAY = timedelta(days=1)
 
@@ -31,7 +32,7 @@ class Change(StrEnum):
 
 
 # One administration as compared: time of day, dose value, dose unit, preparation.
-_Taken = tuple[str, Decimal, str, tuple[object, ...] | None]
+_Taken = tuple[str, Decimal, str, tuple[object, ...] | None]  # str or its StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ class Difference:
 
 
 def segments(steps: Iterable[Step]) -> tuple[Segment, ...]:
-    """The schedule of a plan's steps, ordered by start date."""
+    """The schedule of a computed plan's steps, ordered by start date."""
     chosen = [
         Segment(
             start=step.start_date,
@@ -67,6 +68,29 @@ def segments(steps: Iterable[Step]) -> tuple[Segment, ...]:
             step=step.index,
             daily_dose=step.daily_dose,
             taken=tuple(_taken(administration) for administration in step.administrations),
+        )
+        for step in steps
+    ]
+    return tuple(sorted(chosen, key=lambda segment: segment.start))
+
+
+def stored_segments(steps: Iterable[Mapping[str, Any]]) -> tuple[Segment, ...]:
+    """The same schedule from a stored plan's steps as plain JSON data (decimals and dates
+    as strings, the shape ``services.plan_codec.to_plain`` writes), read directly: the impact
+    report reads 100,000 of them, and building every Step, Administration and Preparation
+    first would cost as much as the engine. ``segments`` of a plan equals ``stored_segments``
+    of its stored form (tests/unit/domain/test_impact.py)."""
+    chosen = [
+        Segment(
+            start=date.fromisoformat(step["start_date"]),
+            end=date.fromisoformat(step["end_date"]),
+            step=step["index"],
+            daily_dose=Dose(
+                Decimal(step["daily_dose"]["value"]), DoseUnit(step["daily_dose"]["unit"])
+            ),
+            taken=tuple(
+                _stored_taken(administration) for administration in step["administrations"]
+            ),
         )
         for step in steps
     ]
@@ -121,12 +145,14 @@ def _change(before: Segment | None, after: Segment | None) -> Change | None:
     return Change.PREPARATION
 
 
+# The enums below are StrEnums: a member equals its value, so a computed administration's
+# tuple equals the stored one's without reading ``.value`` (tuples are compared, never hashed).
 def _taken(administration: Administration) -> _Taken:
     dose = administration.dose
     return (
-        administration.time_of_day.value,
+        administration.time_of_day,
         dose.value,
-        dose.unit.value,
+        dose.unit,
         _preparation(administration.preparation),
     )
 
@@ -136,9 +162,33 @@ def _preparation(preparation: Preparation | None) -> tuple[object, ...] | None:
         return None
     strength, concentration = preparation.tablet_strength, preparation.concentration
     return (
-        preparation.form.value,
-        None if strength is None else (strength.value, strength.unit.value),
+        preparation.form,
+        None if strength is None else (strength.value, strength.unit),
         preparation.tablets,
-        None if concentration is None else (concentration.value, concentration.unit.value),
+        None if concentration is None else (concentration.value, concentration.unit),
         preparation.volume_ml,
+    )
+
+
+def _stored_taken(administration: Mapping[str, Any]) -> _Taken:
+    dose = administration["dose"]
+    return (
+        administration["time_of_day"],
+        Decimal(dose["value"]),
+        dose["unit"],
+        _stored_preparation(administration.get("preparation")),
+    )
+
+
+def _stored_preparation(preparation: Mapping[str, Any] | None) -> tuple[object, ...] | None:
+    if preparation is None:
+        return None
+    strength, concentration = preparation.get("tablet_strength"), preparation.get("concentration")
+    tablets, volume = preparation.get("tablets"), preparation.get("volume_ml")
+    return (
+        preparation["form"],
+        None if strength is None else (Decimal(strength["value"]), strength["unit"]),
+        None if tablets is None else Decimal(tablets),
+        None if concentration is None else (Decimal(concentration["value"]), concentration["unit"]),
+        None if volume is None else Decimal(volume),
     )
