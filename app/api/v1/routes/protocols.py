@@ -1,7 +1,9 @@
-"""Protocols a pharmacist can change safely (API.md §5.6): list, versions, drafts, approval.
+"""Protocols a pharmacist can change safely (API.md §5.6): list, versions, drafts, approval,
+and the impact of a version on the clinic's open plans.
 
 An approval that is in force today reloads this process's ProtocolSet at once; other workers
-and instances read the effective versions when they start (ARCHITECTURE.md, "Protocols").
+and instances pick it up within their check interval (services/protocol_feed.py,
+ARCHITECTURE.md "Protocols").
 """
 
 from __future__ import annotations
@@ -151,7 +153,7 @@ def version_impact(
     )
     return ImpactOut(
         protocol_id=report.protocol_id, version=report.version,
-        status=report.status,  # type: ignore[arg-type]
+        status=report.status,
         since=report.since,
         counts=ImpactCountsOut(
             checked=report.checked, changed=len(report.changed),
@@ -181,4 +183,4 @@ def version_impact(
 def _dose(dose: Dose | None) -> DoseOut | None:
     if dose is None:
         return None
-    return DoseOut(value=format(dose.value, "f"), unit=dose.unit.value)  # type: ignore[arg-type]
+    return DoseOut(value=format(dose.value, "f"), unit=dose.unit.value)
