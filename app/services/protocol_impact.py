@@ -157,7 +157,7 @@ def compare(
     for stored in plans:
         try:
             request = request_from_plain(json.loads(stored.input_json))
-            old = stored_segments(json.loads(stored.plan_json).get("steps") or ())
+            old = stored_segments(json.loads(stored.plan_json).get("steps") or (), since)
         except (KeyError, TypeError, ValueError, ArithmeticError):
             yield FailedPlan(stored.plan_id, stored.patient_id, stored.version, UNREADABLE)
             continue
@@ -166,7 +166,7 @@ def compare(
         except TitrationError as error:
             yield FailedPlan(stored.plan_id, stored.patient_id, stored.version, error.message)
             continue
-        difference = first_difference(old, segments(plan.steps), since)
+        difference = first_difference(old, segments(plan.steps, since), since)
         if difference is None:
             yield None
         else:

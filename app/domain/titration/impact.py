@@ -9,7 +9,6 @@ are not compared: they follow from the schedule, or do not change what is taken.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -59,8 +58,9 @@ class Difference:
     new_dose: Dose | None
 
 
-def segments(steps: Iterable[Step]) -> tuple[Segment, ...]:
-    """The schedule of a computed plan's steps, ordered by start date."""
+def segments(steps: Iterable[Step], since: date | None = None) -> tuple[Segment, ...]:
+    """The schedule of a computed plan's steps, ordered by start date (only the steps that
+    have not ended before ``since``, when given: earlier days are never compared)."""
     chosen = [
         Segment(
             start=step.start_date,
@@ -70,30 +70,32 @@ def segments(steps: Iterable[Step]) -> tuple[Segment, ...]:
             taken=tuple(_taken(administration) for administration in step.administrations),
         )
         for step in steps
+        if since is None or step.end_date >= since
     ]
     return tuple(sorted(chosen, key=lambda segment: segment.start))
 
 
-def stored_segments(steps: Iterable[Mapping[str, Any]]) -> tuple[Segment, ...]:
+def stored_segments(
+    steps: Iterable[Mapping[str, Any]], since: date | None = None
+) -> tuple[Segment, ...]:
     """The same schedule from a stored plan's steps as plain JSON data (decimals and dates
     as strings, the shape ``services.plan_codec.to_plain`` writes), read directly: the impact
     report reads 100,000 of them, and building every Step, Administration and Preparation
     first would cost as much as the engine. ``segments`` of a plan equals ``stored_segments``
-    of its stored form (tests/unit/domain/test_impact.py)."""
-    chosen = [
-        Segment(
-            start=date.fromisoformat(step["start_date"]),
-            end=date.fromisoformat(step["end_date"]),
-            step=step["index"],
-            daily_dose=Dose(
-                Decimal(step["daily_dose"]["value"]), DoseUnit(step["daily_dose"]["unit"])
-            ),
-            taken=tuple(
-                _stored_taken(administration) for administration in step["administrations"]
-            ),
-        )
-        for step in steps
-    ]
+    of its stored form (tests/integration/services/test_impact_codec.py)."""
+    chosen = []
+    for step in steps:
+        end = date.fromisoformat(step["end_date"])
+        if since is not None and end < since:
+            continue  # never compared: no need to read what it gives
+        daily = step["daily_dose"]
+        chosen.append(
+            Segment(
+                start=date.fromisoformat(step["start_date"]), end=end, step=step["index"],
+                daily_dose=Dose(Decimal(daily["value"]), DoseUnit(daily["unit"])),
+                taken=tuple(_stored_taken(given) for given in step["administrations"]),
+            )
+        )  # fmt: skip
     return tuple(sorted(chosen, key=lambda segment: segment.start))
 
 
@@ -102,8 +104,10 @@ def first_difference(
 ) -> Difference | None:
     """The first day on or after ``since`` on which the schedules differ; None if they agree
     on every day from ``since`` on (a day neither gives anything counts as agreeing)."""
+    at_old = at_new = 0
     for day in _boundaries(old, new, since):
-        before, after = _covering(old, day), _covering(new, day)
+        at_old, at_new = _skip_ended(old, at_old, day), _skip_ended(new, at_new, day)
+        before, after = _covering(old, at_old, day), _covering(new, at_new, day)
         change = _change(before, after)
         if change is not None:
             return Difference(
@@ -126,9 +130,15 @@ def _boundaries(old: Sequence[Segment], new: Sequence[Segment], since: date) -> 
     return sorted(day for day in days if day >= since)
 
 
-def _covering(schedule: Sequence[Segment], day: date) -> Segment | None:
-    at = bisect_right([segment.start for segment in schedule], day) - 1
-    if at >= 0 and schedule[at].end >= day:
+def _skip_ended(schedule: Sequence[Segment], at: int, day: date) -> int:
+    """The first segment from ``at`` on that has not ended before ``day`` (days only grow)."""
+    while at < len(schedule) and schedule[at].end < day:
+        at += 1
+    return at
+
+
+def _covering(schedule: Sequence[Segment], at: int, day: date) -> Segment | None:
+    if at < len(schedule) and schedule[at].start <= day:
         return schedule[at]
     return None
 

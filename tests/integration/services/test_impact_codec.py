@@ -33,3 +33,13 @@ def test_a_stored_plan_reads_back_as_the_schedule_the_engine_computed() -> None:
         assert stored_segments(stored) == segments(plan.steps), name
         since = date(2000, 1, 1)
         assert first_difference(stored_segments(stored), segments(plan.steps), since) is None
+
+
+def test_stored_steps_before_the_comparison_day_are_left_out_as_computed_ones_are() -> None:
+    protocols = load_protocols()
+    for name, request in CASES.items():
+        plan = build_plan(request, protocols)
+        stored = json.loads(canonical_json(plan))["steps"]
+        since = plan.steps[-1].start_date
+        assert stored_segments(stored, since) == segments(plan.steps, since), name
+        assert len(segments(plan.steps, since)) == 1, name

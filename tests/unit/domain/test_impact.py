@@ -110,3 +110,12 @@ def test_equal_doses_written_with_other_trailing_zeros_are_equal() -> None:
     old = segments((_step(1, 1, 42, "10.0", "10", "10"),))
     new = segments((_step(1, 1, 42, "10", "10.00", "10"),))
     assert first_difference(old, new, DAY1) is None
+
+
+def test_steps_ended_before_the_comparison_day_are_left_out_and_change_nothing() -> None:
+    since = DAY1 + timedelta(days=7)
+    assert [s.step for s in segments(EVERY_3_DAYS, since)] == [3]
+    for old, new in ((EVERY_3_DAYS, EVERY_7_DAYS), (EVERY_7_DAYS, EVERY_3_DAYS)):
+        whole = first_difference(segments(old), segments(new), since)
+        cut = first_difference(segments(old, since), segments(new, since), since)
+        assert cut == whole
