@@ -116,9 +116,8 @@ def worklist(
             label = f"{LABELS.get(plan.plan_type, plan.plan_type)} plan {plan.id}"
             items.append(WorkItem(
                 "protocol_updated", flag.created_at.date(), patient.id, plan.id,
-                f"Protocol updated — review: {flag.protocol_id} version "
-                f"{flag.protocol_version} changes the schedule from "
-                f"{flag.differs_on.isoformat()}: {label}",
+                f"{flag.protocol_id} version {flag.protocol_version} changes the "
+                f"schedule from {flag.differs_on.isoformat()}: {label}",
                 f"{patient.family_name}, {patient.given_name}",
             ))  # fmt: skip
     items.sort(key=lambda i: (i.due_date, KINDS.index(i.kind), i.plan_id))
