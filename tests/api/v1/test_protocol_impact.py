@@ -228,3 +228,20 @@ def test_a_revision_uses_the_new_version_and_clears_the_item(
         "/api/v1/worklist", params={"kind": "protocol_updated"}, headers=planner
     ).json()
     assert [item["plan_id"] for item in items] == [seeded.adult[1]]
+
+
+def test_a_plan_the_engine_refuses_under_the_draft_is_listed_with_the_reason(
+    client: TestClient, db: Session
+) -> None:
+    seeded = _seed(db)
+    writer = _headers(db, "pharm_a", "protocols:write")
+    drafted = _draft(client, writer, "oral-adult", cap_outpatient_mg_day="50")
+    assert drafted.status_code == 201, drafted.text
+
+    report = _impact(client, writer, 2).json()
+
+    # The 60 mg/day plan passes the new outpatient cap; the 30 mg/day one is unchanged.
+    assert report["counts"] == {"checked": 4, "changed": 0, "unchanged": 3, "failed": 1}
+    [failed] = report["failed"]
+    assert (failed["plan_id"], failed["version"]) == (seeded.adult[0], 1)
+    assert "Target 60 mg/day is above the hard limit of 50 mg/day" in failed["reason"]
