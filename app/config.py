@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     fhir_plan_system: str = "https://titrate.invalid/fhir/sid/plan"
     log_level: str = "INFO"
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=5000)
+    # How often (seconds) each process looks for a newly approved protocol version
+    # (services/protocol_feed.py): the bound on how late another worker uses it.
+    protocol_check_seconds: float = Field(default=5.0, ge=0, le=3600)
     # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips);
     # behind a TLS proxy this makes cookies Secure and URLs https. Empty (the default): no
     # proxy is trusted, the direct peer is the client (anyone on the host could otherwise

@@ -21,8 +21,9 @@ from app.edge import BodySizeLimitMiddleware
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.middleware import SecurityHeadersMiddleware
+from app.protocol_pickup import ProtocolPickupMiddleware
 from app.request_limits import RequestLimiter
-from app.services import protocols as protocol_service
+from app.services.protocol_feed import ProtocolFeed
 from app.web import router as web
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,8 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Validated once at start-up: a broken protocol stops the app, not a request. The
         # engine reads each protocol's approved version in force today (issue 17); drafts
         # never reach it. The packaged files are the migration's seed.
+        # Every process follows the database from then on (protocol_pickup.py).
         with app.state.sessionmaker() as session:
-            app.state.protocols = protocol_service.load_at_start(session)
+            feed = ProtocolFeed.at_start(session, check_seconds=settings.protocol_check_seconds)
+        app.state.protocol_feed = feed
+        app.state.protocols = feed.current
         yield
         engine.dispose()
 
@@ -69,7 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.user_requests_per_minute, settings.request_burst
     )
     # The last added runs first: headers and request id on every answer, then the body cap
-    # and the host check, both before any route, dependency or token check.
+    # and the host check, both before any route, dependency or token check; innermost, the
+    # look for newly approved protocols, for requests that passed those.
+    app.add_middleware(ProtocolPickupMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_host_names)
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

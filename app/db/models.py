@@ -480,3 +480,26 @@ class ProtocolVersionRecord(Base):
     approved_by_id: Mapped[int | None]
     approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     effective_from: Mapped[date | None]
+
+
+class PlanProtocolReviewRecord(Base):
+    """A plan version whose schedule an approved protocol version changes (issue 17): written
+    in the approval's transaction, shown on the worklist as "protocol updated — review" while
+    that version is the plan's current one. A revision adds a new version, computed with the
+    protocols then in force, so the row stops applying; nothing here rewrites a saved version.
+    """
+
+    __tablename__ = "plan_protocol_review"
+    __table_args__ = (
+        UniqueConstraint(
+            "plan_id", "plan_version", "protocol_version_id", name="uq_plan_protocol_review"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
+    plan_version: Mapped[int]
+    protocol_version_id: Mapped[int] = mapped_column(ForeignKey("protocol_version.id"))
+    # The first day the approved version changes the schedule, and the step then.
+    differs_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

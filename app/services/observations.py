@@ -50,13 +50,9 @@ from app.domain.titration.follow_up import (
 )
 from app.domain.titration.library import ProtocolSet
 from app.domain.titration.model import (
-    Formulation,
-    Indication,
-    Override,
     Patient,
     PlanRequest,
     PlanType,
-    Setting,
     TaperReason,
 )
 from app.domain.titration.units import Dose, DoseUnit
@@ -66,6 +62,7 @@ from app.services.audit import AuditEntry
 from app.services.context import Actor, utc_now
 from app.services.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from app.services.permissions import clinic_scope, require
+from app.services.plan_codec import request_from_plain
 
 ACTIONABLE = {
     SuggestionKind.STEP_BACK: "revise",
@@ -304,23 +301,8 @@ def _check(data: ObservationInput, today: date) -> None:
 
 def _request(stored: dict[str, Any], patient: Patient) -> PlanRequest:
     """An oral request from a stored version's canonical input (the record's patient)."""
-
-    def dose(value: dict[str, str] | None) -> Dose | None:
-        return Dose(Decimal(value["value"]), DoseUnit(value["unit"])) if value else None
-
-    return PlanRequest(
-        plan_type=PlanType(stored["plan_type"]),
-        start_date=date.fromisoformat(stored["start_date"]),
-        indication=Indication(stored["indication"]),
-        patient=patient,
-        setting=Setting(stored.get("setting") or Setting.OUTPATIENT.value),
-        target_daily_dose=dose(stored.get("target_daily_dose")),
-        current_daily_dose=dose(stored.get("current_daily_dose")),
-        step_interval_days=stored.get("step_interval_days"),
-        doses_per_day=stored.get("doses_per_day"),
-        formulation=Formulation(stored["formulation"]) if stored.get("formulation") else None,
-        overrides=tuple(Override(o["code"], o["reason"]) for o in stored.get("overrides") or []),
-        taper_reason=TaperReason(stored["taper_reason"]) if stored.get("taper_reason") else None,
+    return replace(
+        request_from_plain(stored), patient=patient, intrathecal=None, taper_min_days=None
     )
 
 

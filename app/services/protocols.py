@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db.models import ProtocolRecord, ProtocolVersionRecord
+from app.db.repositories import protocol_impact as impact_repo
 from app.db.repositories import protocols as protocol_repo
 from app.domain.patients import FieldProblem
 from app.domain.titration import ProtocolSet, load_protocols
@@ -27,7 +28,7 @@ from app.domain.titration.errors import ProtocolError
 from app.domain.titration.protocol import PARAMETER_SCHEMA, parse_protocol
 from app.domain.titration.protocol_editing import ParameterDiff, parameter_diff
 from app.domain.titration.protocol_limits import limit_problems
-from app.services import audit
+from app.services import audit, protocol_impact
 from app.services.audit import AuditEntry
 from app.services.context import Actor, stored_kind, utc_now
 from app.services.errors import Conflict, InvalidInput, NotFound, SelfApproval
@@ -206,6 +207,12 @@ def approve_version(
 ) -> ProtocolVersionRecord:
     """Approve a draft from ``effective_from`` (today or later); never its author's own."""
     require(actor, "protocol.approve")
+    # The plans it changes are found before the write transaction (a read-only scan that can
+    # take seconds) and stored with the approval; see services/protocol_impact.py.
+    to_review = protocol_impact.plans_to_review(
+        session, actor=actor, protocol_id=protocol_id, version=version,
+        effective_from=effective_from,
+    )  # fmt: skip
     _protocol(session, protocol_id)
     record = protocol_repo.version(session, protocol_id, version)
     if record is None:
@@ -230,6 +237,7 @@ def approve_version(
         session.rollback()
         raise Conflict(f"version {version} of {protocol_id} was approved by someone else")
     protocol_repo.supersede_before(session, protocol_id, effective_from, record.id)
+    impact_repo.add_review_flags(session, to_review, record.id, now)
     audit.record(
         session,
         actor,
@@ -237,7 +245,8 @@ def approve_version(
             "protocol.approve", "protocol_version", f"{protocol_id}/{version}",
             new_version=version,
             detail={"protocol_id": protocol_id, "sha256": record.sha256,
-                    "effective_from": effective_from.isoformat()},
+                    "effective_from": effective_from.isoformat(),
+                    "plans_to_review": len(to_review)},
         ),
     )  # fmt: skip
     session.commit()

@@ -3,7 +3,10 @@
 Kinds: `review_due` (the six-week review of an oral titration with no observation since),
 `refill_due` (the refill window of an intrathecal pump's last recorded refill),
 `awaiting_review` (a current version no pharmacist has reviewed), `on_hold` (plans on
-hold), `stop_due` (the stop day of an oral taper). Only open plans (active or on hold) count.
+hold), `stop_due` (the stop day of an oral taper), `protocol_updated` (an approved protocol
+version changes the schedule of the plan's current version: stored with the approval,
+`services/protocol_impact.py`; due on the approval's day, gone once a revision adds a version).
+Only open plans (active or on hold) count.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from app.db.models import (
     PlanVersionRecord,
     PumpRefillRecord,
 )
+from app.db.repositories import protocol_impact as impact_repo
 from app.services import audit
 from app.services.audit import AuditEntry
 from app.services.context import Actor
 from app.services.permissions import clinic_scope, require
 from app.services.plans import OPEN_STATES
 
-KINDS = ("review_due", "refill_due", "awaiting_review", "on_hold", "stop_due")
+KINDS = ("review_due", "refill_due", "awaiting_review", "on_hold", "stop_due", "protocol_updated")
 DEFAULT_WITHIN_DAYS = 14
 MAX_WITHIN_DAYS = 366
 LABELS = {
@@ -75,6 +79,7 @@ def worklist(
     reviewed = _reviewed_versions(session, plan_ids)
     last_observed = _last_observations(session, plan_ids)
     refills = _last_refills(session, plan_ids)
+    protocol_reviews = impact_repo.review_flags(session, plan_ids)
     items: list[WorkItem] = []
     for plan, version, patient in rows:
         name = f"{patient.family_name}, {patient.given_name}"
@@ -104,6 +109,17 @@ def worklist(
                 f"Pump refill due {refill.window_start.isoformat()} to "
                 f"{refill.window_end.isoformat()} (alarm {refill.alarm_date.isoformat()}): "
                 f"{label}")  # fmt: skip
+    current = {plan.id: (version.number, patient, plan) for plan, version, patient in rows}
+    for flag in protocol_reviews:
+        number, patient, plan = current[flag.plan_id]
+        if flag.plan_version == number and "protocol_updated" in kinds:
+            label = f"{LABELS.get(plan.plan_type, plan.plan_type)} plan {plan.id}"
+            items.append(WorkItem(
+                "protocol_updated", flag.created_at.date(), patient.id, plan.id,
+                f"{flag.protocol_id} version {flag.protocol_version} changes the "
+                f"schedule from {flag.differs_on.isoformat()}: {label}",
+                f"{patient.family_name}, {patient.given_name}",
+            ))  # fmt: skip
     items.sort(key=lambda i: (i.due_date, KINDS.index(i.kind), i.plan_id))
     audit.record(
         session, actor,

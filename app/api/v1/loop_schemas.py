@@ -14,7 +14,9 @@ from app.domain.titration.follow_up import AdverseEffect, Benefit, SuggestionKin
 from app.services.plans import MAX_NOTE_LENGTH
 
 MasScore = Literal["0", "1", "1+", "2", "3", "4"]
-WorkKind = Literal["review_due", "refill_due", "awaiting_review", "on_hold", "stop_due"]
+WorkKind = Literal[
+    "review_due", "refill_due", "awaiting_review", "on_hold", "stop_due", "protocol_updated"
+]
 
 OBSERVATION_EXAMPLE: dict[str, Any] = {
     "observed_on": "2026-12-05",

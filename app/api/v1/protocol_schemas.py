@@ -60,3 +60,52 @@ class ProtocolVersionOut(OutputModel):
     approved_by: str | None
     approved_at: datetime | None
     effective_from: date | None
+
+
+class DoseOut(OutputModel):
+    value: str = Field(description="Exact decimal as a string.")
+    unit: Literal["mg", "mcg"]
+
+
+class FirstDifferenceOut(OutputModel):
+    differs_on: date = Field(description="The first day the schedule would differ.")
+    change: Literal["dose", "timing", "preparation"] = Field(
+        description="dose: the daily dose (or the plan starts or ends on another day); "
+        "timing: the same daily dose divided otherwise; preparation: other tablets or volumes."
+    )
+    step: int | None = Field(description="The recomputed plan's step on that day (None: none).")
+    step_start_date: date | None
+    old_dose: DoseOut | None = Field(description="The stored version's daily dose that day.")
+    new_dose: DoseOut | None = Field(description="The recomputed daily dose that day.")
+
+
+class ChangedPlanOut(OutputModel):
+    plan_id: int
+    patient_id: int
+    version: int = Field(description="The plan's current version, the one compared.")
+    status: Literal["ready", "blocked"] = Field(description="The recomputed plan's status.")
+    first_difference: FirstDifferenceOut
+
+
+class FailedPlanOut(OutputModel):
+    plan_id: int
+    patient_id: int
+    version: int
+    reason: str
+
+
+class ImpactCountsOut(OutputModel):
+    checked: int
+    changed: int
+    unchanged: int
+    failed: int
+
+
+class ImpactOut(OutputModel):
+    protocol_id: str
+    version: int
+    status: Literal["draft", "approved", "superseded"]
+    since: date = Field(description="Schedules are compared from this day on.")
+    counts: ImpactCountsOut
+    changed: list[ChangedPlanOut]
+    failed: list[FailedPlanOut] = Field(description="Plans the engine could not recompute.")

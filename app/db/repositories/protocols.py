@@ -98,3 +98,11 @@ def supersede_before(
         .values(status="superseded")
         .execution_options(synchronize_session=False)
     )
+
+
+def generation(session: Session) -> int:
+    """How many versions have ever been approved: one more with each approval (rows are never
+    deleted and a version never goes back to draft), so a changed count means a changed
+    approved set. The newest id would not do: an older draft can be approved after a newer."""
+    query = select(func.count()).where(ProtocolVersionRecord.status.in_(_IN_FORCE))
+    return int(session.scalar(query) or 0)

@@ -34,6 +34,7 @@ KIND_LABELS = {
     "awaiting_review": N_("Awaiting review"),
     "on_hold": N_("On hold"),
     "stop_due": N_("Taper stops"),
+    "protocol_updated": N_("Protocol updated — review"),
 }
 
 

@@ -1,7 +1,9 @@
-"""Protocols a pharmacist can change safely (API.md §5.6): list, versions, drafts, approval.
+"""Protocols a pharmacist can change safely (API.md §5.6): list, versions, drafts, approval,
+and the impact of a version on the clinic's open plans.
 
 An approval that is in force today reloads this process's ProtocolSet at once; other workers
-and instances read the effective versions when they start (ARCHITECTURE.md, "Protocols").
+and instances pick it up within their check interval (services/protocol_feed.py,
+ARCHITECTURE.md "Protocols").
 """
 
 from __future__ import annotations
@@ -9,17 +11,26 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from app.api.v1.deps import SessionDep, require_scope
 from app.api.v1.problems import problem_responses
 from app.api.v1.protocol_schemas import (
     ApprovalIn,
+    ChangedPlanOut,
+    DoseOut,
+    FailedPlanOut,
+    FirstDifferenceOut,
+    ImpactCountsOut,
+    ImpactOut,
     ProtocolDraftIn,
     ProtocolOut,
     ProtocolVersionOut,
 )
+from app.api.v1.schemas import IsoDate
 from app.db.models import ProtocolVersionRecord
+from app.domain.titration import Dose
+from app.services import protocol_impact
 from app.services import protocols as protocol_service
 from app.services.context import Actor, utc_now
 from app.services.protocols import ParameterChange
@@ -115,3 +126,63 @@ def approve_version(
     if body.effective_from <= utc_now().date():
         request.app.state.protocols = protocol_service.load_effective(session)
     return version_out(record)
+
+
+@router.get(
+    "/protocols/{protocol_id}/versions/{version}/impact",
+    name="api:protocol_version_impact",
+    responses=problem_responses(401, 403, 404, 422),
+)
+def version_impact(
+    protocol_id: str,
+    version: int,
+    session: SessionDep,
+    client: ProtocolsWriter,
+    since: Annotated[
+        IsoDate | None,
+        Query(
+            alias="from",
+            description="Compare from this day (default: today, or the "
+            "version's effective date when that is later).",
+        ),
+    ] = None,
+) -> ImpactOut:
+    """The open plans of the token's clinic whose schedule this version (a draft too) would
+    change, each with its first differing day, step and daily doses; plans the engine could
+    not recompute under it, with the reason; and counts."""
+    report = protocol_impact.impact_of_version(
+        session, actor=client, protocol_id=protocol_id, version=version, since=since
+    )
+    return ImpactOut(
+        protocol_id=report.protocol_id, version=report.version,
+        status=report.status,
+        since=report.since,
+        counts=ImpactCountsOut(
+            checked=report.checked, changed=len(report.changed),
+            unchanged=report.unchanged, failed=len(report.failed),
+        ),
+        changed=[
+            ChangedPlanOut(
+                plan_id=c.plan_id, patient_id=c.patient_id, version=c.version,
+                status=c.status.value,
+                first_difference=FirstDifferenceOut(
+                    differs_on=c.difference.on, change=c.difference.change.value,
+                    step=c.difference.step, step_start_date=c.difference.step_start,
+                    old_dose=_dose(c.difference.old_dose),
+                    new_dose=_dose(c.difference.new_dose),
+                ),
+            )
+            for c in report.changed
+        ],
+        failed=[
+            FailedPlanOut(plan_id=f.plan_id, patient_id=f.patient_id, version=f.version,
+                          reason=f.reason)
+            for f in report.failed
+        ],
+    )  # fmt: skip
+
+
+def _dose(dose: Dose | None) -> DoseOut | None:
+    if dose is None:
+        return None
+    return DoseOut(value=format(dose.value, "f"), unit=dose.unit.value)

@@ -1,0 +1,191 @@
+"""Impact of a protocol version on the open plans (issue 17, item 4).
+
+Before approval, ``impact_of_version`` recomputes every open plan of the actor's clinic with
+the engine under the protocols in force on the comparison day, with the version in question
+(a draft too) substituted for its protocol, and compares each result with the plan's current
+stored version from that day on (``domain.titration.impact``). At approval,
+``plans_to_review`` does the same for every clinic and the approval stores the plans it
+changes (``plan_protocol_review``) in its own transaction; the worklist shows them as
+"protocol updated — review". A saved version is never rewritten.
+
+The scan runs in a read-only transaction (on SQLite it never takes the write lock, however
+long the engine runs); the audit row of a report is written in a short transaction after it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from app.db.models import ProtocolVersionRecord
+from app.db.repositories import protocol_impact as impact_repo
+from app.db.repositories import protocols as protocol_repo
+from app.db.repositories.protocol_impact import StoredPlan
+from app.domain.titration import ProtocolSet, TitrationError, build_plan, load_protocols
+from app.domain.titration.impact import (
+    Difference,
+    first_difference,
+    segments,
+    stored_segments,
+)
+from app.domain.titration.plan import PlanStatus
+from app.services import audit
+from app.services.audit import AuditEntry
+from app.services.context import Actor, stored_kind, utc_now
+from app.services.errors import NotFound
+from app.services.permissions import clinic_scope, require
+from app.services.plan_codec import request_from_plain
+from app.services.reads import read_only
+
+UNREADABLE = "the stored version cannot be read back into an engine request"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedPlan:
+    plan_id: int
+    patient_id: int
+    version: int
+    difference: Difference
+    # The recomputed plan's status: "blocked" means a revision would be refused as it stands.
+    status: PlanStatus
+
+
+@dataclass(frozen=True, slots=True)
+class FailedPlan:
+    """A plan the engine could not recompute under the version, and the engine's reason."""
+
+    plan_id: int
+    patient_id: int
+    version: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactReport:
+    protocol_id: str
+    version: int
+    status: str
+    since: date
+    checked: int
+    changed: tuple[ChangedPlan, ...]
+    failed: tuple[FailedPlan, ...]
+
+    @property
+    def unchanged(self) -> int:
+        return self.checked - len(self.changed) - len(self.failed)
+
+
+def impact_of_version(
+    session: Session, *, actor: Actor, protocol_id: str, version: int, since: date | None = None
+) -> ImpactReport:
+    """The open plans of the actor's clinic whose schedule the version would change from
+    ``since`` (default: its effective date, or today for a draft or a past date)."""
+    require(actor, "protocol.draft")
+    clinic_id = clinic_scope(actor)
+    with read_only(session):
+        record = _version(session, protocol_id, version)
+        since = since or _default_since(record)
+        protocols = substituted(session, record, on=since)
+        changed: list[ChangedPlan] = []
+        failed: list[FailedPlan] = []
+        checked = 0
+        for outcome in compare(impact_repo.open_plans(session, clinic_id), protocols, since):
+            checked += 1
+            if isinstance(outcome, ChangedPlan):
+                changed.append(outcome)
+            elif isinstance(outcome, FailedPlan):
+                failed.append(outcome)
+    report = ImpactReport(
+        protocol_id, version, record.status, since, checked, tuple(changed), tuple(failed)
+    )
+    audit.record(
+        session,
+        actor,
+        AuditEntry(
+            "protocol.impact", "protocol_version", f"{protocol_id}/{version}",
+            detail={"protocol_id": protocol_id, "version": version,
+                    "since": since.isoformat(), "checked": checked,
+                    "changed": len(changed), "failed": len(failed)},
+        ),
+    )  # fmt: skip
+    session.commit()
+    return report
+
+
+def plans_to_review(
+    session: Session, *, actor: Actor, protocol_id: str, version: int, effective_from: date
+) -> list[tuple[int, int, date]]:
+    """(plan id, plan version, first differing day) of every open plan, of every clinic,
+    whose schedule the draft would change once approved from ``effective_from``. Runs
+    before the approval's write transaction (read-only); an approval that will be refused
+    (not a draft, its author's own, a past date) gives nothing and costs no scan."""
+    with read_only(session):
+        record = protocol_repo.version(session, protocol_id, version)
+        if (
+            record is None
+            or record.status != "draft"
+            or (record.drafted_by_kind, record.drafted_by_id) == (stored_kind(actor), actor.id)
+            or effective_from < utc_now().date()
+        ):
+            return []
+        protocols = substituted(session, record, on=effective_from)
+        return [
+            (outcome.plan_id, outcome.version, outcome.difference.on)
+            for outcome in compare(impact_repo.open_plans(session, None), protocols, effective_from)
+            if isinstance(outcome, ChangedPlan)
+        ]
+
+
+def substituted(session: Session, record: ProtocolVersionRecord, *, on: date) -> ProtocolSet:
+    """The protocols in force on ``on`` with ``record`` in place of its protocol's version."""
+    contents = {
+        pid: version.content.encode("utf-8")
+        for pid, version in protocol_repo.effective(session, on).items()
+    }
+    contents[record.protocol_id] = record.content.encode("utf-8")
+    return load_protocols(lambda protocol_id: contents[protocol_id])
+
+
+def compare(
+    plans: Iterator[StoredPlan], protocols: ProtocolSet, since: date
+) -> Iterator[ChangedPlan | FailedPlan | None]:
+    """For each stored plan: how its recomputation differs from ``since`` on (None: not)."""
+    for stored in plans:
+        try:
+            request = request_from_plain(json.loads(stored.input_json))
+            old = stored_segments(json.loads(stored.plan_json).get("steps") or (), since)
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            yield FailedPlan(stored.plan_id, stored.patient_id, stored.version, UNREADABLE)
+            continue
+        try:
+            plan = build_plan(request, protocols)
+        except TitrationError as error:
+            yield FailedPlan(stored.plan_id, stored.patient_id, stored.version, error.message)
+            continue
+        difference = first_difference(old, segments(plan.steps, since), since)
+        if difference is None:
+            yield None
+        else:
+            yield ChangedPlan(
+                stored.plan_id, stored.patient_id, stored.version, difference, plan.status
+            )
+
+
+def _version(session: Session, protocol_id: str, version: int) -> ProtocolVersionRecord:
+    if protocol_repo.get(session, protocol_id) is None:
+        raise NotFound(f"no protocol {protocol_id}")
+    record = protocol_repo.version(session, protocol_id, version)
+    if record is None:
+        raise NotFound(f"protocol {protocol_id} has no version {version}")
+    return record
+
+
+def _default_since(record: ProtocolVersionRecord) -> date:
+    today = utc_now().date()
+    if record.effective_from is not None and record.effective_from > today:
+        return record.effective_from
+    return today
