@@ -92,7 +92,8 @@ def set_user_active(session: Session, *, actor: Actor, user_id: int, active: boo
         ended = account_repo.end_open_sessions(session, user.id, at=utc_now())
         detail = {"sessions_ended": ended}
     action = "user.enable" if active else "user.disable"
-    audit.record(session, actor, AuditEntry(action, "user", str(user.id), detail=detail))
+    entry = AuditEntry(action, "user", str(user.id), detail=detail, clinic_id=user.clinic_id)
+    audit.record(session, actor, entry)
     session.commit()
 
 
@@ -125,7 +126,11 @@ def change_role(session: Session, *, actor: Actor, user_id: int, role: str) -> N
     detail = {"from": user.role, "to": role}
     user.role = role
     audit.record(
-        session, actor, AuditEntry("user.role_change", "user", str(user.id), detail=detail)
+        session,
+        actor,
+        AuditEntry(
+            "user.role_change", "user", str(user.id), detail=detail, clinic_id=user.clinic_id
+        ),
     )
     session.commit()
 
@@ -167,7 +172,8 @@ def revoke_token(session: Session, *, actor: Actor, token_id: int) -> None:
         token_cache.forget(token.id)  # revoked elsewhere: stop trusting it here too
         return
     token.revoked_at = utc_now()
-    audit.record(session, actor, AuditEntry("token.revoke", "api_token", str(token.id)))
+    entry = AuditEntry("token.revoke", "api_token", str(token.id), clinic_id=token.clinic_id)
+    audit.record(session, actor, entry)
     session.commit()
     token_cache.forget(token.id)
 
@@ -194,7 +200,8 @@ def create_clinic(session: Session, *, actor: Actor, name: str) -> int:
         raise InvalidInput((FieldProblem("name", "A clinic of that name exists."),))
     clinic = ClinicRecord(name=name, created_at=utc_now())
     clinic_repo.add(session, clinic)
-    audit.record(session, actor, AuditEntry("clinic.create", "clinic", str(clinic.id)))
+    entry = AuditEntry("clinic.create", "clinic", str(clinic.id), clinic_id=clinic.id)
+    audit.record(session, actor, entry)
     session.commit()
     return clinic.id
 

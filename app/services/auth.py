@@ -107,7 +107,11 @@ def create_user(
     except IntegrityError as exc:
         raise Conflict(f"user {username!r} already exists") from exc
     audit.record(
-        session, actor, AuditEntry("user.create", "user", str(user.id), detail={"role": role})
+        session,
+        actor,
+        AuditEntry(
+            "user.create", "user", str(user.id), detail={"role": role}, clinic_id=user.clinic_id
+        ),
     )
     session.commit()
     return user.id
@@ -171,7 +175,8 @@ def set_display_name(
         "professional_title": {"from": user.professional_title, "to": professional_title},
     }
     user.display_name, user.professional_title = display_name, professional_title
-    audit.record(session, actor, AuditEntry("user.rename", "user", str(user.id), detail=detail))
+    entry = AuditEntry("user.rename", "user", str(user.id), detail=detail, clinic_id=user.clinic_id)
+    audit.record(session, actor, entry)
     session.commit()
 
 
@@ -222,7 +227,11 @@ def log_in(
     # Re-read: a disable or a password reset while the hash was checked must still count.
     if user is None or not user.is_active or not matches or user.password_hash != password_hash:
         detail = {"user": username[:64]}
-        entry = AuditEntry("login.failure", "user", None, outcome="failure", detail=detail)
+        # A known account's failures belong to its clinic: its admin sees them (issue 13).
+        clinic_id = user.clinic_id if user is not None else None
+        entry = AuditEntry(
+            "login.failure", "user", None, outcome="failure", detail=detail, clinic_id=clinic_id
+        )
         audit.record(session, actor, entry)
         session.commit()
         raise AuthenticationFailed("unknown user or wrong password")
@@ -379,7 +388,13 @@ def create_token(
     audit.record(
         session,
         actor,
-        AuditEntry("token.create", "api_token", str(record.id), detail={"scopes": record.scopes}),
+        AuditEntry(
+            "token.create",
+            "api_token",
+            str(record.id),
+            detail={"scopes": record.scopes},
+            clinic_id=record.clinic_id,
+        ),
     )
     session.commit()
     return token
