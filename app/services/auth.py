@@ -82,6 +82,7 @@ def create_user(
     actor: Actor = SYSTEM,
     display_name: str | None = None,
     professional_title: str | None = None,
+    must_change_password: bool = False,
 ) -> int:
     display_name, professional_title = _blank_none(display_name), _blank_none(professional_title)
     problems = user_problems(username, password, role) + name_problems(
@@ -101,6 +102,7 @@ def create_user(
         created_at=utc_now(),
         display_name=display_name,
         professional_title=professional_title,
+        must_change_password=must_change_password,
     )
     try:
         user_repo.add(session, user)

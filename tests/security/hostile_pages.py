@@ -207,4 +207,6 @@ SHOWS_NO_FREE_TEXT = {
     "/smart/callback": "redirects to the planner; its error pages show fixed text and the EHR's "
     "answer status, never a query value",
     "/account/password": "a form of password fields, never filled in again",
+    "/account/reset/{secret}": "password fields and the username (ASCII letters, digits, '.' "
+    "and '_' by rule), never a display name",
 }
