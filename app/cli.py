@@ -73,6 +73,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "--title", default=None, help='professional title, e.g. "Consultant neurologist"'
     )
     user.add_argument("--clinic", default=None, help="clinic name (default: the oldest clinic)")
+    user.add_argument(
+        "--system-admin",
+        action="store_true",
+        help="an admin who manages clinics and every clinic's accounts and audit trail "
+        "(the first admin of an installation needs it)",
+    )
     user.set_defaults(handler=_create_user)
 
     name = commands.add_parser(
@@ -257,6 +263,9 @@ def _create_user(args: argparse.Namespace) -> int:
     from app.services import auth
     from app.services.errors import Conflict, InvalidInput, NotFound
 
+    if args.system_admin and args.role != "admin":
+        print("titrate: --system-admin needs --role admin", file=sys.stderr)
+        return 2
     password = read_new_password(sys.stdin, sys.stderr)
     if password is None:
         return 2
@@ -270,6 +279,7 @@ def _create_user(args: argparse.Namespace) -> int:
             clinic_id=_clinic_id(session, args.clinic),
             display_name=args.display_name,
             professional_title=args.title,
+            system_admin=args.system_admin,
         )
 
     try:

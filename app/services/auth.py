@@ -83,11 +83,14 @@ def create_user(
     display_name: str | None = None,
     professional_title: str | None = None,
     must_change_password: bool = False,
+    system_admin: bool = False,
 ) -> int:
     display_name, professional_title = _blank_none(display_name), _blank_none(professional_title)
     problems = user_problems(username, password, role) + name_problems(
         display_name, professional_title
     )
+    if system_admin and role != ADMIN_ROLE:
+        problems += (FieldProblem("role", "Only an admin can be a system admin."),)
     if problems:
         raise InvalidInput(problems)
     if user_repo.token_name_exists(session, username):
@@ -103,6 +106,7 @@ def create_user(
         display_name=display_name,
         professional_title=professional_title,
         must_change_password=must_change_password,
+        is_system_admin=system_admin,
     )
     try:
         user_repo.add(session, user)
@@ -112,7 +116,11 @@ def create_user(
         session,
         actor,
         AuditEntry(
-            "user.create", "user", str(user.id), detail={"role": role}, clinic_id=user.clinic_id
+            "user.create",
+            "user",
+            str(user.id),
+            detail={"role": role, **({"system_admin": True} if system_admin else {})},
+            clinic_id=user.clinic_id,
         ),
     )
     session.commit()
@@ -153,6 +161,7 @@ def any_user(session: Session) -> bool:
 
 
 MAX_NAME_LENGTH = 100
+ADMIN_ROLE = "admin"
 
 
 def set_display_name(

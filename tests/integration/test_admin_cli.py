@@ -208,3 +208,32 @@ def test_create_token_grants_the_protocol_scopes(cli_engine: Engine) -> None:
         seeded = session.scalars(select(ProtocolVersionRecord.protocol_id)).all()
     assert sorted(api.scopes) == ["protocols:approve", "protocols:write"]
     assert len(seeded) == 9
+
+
+def test_the_first_admin_can_be_a_system_admin_and_only_an_admin(
+    cli_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: clinics belong to an explicit system admin; a fresh installation gets its
+    first one from the command line (the migration only marks an existing admin)."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    args = ["create-user", "--username", "root.admin", "--role", "admin", "--system-admin"]
+    assert main(args) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["create-user", "--username", "plain.admin", "--role", "admin"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    refused = ["create-user", "--username", "sys.viewer", "--role", "viewer", "--system-admin"]
+    assert main(refused) == 2
+    with Session(cli_engine) as session:
+        users = {u.username: u for u in session.scalars(select(UserRecord))}
+        assert users["root.admin"].is_system_admin
+        assert not users["plain.admin"].is_system_admin
+        assert not users["plain.admin"].must_change_password  # the operator's own account
+        assert "sys.viewer" not in users
+        created = session.scalars(
+            select(AuditEventRecord).where(
+                AuditEventRecord.action == "user.create",
+                AuditEventRecord.entity_id == str(users["root.admin"].id),
+            )
+        ).one()
+        assert created.detail == {"role": "admin", "system_admin": True}
+        assert created.clinic_id == users["root.admin"].clinic_id
