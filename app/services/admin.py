@@ -209,6 +209,13 @@ def clinic_id_by_name(session: Session, name: str) -> int:
     return clinic.id
 
 
+def user_id_by_username(session: Session, username: str) -> int:
+    user = user_repo.get_user_by_username(session, username)
+    if user is None:
+        raise NotFound(f"no user named {username!r}")
+    return user.id
+
+
 def _user(session: Session, actor: Actor, user_id: int) -> UserRecord:
     # Another clinic's user is "not found" to an admin of this clinic, as patients are.
     user = user_repo.get_user(session, user_id)

@@ -237,3 +237,25 @@ def test_the_first_admin_can_be_a_system_admin_and_only_an_admin(
         ).one()
         assert created.detail == {"role": "admin", "system_admin": True}
         assert created.clinic_id == users["root.admin"].clinic_id
+
+
+def test_reset_password_prints_a_one_time_link_and_ends_the_old_password(
+    cli_engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["create-user", "--username", "locked.out", "--role", "admin"]) == 0
+    with Session(cli_engine) as session:
+        before = session.scalars(select(UserRecord.password_hash)).one()
+    capsys.readouterr()
+    assert main(["reset-password", "--username", "locked.out"]) == 0
+    out = capsys.readouterr()
+    link = out.out.strip()
+    assert link.startswith(get_settings().public_url.rstrip("/") + "/account/reset/")
+    assert "not shown again" in out.err
+    with Session(cli_engine) as session:
+        assert session.scalars(select(UserRecord.password_hash)).one() != before
+        row = session.scalars(
+            select(AuditEventRecord).where(AuditEventRecord.action == "user.password_reset")
+        ).one()
+        assert link.rsplit("/", 1)[1] not in str(row.detail)
+    assert main(["reset-password", "--username", "nobody.here"]) == 2
