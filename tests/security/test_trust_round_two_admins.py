@@ -12,10 +12,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import AuditEventRecord, PasswordResetLinkRecord
+from app.db.repositories import accounts as account_repo
 from app.db.repositories import users as user_repo
 from app.services import admin, auth, password_reset
 from app.services.context import SYSTEM, Actor, utc_now
-from app.services.errors import InvalidInput
+from app.services.errors import InvalidInput, NotFound
 from app.services.password_policy import common_passwords, password_problems
 from tests.factories.clinics import default_clinic_id, make_clinic, make_clinic_token, make_user
 from tests.web.admin_helpers import log_in_admin
@@ -186,3 +187,23 @@ def test_self_service_password_change_needs_the_current_password(
     )  # fmt: skip
     assert wrong.status_code == 422
     assert "This is not your current password." in wrong.text
+
+
+def test_a_reset_link_is_claimed_once_even_when_two_posts_race(db: Session) -> None:
+    """The link is claimed by one conditional UPDATE: of two requests that both saw it open,
+    only the first marks it used; the second changes nothing."""
+    make_user(db, username="race.reset", role="viewer", clinic_id=default_clinic_id(db))
+    db.commit()
+    user_id = user_repo.get_user_by_username(db, "race.reset").id  # type: ignore[union-attr]
+    link = admin.reset_password(db, actor=SYSTEM, user_id=user_id)
+    record = db.scalars(
+        select(PasswordResetLinkRecord).where(PasswordResetLinkRecord.user_id == user_id)
+    ).one()
+    assert account_repo.claim_reset_link(db, record.id, at=utc_now())
+    assert not account_repo.claim_reset_link(db, record.id, at=utc_now())
+    db.commit()
+    with pytest.raises(NotFound):
+        password_reset.set_password_by_link(
+            db, secret=link.secret, new="too late a phrase 9", new_again="too late a phrase 9",
+            actor=SYSTEM,
+        )  # fmt: skip
