@@ -82,7 +82,7 @@ migrate: setup
 run: migrate
 	@echo "Titrate on http://$(HOST):$(PORT)  (database: $(TITRATE_DATABASE_URL); Ctrl-C stops)"
 	@echo "First time? In another terminal create the first administrator (asks for the password twice):"
-	@echo "  TITRATE_ENVIRONMENT=$(TITRATE_ENVIRONMENT) TITRATE_DATABASE_URL='$(TITRATE_DATABASE_URL)' $(BIN)/titrate create-user --username admin --role admin --display-name 'Your Name'"
+	@echo "  TITRATE_ENVIRONMENT=$(TITRATE_ENVIRONMENT) TITRATE_DATABASE_URL='$(TITRATE_DATABASE_URL)' $(BIN)/titrate create-user --username admin --role admin --system-admin --display-name 'Your Name'"
 	TITRATE_ENVIRONMENT=$(TITRATE_ENVIRONMENT) TITRATE_DATABASE_URL='$(TITRATE_DATABASE_URL)' \
 		exec $(BIN)/titrate serve --host $(HOST) --port $(PORT)
 

@@ -73,7 +73,21 @@ def _build_parser() -> argparse.ArgumentParser:
         "--title", default=None, help='professional title, e.g. "Consultant neurologist"'
     )
     user.add_argument("--clinic", default=None, help="clinic name (default: the oldest clinic)")
+    user.add_argument(
+        "--system-admin",
+        action="store_true",
+        help="an admin who manages clinics and every clinic's accounts and audit trail "
+        "(the first admin of an installation needs it)",
+    )
     user.set_defaults(handler=_create_user)
+
+    reset = commands.add_parser(
+        "reset-password",
+        help="end a user's sessions and password and print a one-time link (24 h) on which "
+        "they choose a new one; nobody else learns it",
+    )
+    reset.add_argument("--username", required=True)
+    reset.set_defaults(handler=_reset_password)
 
     name = commands.add_parser(
         "set-name", help="set how pages and prints name a user (display name and title)"
@@ -257,6 +271,9 @@ def _create_user(args: argparse.Namespace) -> int:
     from app.services import auth
     from app.services.errors import Conflict, InvalidInput, NotFound
 
+    if args.system_admin and args.role != "admin":
+        print("titrate: --system-admin needs --role admin", file=sys.stderr)
+        return 2
     password = read_new_password(sys.stdin, sys.stderr)
     if password is None:
         return 2
@@ -270,6 +287,7 @@ def _create_user(args: argparse.Namespace) -> int:
             clinic_id=_clinic_id(session, args.clinic),
             display_name=args.display_name,
             professional_title=args.title,
+            system_admin=args.system_admin,
         )
 
     try:
@@ -333,6 +351,32 @@ def _create_token(args: argparse.Namespace) -> int:
         print(f"titrate: {exc}", file=sys.stderr)
         return 2
     print(token)
+    return 0
+
+
+def _reset_password(args: argparse.Namespace) -> int:
+    from app.config import get_settings
+    from app.services import admin
+    from app.services.context import SYSTEM
+    from app.services.errors import NotFound
+
+    def reset(session: Session) -> tuple[str, str]:
+        user_id = admin.user_id_by_username(session, args.username)
+        link = admin.reset_password(session, actor=SYSTEM, user_id=user_id)
+        return link.secret, link.expires_at.isoformat(timespec="minutes")
+
+    try:
+        secret, expires = _with_session(reset)
+    except NotFound as exc:
+        print(f"titrate: {exc}", file=sys.stderr)
+        return 2
+    base = get_settings().public_url.rstrip("/")
+    print(f"{base}/account/reset/{secret}")
+    print(
+        f"one-time link for {args.username}, valid until {expires} (UTC); their password and "
+        "sessions have ended. Hand it over yourself; it is not shown again.",
+        file=sys.stderr,
+    )
     return 0
 
 

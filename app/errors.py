@@ -15,6 +15,7 @@ from starlette.responses import Response
 from app import refusals
 from app.api.v1.problems import render_api_error
 from app.domain.titration.errors import TitrationError
+from app.middleware import loggable_path
 from app.refusals import AuditedRefusal
 from app.services.errors import Busy, ServiceError
 from app.services.permissions import Refused, record_refusal
@@ -29,7 +30,7 @@ def install_error_handlers(app: FastAPI) -> None:
             log.warning(
                 "database busy id=%s path=%s",
                 request.scope.get("state", {}).get("request_id"),
-                request.url.path,
+                loggable_path(request.url.path),
             )
             exc = Busy()
         if not isinstance(
@@ -39,7 +40,7 @@ def install_error_handlers(app: FastAPI) -> None:
             log.error(
                 "unhandled id=%s path=%s error=%s",
                 request.scope.get("state", {}).get("request_id"),
-                request.url.path,
+                loggable_path(request.url.path),
                 type(exc).__name__,
             )
         if isinstance(exc, Refused):
@@ -70,7 +71,7 @@ def _audit_edge_refusal(request: Request, refusal: AuditedRefusal) -> None:
         log.error(
             "refusal not audited id=%s path=%s error=%s",
             request.scope.get("state", {}).get("request_id"),
-            request.url.path,
+            loggable_path(request.url.path),
             type(exc).__name__,
         )
 
@@ -88,11 +89,13 @@ def is_lock_timeout(exc: Exception) -> bool:
 def _audit_refusal(request: Request, refusal: Refused) -> None:
     try:
         with request.app.state.sessionmaker() as session:
-            record_refusal(session, refusal, method=request.method, path=request.url.path)
+            record_refusal(
+                session, refusal, method=request.method, path=loggable_path(request.url.path)
+            )
     except Exception as exc:  # the refusal stands even when the audit write fails
         log.error(
             "refusal not audited id=%s path=%s error=%s",
             request.scope.get("state", {}).get("request_id"),
-            request.url.path,
+            loggable_path(request.url.path),
             type(exc).__name__,
         )

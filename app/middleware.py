@@ -60,7 +60,7 @@ class SecurityHeadersMiddleware:
                 "request id=%s method=%s path=%s status=%s ms=%.1f",
                 request_id,
                 scope["method"],
-                _loggable_path(scope["path"]),
+                loggable_path(scope["path"]),
                 status_holder[0] if status_holder else "-",
                 (time.perf_counter() - started) * 1000,
             )
@@ -70,5 +70,9 @@ class SecurityHeadersMiddleware:
 _FEED_PATH = re.compile(r"^(/api/v1/calendar-feeds/)[^/]+(\.ics)$")
 
 
-def _loggable_path(path: str) -> str:
-    return _FEED_PATH.sub(r"\1…\2", path)
+# Nor is a password reset link's (services/password_reset.py).
+_RESET_PATH = re.compile(r"^(/account/reset/)[^/]+$")
+
+
+def loggable_path(path: str) -> str:
+    return _RESET_PATH.sub(r"\1…", _FEED_PATH.sub(r"\1…\2", path))

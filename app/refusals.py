@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from fastapi import HTTPException, Request
 from sqlalchemy.orm import Session
 
+from app.middleware import loggable_path
 from app.services import audit
 from app.services.audit import AuditEntry
 from app.services.context import Actor
@@ -44,7 +45,11 @@ def record(session: Session, request: Request, refusal: AuditedRefusal) -> None:
         client_ip=request.client.host if request.client else None,
     )
     action = "excess_rate_limit_exceeded" if refusal.reason == "rate_limit" else "access.refused"
-    detail = {"reason": refusal.reason, "method": request.method, "path": request.url.path[:200]}
+    detail = {
+        "reason": refusal.reason,
+        "method": request.method,
+        "path": loggable_path(request.url.path)[:200],
+    }
     entry = AuditEntry(action, "request", None, detail=detail, outcome="failure")
     audit.record(session, actor, entry)
     session.commit()

@@ -73,6 +73,23 @@ class UserSessionRecord(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class PasswordResetLinkRecord(Base):
+    """A one-time link an admin hands to a user whose password was reset (issue 13): the
+    user chooses the new password there, so the admin never knows a usable one. Only the
+    SHA-256 of the link's secret is kept; a link ends when used, when it expires, or when a
+    newer link for the same user is made (`ended_at`)."""
+
+    __tablename__ = "password_reset_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 class ApiTokenRecord(Base):
     __tablename__ = "api_token"
 
@@ -192,6 +209,11 @@ class AuditEventRecord(Base):
     request_id: Mapped[str | None] = mapped_column(String(40))
     client_ip: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16), default="success")
+    # The clinic the row belongs to (the record it concerns, else the actor's), so an admin
+    # reviews only their own clinic's trail (issue 13). NULL on rows written before the
+    # column existed (attributed through their actor, patient or target when reviewed) and
+    # on rows of no clinic (the system's own, unknown usernames).
+    clinic_id: Mapped[int | None] = mapped_column(index=True)
     # The HMAC key the row was chained with (app/db/audit_chain.py); NULL before keys existed.
     key_id: Mapped[str | None] = mapped_column(String(16))
     # Hash chain (app/db/audit_chain.py): prev_hash is the row_hash of id - 1.

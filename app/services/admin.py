@@ -19,11 +19,12 @@ from app.db.repositories import clinics as clinic_repo
 from app.db.repositories import users as user_repo
 from app.db.repositories.accounts import TokenRow, UserRow
 from app.domain.patients import FieldProblem
-from app.services import audit, auth, token_cache
+from app.services import audit, auth, password_reset, token_cache
 from app.services.audit import AuditEntry
 from app.services.context import Actor, utc_now
 from app.services.errors import Forbidden, InvalidInput, NotFound
 from app.services.password_policy import password_problems
+from app.services.password_reset import ResetLink
 from app.services.permissions import admin_scope, can, require
 
 MAX_TOKEN_DAYS = 730
@@ -72,6 +73,10 @@ def create_user(session: Session, *, actor: Actor, new: NewUser) -> int:
         actor=actor,
         display_name=new.display_name,
         professional_title=new.professional_title,
+        # The admin typed this password: it only opens the change-password page, where the
+        # user chooses one the admin never knew (issue 13). The command line's operator
+        # sets up their own account and is not asked again.
+        must_change_password=actor.kind == "user",
     )
 
 
@@ -92,27 +97,19 @@ def set_user_active(session: Session, *, actor: Actor, user_id: int, active: boo
         ended = account_repo.end_open_sessions(session, user.id, at=utc_now())
         detail = {"sessions_ended": ended}
     action = "user.enable" if active else "user.disable"
-    audit.record(session, actor, AuditEntry(action, "user", str(user.id), detail=detail))
-    session.commit()
-
-
-def reset_password(session: Session, *, actor: Actor, user_id: int, password: str) -> None:
-    """Sets a new password and ends the user's sessions (the password is never audited)."""
-    require(actor, "user.manage")
-    user = _user(session, actor, user_id)
-    problems = _password_problems(password, user.username)
-    if problems:
-        raise InvalidInput(problems)
-    user.password_hash = auth.hash_password(password)
-    # The admin's password only opens the change-password page: the user must choose one
-    # the admin never knew before anything else (issue 13).
-    user.must_change_password = True
-    ended = account_repo.end_open_sessions(session, user.id, at=utc_now())
-    entry = AuditEntry(
-        "user.password_reset", "user", str(user.id), detail={"sessions_ended": ended}
-    )
+    entry = AuditEntry(action, "user", str(user.id), detail=detail, clinic_id=user.clinic_id)
     audit.record(session, actor, entry)
     session.commit()
+
+
+def reset_password(session: Session, *, actor: Actor, user_id: int) -> ResetLink:
+    """A one-time link for the user to choose a new password (services/password_reset.py):
+    the admin never knows a usable password (issue 13). The old password stops working and
+    the user's sessions end in the same commit."""
+    require(actor, "user.manage")
+    password_hash = password_reset.unknown_password_hash()
+    user = _user(session, actor, user_id)
+    return password_reset.issue_link(session, actor=actor, user=user, password_hash=password_hash)
 
 
 def change_role(session: Session, *, actor: Actor, user_id: int, role: str) -> None:
@@ -125,7 +122,11 @@ def change_role(session: Session, *, actor: Actor, user_id: int, role: str) -> N
     detail = {"from": user.role, "to": role}
     user.role = role
     audit.record(
-        session, actor, AuditEntry("user.role_change", "user", str(user.id), detail=detail)
+        session,
+        actor,
+        AuditEntry(
+            "user.role_change", "user", str(user.id), detail=detail, clinic_id=user.clinic_id
+        ),
     )
     session.commit()
 
@@ -167,7 +168,8 @@ def revoke_token(session: Session, *, actor: Actor, token_id: int) -> None:
         token_cache.forget(token.id)  # revoked elsewhere: stop trusting it here too
         return
     token.revoked_at = utc_now()
-    audit.record(session, actor, AuditEntry("token.revoke", "api_token", str(token.id)))
+    entry = AuditEntry("token.revoke", "api_token", str(token.id), clinic_id=token.clinic_id)
+    audit.record(session, actor, entry)
     session.commit()
     token_cache.forget(token.id)
 
@@ -194,7 +196,8 @@ def create_clinic(session: Session, *, actor: Actor, name: str) -> int:
         raise InvalidInput((FieldProblem("name", "A clinic of that name exists."),))
     clinic = ClinicRecord(name=name, created_at=utc_now())
     clinic_repo.add(session, clinic)
-    audit.record(session, actor, AuditEntry("clinic.create", "clinic", str(clinic.id)))
+    entry = AuditEntry("clinic.create", "clinic", str(clinic.id), clinic_id=clinic.id)
+    audit.record(session, actor, entry)
     session.commit()
     return clinic.id
 
@@ -204,6 +207,13 @@ def clinic_id_by_name(session: Session, name: str) -> int:
     if clinic is None:
         raise NotFound(f"no clinic named {name!r}")
     return clinic.id
+
+
+def user_id_by_username(session: Session, username: str) -> int:
+    user = user_repo.get_user_by_username(session, username)
+    if user is None:
+        raise NotFound(f"no user named {username!r}")
+    return user.id
 
 
 def _user(session: Session, actor: Actor, user_id: int) -> UserRecord:

@@ -1,7 +1,9 @@
 """Reviewing the audit trail (RELIABILITY.md A6): filtered pages and a report download.
 
 Only admins may review (`audit.review` in permissions), and every review is itself an audit
-event, with the filters used and how many rows were shown.
+event, with the filters used and how many rows were shown. An admin sees their own clinic's
+rows only; a system admin (and the system) every row (issue 13; how a row belongs to a
+clinic: `repositories.audit._of_clinic`).
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ class AuditFilters:
     category: str = "all"
     zone: tzinfo = UTC
 
-    def to_query(self) -> AuditQuery:
+    def to_query(self, *, clinic_id: int | None) -> AuditQuery:
         return AuditQuery(
+            clinic_id=clinic_id,
             patient_id=self.patient_id,
             actor_name=self.actor_name or None,
             since=_midnight(self.date_from, self.zone) if self.date_from else None,
@@ -68,9 +71,8 @@ def review_audit(
 ) -> AuditPage:
     """One page of events, newest first, and the review recorded."""
     permissions.require(actor, "audit.review")
-    events = audit_repo.search_events(
-        session, filters.to_query(), limit=PAGE_SIZE + 1, before_id=before_id
-    )
+    query = filters.to_query(clinic_id=permissions.admin_scope(actor))
+    events = audit_repo.search_events(session, query, limit=PAGE_SIZE + 1, before_id=before_id)
     page, more = events[:PAGE_SIZE], len(events) > PAGE_SIZE
     _record_review(session, actor, filters, shown=len(page), output="page")
     session.commit()
@@ -82,7 +84,8 @@ def audit_report(
 ) -> tuple[list[AuditEventRecord], bool]:
     """Every matching event (newest first, at most REPORT_LIMIT) and whether more matched."""
     permissions.require(actor, "audit.review")
-    events = audit_repo.search_events(session, filters.to_query(), limit=REPORT_LIMIT + 1)
+    query = filters.to_query(clinic_id=permissions.admin_scope(actor))
+    events = audit_repo.search_events(session, query, limit=REPORT_LIMIT + 1)
     rows, truncated = events[:REPORT_LIMIT], len(events) > REPORT_LIMIT
     _record_review(session, actor, filters, shown=len(rows), output="csv")
     session.commit()

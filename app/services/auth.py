@@ -82,11 +82,15 @@ def create_user(
     actor: Actor = SYSTEM,
     display_name: str | None = None,
     professional_title: str | None = None,
+    must_change_password: bool = False,
+    system_admin: bool = False,
 ) -> int:
     display_name, professional_title = _blank_none(display_name), _blank_none(professional_title)
     problems = user_problems(username, password, role) + name_problems(
         display_name, professional_title
     )
+    if system_admin and role != ADMIN_ROLE:
+        problems += (FieldProblem("role", "Only an admin can be a system admin."),)
     if problems:
         raise InvalidInput(problems)
     if user_repo.token_name_exists(session, username):
@@ -101,13 +105,23 @@ def create_user(
         created_at=utc_now(),
         display_name=display_name,
         professional_title=professional_title,
+        must_change_password=must_change_password,
+        is_system_admin=system_admin,
     )
     try:
         user_repo.add(session, user)
     except IntegrityError as exc:
         raise Conflict(f"user {username!r} already exists") from exc
     audit.record(
-        session, actor, AuditEntry("user.create", "user", str(user.id), detail={"role": role})
+        session,
+        actor,
+        AuditEntry(
+            "user.create",
+            "user",
+            str(user.id),
+            detail={"role": role, **({"system_admin": True} if system_admin else {})},
+            clinic_id=user.clinic_id,
+        ),
     )
     session.commit()
     return user.id
@@ -147,6 +161,7 @@ def any_user(session: Session) -> bool:
 
 
 MAX_NAME_LENGTH = 100
+ADMIN_ROLE = "admin"
 
 
 def set_display_name(
@@ -171,7 +186,8 @@ def set_display_name(
         "professional_title": {"from": user.professional_title, "to": professional_title},
     }
     user.display_name, user.professional_title = display_name, professional_title
-    audit.record(session, actor, AuditEntry("user.rename", "user", str(user.id), detail=detail))
+    entry = AuditEntry("user.rename", "user", str(user.id), detail=detail, clinic_id=user.clinic_id)
+    audit.record(session, actor, entry)
     session.commit()
 
 
@@ -222,7 +238,11 @@ def log_in(
     # Re-read: a disable or a password reset while the hash was checked must still count.
     if user is None or not user.is_active or not matches or user.password_hash != password_hash:
         detail = {"user": username[:64]}
-        entry = AuditEntry("login.failure", "user", None, outcome="failure", detail=detail)
+        # A known account's failures belong to its clinic: its admin sees them (issue 13).
+        clinic_id = user.clinic_id if user is not None else None
+        entry = AuditEntry(
+            "login.failure", "user", None, outcome="failure", detail=detail, clinic_id=clinic_id
+        )
         audit.record(session, actor, entry)
         session.commit()
         raise AuthenticationFailed("unknown user or wrong password")
@@ -379,7 +399,13 @@ def create_token(
     audit.record(
         session,
         actor,
-        AuditEntry("token.create", "api_token", str(record.id), detail={"scopes": record.scopes}),
+        AuditEntry(
+            "token.create",
+            "api_token",
+            str(record.id),
+            detail={"scopes": record.scopes},
+            clinic_id=record.clinic_id,
+        ),
     )
     session.commit()
     return token

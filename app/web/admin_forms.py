@@ -79,17 +79,5 @@ def parse_new_token(raw: FormData) -> tuple[AdminForm, NewToken]:
     return form, NewToken(form.values["name"], tuple(form.scopes), days, clinic_id)
 
 
-_TYPED_TWICE_DIFFERENTLY = "The two passwords differ."
-
-
-def parse_new_password(raw: FormData) -> tuple[AdminForm, str | None]:
-    form = AdminForm({})
-    password = str(raw.get("password", ""))
-    if password != str(raw.get("password_again", "")):
-        form.errors["password_again"] = _TYPED_TWICE_DIFFERENTLY
-        return form, None
-    return form, password
-
-
 # Service problems name values; the form shows them next to the input that holds them.
 _FORM_FIELD = {"scope": "scopes"}

@@ -24,6 +24,7 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOGIN_CSRF_COOKIE = "titrate_login_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+RESET_LINK_PREFIX = "/account/reset/"
 
 
 class LoginRequired(HTTPException):
@@ -144,6 +145,11 @@ async def verify_csrf(request: Request, login: OptionalLogin) -> None:
     if request.url.path == "/login":
         # Before login there is no server session yet: double-submit cookie instead.
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    elif request.url.path.startswith(RESET_LINK_PREFIX):
+        # A one-time reset link's address carries its 256-bit secret: a forged form from
+        # another site cannot know it, so the secret is the synchronizer token here (the
+        # Origin and Sec-Fetch-Site checks above still apply).
+        return
     elif login is None:
         raise LoginRequired()
     else:

@@ -194,6 +194,8 @@ def site_pages(ids: SeededRecords) -> list[SitePage]:
         SitePage("admin-clinics", "/admin/clinics", ADMIN, "/admin/clinics"),
         *_protocol_pages(),
         SitePage("account-password", "/account/password", VIEWER, "/account/password"),
+        # A link that does not (or no longer) work; a working one resets someone's password.
+        SitePage("reset-link-spent", "/account/reset/{secret}", None, "/account/reset/x", 404),
         SitePage("audit", "/audit", ADMIN, "/audit"),
         SitePage("audit-patient", "/audit", ADMIN, f"/audit?patient={ids.patient_id}"),
         SitePage("audit-bad-filter", "/audit", ADMIN, "/audit?date_from=yesterday", 422),

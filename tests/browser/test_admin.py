@@ -19,6 +19,8 @@ from tests.factories.users import PASSWORD
 pytestmark = pytest.mark.browser
 
 NEW_PASSWORD = "a long enough password"
+CHOSEN_PASSWORD = "my very own passphrase 3"
+LINK_PASSWORD = "chosen through the link 5"
 
 
 def _shot(page: Page, directory: Path, name: str) -> None:
@@ -85,12 +87,39 @@ def test_admin_creates_a_user_then_disables_them_and_their_session_ends(
     expect(row).to_contain_text("never")
     _shot(page, screenshot_dir, "03-created")
 
-    # The new user logs in elsewhere and works...
+    # The new user logs in elsewhere: the admin's initial password only opens the
+    # change-password page, where they choose their own (issue 13)...
     user_context = _context(browser, live_server)
     user_page = user_context.new_page()
     _log_in(user_page, username, NEW_PASSWORD)
+    expect(user_page).to_have_url(re.compile(r"/account/password$"))
+    user_page.get_by_label("Current password").fill(NEW_PASSWORD)
+    user_page.locator("#f-password").fill(CHOSEN_PASSWORD)
+    user_page.get_by_label("New password, again").fill(CHOSEN_PASSWORD)
+    user_page.get_by_role("button", name="Change password").click()
+    expect(user_page).to_have_url(re.compile(r"/login$"))
+    _log_in(user_page, username, CHOSEN_PASSWORD)
     expect(user_page).to_have_url(re.compile(r"/worklist$"))
     expect(user_page.get_by_text(f"{username} (prescriber)")).to_be_visible()
+
+    # ...forgets it: the admin makes a one-time link, never a password...
+    page.get_by_role("link", name=f"Reset password of {username}").click()
+    expect(page.get_by_role("heading", name=f"Reset the password of {username}")).to_be_visible()
+    page.get_by_role("button", name="Make a reset link").click()
+    link = page.get_by_label("One-time link").input_value()
+    assert re.fullmatch(r"https?://[^/]+/account/reset/[A-Za-z0-9_-]{40,}", link)
+    _shot(page, screenshot_dir, "03b-reset-link")
+    user_page.reload()
+    expect(user_page).to_have_url(re.compile(r"/login$"))  # their session ended
+    user_page.goto(link)
+    user_page.locator("#f-password").fill(LINK_PASSWORD)
+    user_page.get_by_label("New password, again").fill(LINK_PASSWORD)
+    _shot(user_page, screenshot_dir, "03c-reset-page")
+    user_page.get_by_role("button", name="Set password").click()
+    expect(user_page).to_have_url(re.compile(r"/login$"))
+    _log_in(user_page, username, LINK_PASSWORD)
+    expect(user_page).to_have_url(re.compile(r"/worklist$"))
+    page.get_by_role("link", name="Back to the users").click()
 
     # ...until the admin disables them: their very next request goes to the login page.
     page.reload()
@@ -103,7 +132,7 @@ def test_admin_creates_a_user_then_disables_them_and_their_session_ends(
 
     user_page.reload()
     expect(user_page).to_have_url(re.compile(r"/login$"))
-    _log_in(user_page, username, NEW_PASSWORD)
+    _log_in(user_page, username, LINK_PASSWORD)
     expect(user_page.get_by_role("alert")).to_have_text("Unknown user or wrong password.")
     _shot(user_page, screenshot_dir, "05-disabled-user-refused")
     user_context.close()

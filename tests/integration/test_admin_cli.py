@@ -208,3 +208,54 @@ def test_create_token_grants_the_protocol_scopes(cli_engine: Engine) -> None:
         seeded = session.scalars(select(ProtocolVersionRecord.protocol_id)).all()
     assert sorted(api.scopes) == ["protocols:approve", "protocols:write"]
     assert len(seeded) == 9
+
+
+def test_the_first_admin_can_be_a_system_admin_and_only_an_admin(
+    cli_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: clinics belong to an explicit system admin; a fresh installation gets its
+    first one from the command line (the migration only marks an existing admin)."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    args = ["create-user", "--username", "root.admin", "--role", "admin", "--system-admin"]
+    assert main(args) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["create-user", "--username", "plain.admin", "--role", "admin"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    refused = ["create-user", "--username", "sys.viewer", "--role", "viewer", "--system-admin"]
+    assert main(refused) == 2
+    with Session(cli_engine) as session:
+        users = {u.username: u for u in session.scalars(select(UserRecord))}
+        assert users["root.admin"].is_system_admin
+        assert not users["plain.admin"].is_system_admin
+        assert not users["plain.admin"].must_change_password  # the operator's own account
+        assert "sys.viewer" not in users
+        created = session.scalars(
+            select(AuditEventRecord).where(
+                AuditEventRecord.action == "user.create",
+                AuditEventRecord.entity_id == str(users["root.admin"].id),
+            )
+        ).one()
+        assert created.detail == {"role": "admin", "system_admin": True}
+        assert created.clinic_id == users["root.admin"].clinic_id
+
+
+def test_reset_password_prints_a_one_time_link_and_ends_the_old_password(
+    cli_engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["create-user", "--username", "locked.out", "--role", "admin"]) == 0
+    with Session(cli_engine) as session:
+        before = session.scalars(select(UserRecord.password_hash)).one()
+    capsys.readouterr()
+    assert main(["reset-password", "--username", "locked.out"]) == 0
+    out = capsys.readouterr()
+    link = out.out.strip()
+    assert link.startswith(get_settings().public_url.rstrip("/") + "/account/reset/")
+    assert "not shown again" in out.err
+    with Session(cli_engine) as session:
+        assert session.scalars(select(UserRecord.password_hash)).one() != before
+        row = session.scalars(
+            select(AuditEventRecord).where(AuditEventRecord.action == "user.password_reset")
+        ).one()
+        assert link.rsplit("/", 1)[1] not in str(row.detail)
+    assert main(["reset-password", "--username", "nobody.here"]) == 2

@@ -210,4 +210,6 @@ SHOWS_NO_FREE_TEXT = {
     "answer status, never a query value",
     "/account/password": "a form of password fields, never filled in again",
     "/protocols": "protocol ids, their packaged titles, versions, hashes and dates: no typed text",
+    "/account/reset/{secret}": "password fields and the username (ASCII letters, digits, '.' "
+    "and '_' by rule), never a display name",
 }

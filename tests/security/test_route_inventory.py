@@ -27,6 +27,9 @@ PUBLIC_ROUTES = {
     ("GET", "/cds-services"),  # CDS Hooks discovery is public by the standard
     ("GET", "/smart/launch"),  # a SMART launch starts logged out; the EHR vouches for the user
     ("GET", "/smart/callback"),
+    # A password reset link: its address holds a one-time secret an admin handed over.
+    ("GET", "/account/reset/{secret}"),
+    ("POST", "/account/reset/{secret}"),
 }
 
 

@@ -26,7 +26,11 @@ def _unsafe_web_paths(app: FastAPI) -> list[tuple[str, str]]:
         for method, path, _ in iter_routes(app)
         # The API and the CDS Hooks services take no cookies (a bearer token, the EHR's
         # signed JWT), so there is no session for a forged request to ride on.
-        if method in UNSAFE and not path.startswith(("/api/", "/cds-services")) and path != "/login"
+        # /login proves its origin with a double-submit cookie (tested below); a reset link's
+        # page with the link's own secret (test_a_reset_links_page_proves_origin_by_its_secret).
+        if method in UNSAFE
+        and not path.startswith(("/api/", "/cds-services"))
+        and path not in ("/login", "/account/reset/{secret}")
     )
 
 
@@ -205,3 +209,16 @@ def test_a_failed_login_is_audited_without_the_password(client: TestClient, db: 
         {"user": "vera.viewer"},
     )
     assert wrong not in str(event.detail)
+
+
+@pytest.mark.parametrize(
+    "headers", [{"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}]
+)
+def test_a_reset_links_page_proves_origin_by_its_secret(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    """No session and no cookie: the 256-bit secret in the address is what a forged form
+    cannot know, so a guess is a 404 that changes nothing, and a foreign origin is a 403."""
+    data = {"password": "a long enough phrase 1", "password_again": "a long enough phrase 1"}
+    assert client.post("/account/reset/guessed", data=data).status_code == 404
+    assert client.post("/account/reset/guessed", data=data, headers=headers).status_code == 403

@@ -19,7 +19,7 @@ from tests.web.admin_helpers import (
     second_client,
     user_id,
 )
-from tests.web.helpers import HX, log_in, unique
+from tests.web.helpers import HX, hidden_csrf, log_in, unique
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -34,9 +34,25 @@ def _create(client: TestClient, csrf: str, username: str, **fields: str) -> None
     assert response.headers["location"].endswith("/admin/users")
 
 
+CHOSEN_PASSWORD = "chosen by the user 77"
+
+
 def _logged_in_as(app: FastAPI, username: str, password: str = "a long enough password"):  # type: ignore[no-untyped-def]
+    """A user the admin created: the admin's initial password only opens the change-password
+    page (issue 13); the user chooses CHOSEN_PASSWORD there and logs in with it."""
     other = second_client(app)
-    assert log_in(other, username, password).status_code == 303
+    landed = log_in(other, username, password)
+    assert landed.status_code == 303
+    if landed.headers["location"].endswith("/account/password"):
+        assert other.get("/patients").headers["location"].endswith("/account/password")
+        data = {
+            "csrf_token": hidden_csrf(other.get("/account/password").text),
+            "current_password": password,
+            "password": CHOSEN_PASSWORD,
+            "password_again": CHOSEN_PASSWORD,
+        }
+        assert other.post("/account/password", data=data).status_code == 303
+        assert log_in(other, username, CHOSEN_PASSWORD).status_code == 303
     return other
 
 
@@ -157,7 +173,7 @@ class TestDisableAndEnable:
         assert refused.headers["location"].endswith("/login")
         sessions = db.scalars(select(UserSessionRecord).where(UserSessionRecord.user_id == target))
         assert all(s.ended_at is not None for s in sessions)
-        assert log_in(second_client(app), username, "a long enough password").status_code == 401
+        assert log_in(second_client(app), username, CHOSEN_PASSWORD).status_code == 401
         (event,) = audit_rows(db, "user.disable", target)
         assert event.actor_name == "ada.admin"
         assert event.detail == {"sessions_ended": 1}
@@ -193,8 +209,11 @@ class TestDisableAndEnable:
         )
 
 
+RESET_LINK = re.compile(r'value="(http://testserver/account/reset/[A-Za-z0-9_-]{40,})"')
+
+
 class TestResetPassword:
-    def test_reset_ends_old_sessions_and_only_the_new_password_works(
+    def test_reset_gives_a_one_time_link_ends_sessions_and_the_old_password(
         self, client: TestClient, app: FastAPI, db: Session
     ) -> None:
         csrf = log_in_admin(client)
@@ -205,36 +224,59 @@ class TestResetPassword:
         form = client.get(f"/admin/users/{target}/password")
         assert form.status_code == 200
         assert username in form.text
+        assert 'type="password"' not in form.text  # the admin types no password
 
-        data = {"csrf_token": csrf, "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
-        response = client.post(f"/admin/users/{target}/password", data=data)
-        assert response.status_code == 303
+        response = client.post(f"/admin/users/{target}/password", data={"csrf_token": csrf})
+        assert response.status_code == 201
+        match = RESET_LINK.search(response.text)
+        assert match is not None
+        link = match.group(1).removeprefix("http://testserver")
 
         assert other.get("/patients").headers.get("location", "").endswith("/login")
         assert log_in(second_client(app), username, "a long enough password").status_code == 401
-        assert log_in(second_client(app), username, NEW_PASSWORD).status_code == 303
         (event,) = audit_rows(db, "user.password_reset", target)
-        assert event.detail == {"sessions_ended": 1}
-        assert NEW_PASSWORD not in str(event.detail)
-        assert event.reason is None
+        assert event.detail is not None
+        assert event.detail["sessions_ended"] == 1
+        assert link.rsplit("/", 1)[1] not in str(event.detail)
+
+        user = second_client(app)
+        page = user.get(link)
+        assert page.status_code == 200
+        assert username in page.text
+        data = {"password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
+        assert user.post(link, data=data).status_code == 303
+        assert log_in(second_client(app), username, NEW_PASSWORD).status_code == 303
+        (chosen,) = audit_rows(db, "user.password_set", target)
+        assert chosen.actor_name == username
+        # Once only.
+        assert user.get(link).status_code == 404
+        again = {"password": "yet another passphrase", "password_again": "yet another passphrase"}
+        assert user.post(link, data=again).status_code == 404
+        assert log_in(second_client(app), username, NEW_PASSWORD).status_code == 303
 
     @pytest.mark.parametrize(
         ("password", "again", "message"),
         [
             ("short", "short", "At least 12 characters."),
             (NEW_PASSWORD, NEW_PASSWORD + "x", "The two passwords differ."),
+            ("password1234", "password1234", "most common passwords"),
         ],
     )
-    def test_a_bad_new_password_rerenders_the_form_and_changes_nothing(
+    def test_a_bad_new_password_on_the_link_page_rerenders_and_keeps_the_link(
         self, client: TestClient, app: FastAPI, db: Session, password: str, again: str, message: str
     ) -> None:
         csrf = log_in_admin(client)
         target = user_id(db, "vera.viewer")
-        data = {"csrf_token": csrf, "password": password, "password_again": again}
-        response = client.post(f"/admin/users/{target}/password", data=data)
-        assert response.status_code == 422
-        assert message in response.text
-        assert log_in(second_client(app), "vera.viewer", PASSWORD).status_code == 303
+        response = client.post(f"/admin/users/{target}/password", data={"csrf_token": csrf})
+        match = RESET_LINK.search(response.text)
+        assert match is not None
+        link = match.group(1).removeprefix("http://testserver")
+        user = second_client(app)
+        refused = user.post(link, data={"password": password, "password_again": again})
+        assert refused.status_code == 422
+        assert message in refused.text
+        assert user.get(link).status_code == 200  # still open
+        assert log_in(second_client(app), "vera.viewer", PASSWORD).status_code == 401
 
 
 class TestChangeRole:

@@ -8,7 +8,13 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.db.models import ApiTokenRecord, ClinicRecord, UserRecord, UserSessionRecord
+from app.db.models import (
+    ApiTokenRecord,
+    ClinicRecord,
+    PasswordResetLinkRecord,
+    UserRecord,
+    UserSessionRecord,
+)
 from app.db.repositories.users import person_label
 from app.db.row_ids import is_possible_row_id
 
@@ -112,3 +118,56 @@ def username_taken(session: Session, username: str) -> bool:
 def clinic_name_taken(session: Session, name: str) -> bool:
     query = select(ClinicRecord.id).where(func.lower(ClinicRecord.name) == name.lower())
     return session.scalars(query).first() is not None
+
+
+# --- one-time password reset links (issue 13) ----------------------------------------------
+
+
+def add_reset_link(session: Session, link: PasswordResetLinkRecord) -> None:
+    session.add(link)
+    session.flush()
+
+
+def end_reset_links(session: Session, user_id: int, *, at: datetime) -> int:
+    """Ends the user's links that are still open (a newer link replaces them)."""
+    result = session.execute(
+        update(PasswordResetLinkRecord)
+        .where(
+            PasswordResetLinkRecord.user_id == user_id,
+            PasswordResetLinkRecord.used_at.is_(None),
+            PasswordResetLinkRecord.ended_at.is_(None),
+        )
+        .values(ended_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def open_reset_link(
+    session: Session, token_sha256: str, *, now: datetime
+) -> PasswordResetLinkRecord | None:
+    """The link with this hash if it is unused, not replaced and not expired."""
+    query = select(PasswordResetLinkRecord).where(
+        PasswordResetLinkRecord.token_sha256 == token_sha256,
+        PasswordResetLinkRecord.used_at.is_(None),
+        PasswordResetLinkRecord.ended_at.is_(None),
+        PasswordResetLinkRecord.expires_at > now,
+    )
+    return session.scalars(query).first()
+
+
+def claim_reset_link(session: Session, link_id: int, *, at: datetime) -> bool:
+    """Marks the link used, if it still was open: of two requests racing with the same link,
+    exactly one gets True (one conditional UPDATE)."""
+    result = session.execute(
+        update(PasswordResetLinkRecord)
+        .where(
+            PasswordResetLinkRecord.id == link_id,
+            PasswordResetLinkRecord.used_at.is_(None),
+            PasswordResetLinkRecord.ended_at.is_(None),
+            PasswordResetLinkRecord.expires_at > at,
+        )
+        .values(used_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1

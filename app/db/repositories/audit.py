@@ -13,11 +13,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, not_, or_, select, true, type_coerce, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Text,
+    and_,
+    cast,
+    not_,
+    or_,
+    select,
+    true,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.db.audit_chain import head_seal, installed_keys, keyed_chain_hash
-from app.db.models import AuditChainHeadRecord, AuditEventRecord
+from app.db.models import (
+    ApiTokenRecord,
+    AuditChainHeadRecord,
+    AuditEventRecord,
+    PatientRecord,
+    UserRecord,
+)
 
 AUDIT_TABLE = AuditEventRecord.__table__
 HEAD_TABLE = AuditChainHeadRecord.__table__
@@ -35,6 +53,9 @@ class AuditEntry:
     reason: str | None = None
     detail: dict[str, Any] | None = None
     outcome: str = "success"
+    # The clinic the row belongs to; services.audit.record fills it from the actor or the
+    # patient when the service leaves it empty.
+    clinic_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +100,7 @@ def add_audit_event(
         request_id=actor.request_id,
         client_ip=actor.client_ip,
         outcome=entry.outcome,
+        clinic_id=entry.clinic_id,
         key_id=key.key_id,
         prev_hash=head.last_hash,
     )
@@ -151,6 +173,8 @@ class AuditQuery:
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
     category: str = "all"
+    # Only rows of this clinic (an admin's review); None: every row (a system admin).
+    clinic_id: int | None = None
 
 
 def search_events(
@@ -167,6 +191,8 @@ def search_events(
 def _conditions(query: AuditQuery) -> list[ColumnElement[bool]]:
     event = AuditEventRecord
     conditions = [_category_condition(query.category)]
+    if query.clinic_id is not None:
+        conditions.append(_of_clinic(query.clinic_id))
     if query.patient_id is not None:
         conditions.append(event.patient_id == query.patient_id)
     if query.actor_name:
@@ -197,3 +223,25 @@ def _category_condition(category: str) -> ColumnElement[bool]:
 def _starts_with_any(prefixes: tuple[str, ...]) -> ColumnElement[bool]:
     action = AuditEventRecord.action
     return or_(*(action.startswith(prefix, autoescape=True) for prefix in prefixes))
+
+
+def _of_clinic(clinic_id: int) -> ColumnElement[bool]:
+    """Rows of one clinic. A row that names its clinic belongs to it; a row without one (those
+    written before the column existed, issue 13) belongs to the clinic of its actor, of its
+    patient, or of the user or token it concerns, so each clinic still sees its own history.
+    Rows of no clinic at all (the system's own, unknown usernames) only system admins see."""
+    event = AuditEventRecord
+    users = select(UserRecord.id).where(UserRecord.clinic_id == clinic_id)
+    tokens = select(ApiTokenRecord.id).where(ApiTokenRecord.clinic_id == clinic_id)
+    patients = select(PatientRecord.id).where(PatientRecord.clinic_id == clinic_id)
+    # entity_id is text: compare with the ids as text (PostgreSQL compares no text with int).
+    user_ids = select(cast(UserRecord.id, String)).where(UserRecord.clinic_id == clinic_id)
+    token_ids = select(cast(ApiTokenRecord.id, String)).where(ApiTokenRecord.clinic_id == clinic_id)
+    attributed = or_(
+        and_(event.actor_kind == "user", event.actor_id.in_(users)),
+        and_(event.actor_kind == "token", event.actor_id.in_(tokens)),
+        event.patient_id.in_(patients),
+        and_(event.entity_type == "user", event.entity_id.in_(user_ids)),
+        and_(event.entity_type == "api_token", event.entity_id.in_(token_ids)),
+    )
+    return or_(event.clinic_id == clinic_id, and_(event.clinic_id.is_(None), attributed))

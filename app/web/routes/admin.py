@@ -17,7 +17,6 @@ from app.web.admin_forms import (
     AdminForm,
     empty_token_form,
     empty_user_form,
-    parse_new_password,
     parse_new_token,
     parse_new_user,
 )
@@ -90,29 +89,26 @@ def password_form(
     request: Request, user_id: int, session: SessionDep, clinician: CurrentClinician
 ) -> Response:
     user = admin_service.get_user(session, actor=clinician, user_id=user_id)
-    return _password_page(request, clinician, user, AdminForm({}))
+    context = {"user": user, **_common(clinician)}
+    template = "admin/_password_form.html" if is_partial(request) else "admin/password.html"
+    return render(request, template, context)
 
 
 @router.post("/users/{user_id}/password", name="admin:reset_password")
 def reset_password(
-    request: Request,
-    user_id: int,
-    session: SessionDep,
-    clinician: CurrentClinician,
-    posted: PostedForm,
+    request: Request, user_id: int, session: SessionDep, clinician: CurrentClinician
 ) -> Response:
-    user = admin_service.get_user(session, actor=clinician, user_id=user_id)
-    form, password = parse_new_password(posted)
-    if password is not None:
-        try:
-            admin_service.reset_password(
-                session, actor=clinician, user_id=user_id, password=password
-            )
-        except InvalidInput as exc:
-            form.add_problems(exc.problems)
-        else:
-            return redirect(request, str(request.url_for("admin:users")))
-    return _password_page(request, clinician, user, form, status=422)
+    link = admin_service.reset_password(session, actor=clinician, user_id=user_id)
+    # The only time the link is shown: the page is no-store like every page, and neither
+    # the log line nor the audit row carries its secret.
+    context = {
+        "link": str(request.url_for("account:reset_form", secret=link.secret)),
+        "username": link.username,
+        "expires_at": link.expires_at,
+        **_common(clinician),
+    }
+    template = "admin/_reset_link.html" if is_partial(request) else "admin/reset_link.html"
+    return render(request, template, context, status_code=201)
 
 
 @router.get("/tokens", name="admin:tokens")
@@ -181,14 +177,6 @@ def _user_form_page(
     context = {"form": form, "clinic_options": _clinic_options(session, clinician)}
     template = "admin/_user_form.html" if is_partial(request) else "admin/user_form.html"
     return render(request, template, {**context, **_common(clinician)}, status_code=status)
-
-
-def _password_page(
-    request: Request, clinician: Actor, user: object, form: AdminForm, *, status: int = 200
-) -> Response:
-    context = {"form": form, "user": user, **_common(clinician)}
-    template = "admin/_password_form.html" if is_partial(request) else "admin/password.html"
-    return render(request, template, context, status_code=status)
 
 
 def _token_form_page(
