@@ -18,8 +18,10 @@ from tests.factories.users import make_token
 
 SEED_IDS = {
     "oral-adult", "oral-older-adult", "oral-renal", "oral-paediatric", "oral-taper", "itb",
-    "formulations", "medication-dictionary", "findings",
+    "formulations", "formulary", "medication-dictionary", "findings",
 }  # fmt: skip
+# formulary_0001 brought version 2 of these (the stock moved into the formulary).
+VERSION_2 = {"formulations", "findings"}
 
 
 def _headers(db: Session, name: str, *scopes: str) -> dict[str, str]:
@@ -56,7 +58,7 @@ def test_the_seed_keeps_every_file_fingerprint_and_the_engine_reads_the_database
     rows = {row["id"]: row for row in listed.json()}
     assert set(rows) == SEED_IDS == set(files)
     for protocol_id, row in rows.items():
-        assert row["version"] == 1
+        assert row["version"] == (2 if protocol_id in VERSION_2 else 1)
         assert row["sha256"] == files[protocol_id].sha256
     assert app.state.protocols.refs == load_protocols().refs
     assert protocol_service.load_effective(db).refs == load_protocols().refs
@@ -94,7 +96,9 @@ def test_values_outside_the_allowed_range_are_refused_naming_each_parameter(
     fields = {error["loc"][1]: error["msg"] for error in answer.json()["errors"]}
     assert set(fields) == {"parameters.start_mg_day", "parameters.interval_days"}
     assert "allowed range (5 to 15" in fields["parameters.start_mg_day"]
-    stored = select(ProtocolVersionRecord).where(ProtocolVersionRecord.version == 2)
+    stored = select(ProtocolVersionRecord).where(
+        ProtocolVersionRecord.protocol_id == "oral-adult", ProtocolVersionRecord.version == 2
+    )
     assert db.scalars(stored).all() == []
 
 

@@ -18,11 +18,12 @@ from app.api.v1.protocol_schemas import (
     ProtocolDraftIn,
     ProtocolOut,
     ProtocolVersionOut,
+    PumpModelIn,
 )
 from app.db.models import ProtocolVersionRecord
 from app.services import protocols as protocol_service
 from app.services.context import Actor, utc_now
-from app.services.protocols import ParameterChange
+from app.services.protocols import ParameterChange, ParameterValue
 
 router = APIRouter(tags=["protocols"])
 
@@ -82,7 +83,7 @@ def draft_version(
     """A draft: the newest approved version with these parameters changed. 422 names every
     value that does not parse, lies outside its allowed range or passes a hard limit."""
     changes = {
-        name: ParameterChange(value=item.value, source=item.source)
+        name: ParameterChange(value=_plain(item.value), source=item.source)
         for name, item in body.parameters.items()
     }
     record = protocol_service.draft_version(
@@ -113,3 +114,10 @@ def approve_version(
     if body.effective_from <= utc_now().date():
         request.app.state.protocols = protocol_service.load_effective(session)
     return version_out(record)
+
+
+def _plain(value: str | list[str] | list[PumpModelIn]) -> ParameterValue:
+    """The value as the protocol document writes it (pump models as plain objects)."""
+    if isinstance(value, str):
+        return value
+    return [item.model_dump() if isinstance(item, PumpModelIn) else item for item in value]
