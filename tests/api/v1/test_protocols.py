@@ -192,3 +192,75 @@ def test_scopes_keep_drafting_and_approving_apart(client: TestClient, db: Sessio
     assert _draft(client, writer, "oral-adult", interval_days="7").status_code == 201
     assert _approve(client, writer, "oral-adult", 2, date.today()).status_code == 403
     assert client.get("/api/v1/protocols", headers=approver).status_code == 403
+
+
+def test_a_formulary_without_20_mg_tablets_is_drafted_approved_and_gives_10_mg_tablets(
+    client: TestClient, app: FastAPI, db: Session
+) -> None:
+    """Issue 17 item 5 through the API: list and structured values, a second pharmacist's
+    approval, then a preview whose 20 mg doses are two 10 mg tablets."""
+    writer = _headers(db, "pharm_a", "protocols:write")
+    approver = _headers(db, "pharm_b", "protocols:approve")
+    previewer = _headers(db, "previewer", "plans:preview")
+    before = preview(client, previewer).json()
+    last = before["steps"][-1]["administrations"][0]["preparation"]
+    assert (last["tablet_strength"]["value"], last["tablets"]) == (20, 1)
+    body = {
+        "parameters": {
+            "tablet_strengths_mg": {"value": ["5", "10"], "source": "Pharmacy stock 2026-12"},
+            "scored_tablet_strengths_mg": {"value": ["10"], "source": "Pharmacy stock 2026-12"},
+            "pump_models": {
+                "value": [{"model": "SynchroMed II", "reservoir_ml": "40"}],
+                "source": "A.6.8 (device manuals); our implants",
+            },
+        },
+        "reason": "No 20 mg tablets in stock.",
+    }
+    url = "/api/v1/protocols/formulary/versions"
+    drafted = client.post(url, json=body, headers=writer)
+    assert drafted.status_code == 201, drafted.text
+    parameters = drafted.json()["parameters"]
+    assert parameters["tablet_strengths_mg"]["value"] == ["5", "10"]
+    assert parameters["pump_models"]["value"] == [{"model": "SynchroMed II", "reservoir_ml": "40"}]
+    assert parameters["oral_solution_mg_per_ml"]["value"] == ["1"]  # unchanged, with its source
+    assert _approve(client, writer, "formulary", 2, date.today()).status_code == 403
+    approved = _approve(client, approver, "formulary", 2, date.today())
+    assert approved.status_code == 200, approved.text
+    plan = preview(client, previewer).json()
+    used = {p["id"]: p for p in plan["protocols"]}
+    assert (used["formulary"]["version"], used["formulary"]["sha256"]) == (
+        "2", drafted.json()["sha256"],
+    )  # fmt: skip
+    assert [s["daily_dose"]["value"] for s in plan["steps"]] == [15, 30, 45, 60]
+    for administration in plan["steps"][-1]["administrations"]:
+        preparation = administration["preparation"]
+        assert (preparation["tablet_strength"]["value"], preparation["tablets"]) == (10, 2)
+    strengths = {line["tablet_strength"]["value"] for line in plan["dispense"]}
+    assert strengths == {5, 10}
+    assert app.state.protocols.formulary.pumps["pump_models"][0].reservoir_ml == 40
+
+
+def test_a_formulary_draft_is_checked_as_a_whole_and_against_the_hard_limits(
+    client: TestClient, db: Session
+) -> None:
+    writer = _headers(db, "pharm_a", "protocols:write")
+    url = "/api/v1/protocols/formulary/versions"
+
+    def draft(**values: object) -> Any:
+        parameters = {name: {"value": v, "source": "Pharmacy"} for name, v in values.items()}
+        return client.post(url, json={"parameters": parameters}, headers=writer)
+
+    unstocked_scored = draft(scored_tablet_strengths_mg=["25"])
+    assert unstocked_scored.status_code == 422
+    assert "not a stocked tablet strength" in unstocked_scored.text
+    too_strong = draft(intrathecal_pump_mcg_per_ml=["500", "3000"])
+    assert too_strong.status_code == 422
+    errors = too_strong.json()["errors"]
+    assert [e["loc"][1] for e in errors] == ["parameters.intrathecal_pump_mcg_per_ml"]
+    assert "hard limit" in errors[0]["msg"]
+    huge_pump = draft(pump_models=[{"model": "Tank", "reservoir_ml": "200"}])
+    assert huge_pump.status_code == 422
+    assert "hard limit (10 to 50" in huge_pump.text
+    no_model = draft(pump_models=[{"reservoir_ml": "20"}])
+    assert no_model.status_code == 422
+    assert draft(oral_solution_mg_per_ml=[]).status_code == 201  # no solution stocked
