@@ -18,6 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.domain.titration import (
+    Dose,
+    DoseNotDeliverableError,
+    DoseUnit,
     Formulation,
     Override,
     Plan,
@@ -30,10 +33,12 @@ from app.domain.titration import (
     build_plan,
     load_protocols,
 )
+from app.domain.titration.oral_doses import levels_by_rules, stock_findings, tablet_form
 from app.domain.titration.plan import PreparationForm
 from app.domain.titration.protocol import read_protocol_bytes
 from app.domain.titration.protocol_limits import limit_problems
-from tests.unit.domain.builders import PROTOCOLS, codes, make_patient, make_request, mg
+from app.domain.titration.refill import calculate_refill
+from tests.unit.domain.builders import PROTOCOLS, START, codes, make_patient, make_request, mg
 from tests.unit.domain.test_properties_oral_a6 import oral_requests
 
 D = Decimal
@@ -174,6 +179,8 @@ def test_the_most_dilute_stocked_solution_is_used() -> None:
         ({"pump_models": [{"model": "X"}]}, "exactly model and reservoir_ml"),
         ({"pump_models": [{"model": " ", "reservoir_ml": "20"}]}, "model's name"),
         ({"pump_models": []}, "non-empty list"),
+        ({"pump_models": [{"model": "X", "reservoir_ml": "0"}]}, "more than 0 mL"),
+        ({"oral_solution_mg_per_ml": "1"}, "expected a list"),
     ],
 )
 def test_the_loader_refuses_an_inconsistent_formulary(values: dict[str, Any], message: str) -> None:
@@ -184,12 +191,16 @@ def test_the_loader_refuses_an_inconsistent_formulary(values: dict[str, Any], me
 def test_hard_limits_hold_for_every_stocked_pump_value() -> None:
     assert limit_problems(PROTOCOLS.formulary) == ()
     edited = stock(
-        intrathecal_pump_mcg_per_ml=["500", "3000"],
+        intrathecal_pump_mcg_per_ml=["500", "3000", "4000"],
         pump_models=[{"model": "Big", "reservoir_ml": "60"}],
     ).formulary
     problems = {p.parameter: p.message for p in limit_problems(edited)}
     assert set(problems) == {"intrathecal_pump_mcg_per_ml", "pump_models"}
+    # One problem per parameter: its first value out of bounds.
     assert "3000 is outside the hard limit (50 to 2000" in problems["intrathecal_pump_mcg_per_ml"]
+    assert [pump.label for pump in PROTOCOLS.formulary.pumps["pump_models"]][:3] == [
+        "SynchroMed II, 20 mL", "SynchroMed II, 40 mL", "Prometra, 20 mL",
+    ]  # fmt: skip
     assert "60 is outside the hard limit (10 to 50" in problems["pump_models"]
 
 
@@ -254,3 +265,61 @@ def test_every_dose_is_deliverable_from_the_stock_and_never_above_the_request(
             else:
                 assert preparation.concentration is not None
                 assert preparation.concentration.value in solutions
+
+
+def test_only_25_mg_scored_tablets_cannot_keep_the_adult_pace_so_the_solution_is_used() -> None:
+    protocols = stock(tablet_strengths_mg=["25"], scored_tablet_strengths_mg=["25"])
+    plan = build_plan(make_request(), protocols)
+    assert "solution_only" in codes(plan)
+    assert [s.daily_dose.value for s in plan.steps] == [15, 30, 45, 60]
+
+
+def test_a_taper_takes_coarse_tablets_only_when_every_level_divides() -> None:
+    only_20 = stock(tablet_strengths_mg=["20"], scored_tablet_strengths_mg=["20"])
+    taper = make_request(plan_type=PlanType.ORAL_TAPER, current_daily_dose=mg(120))
+    plan = build_plan(taper, only_20)
+    assert [s.daily_dose.value for s in plan.steps] == [90, 60, 30]
+    assert {strength for step in tablets_of(plan) for strength, _ in step} == {D(20)}
+    # From 80 mg/day the 20 mg level would be twice 10 mg (A.6.2): the solution instead.
+    from_80 = build_plan(dataclasses.replace(taper, current_daily_dose=mg(80)), only_20)
+    assert "solution_only" in codes(from_80)
+    assert [s.daily_dose.value for s in from_80.steps] == [60, 40, 20]
+
+
+def test_the_stock_finding_names_the_first_step_that_differs() -> None:
+    assert stock_findings([(D(5),)], None) == ()
+    assert stock_findings([(D(5),)], [(D(5),)]) == ()
+    (shorter,) = stock_findings([(D(10),)], [(D(10),), (D(5), D(5), D(5))])
+    assert shorter.detail == "Step 2: the protocol gives 5 + 5 + 5 mg; the stock gives no step."
+    (longer,) = stock_findings([(D(10),), (D(20),)], [(D(10),)])
+    assert longer.detail == "Step 2: the protocol gives no step; the stock gives 20 mg."
+    (unknown,) = stock_findings([(D(10),)], [])
+    assert (unknown.code, unknown.detail) == ("formulary_changes_doses", "")
+
+
+def test_levels_by_rules_costs_nothing_for_todays_stock_and_survives_a_refusal() -> None:
+    todays = tablet_form(PROTOCOLS.formulations, PROTOCOLS.formulary)
+    assert todays.rules_step is None
+    assert levels_by_rules(todays, lambda form: pytest.fail("not called")) is None
+    only_10 = stock(tablet_strengths_mg=["10"], scored_tablet_strengths_mg=[])
+    coarse = tablet_form(PROTOCOLS.formulations, only_10.formulary)
+    assert (coarse.step, coarse.rules_step) == (D(10), D(5))
+
+    def refuse(form: object) -> list[tuple[Decimal, ...]]:
+        raise DoseNotDeliverableError("no")
+
+    assert levels_by_rules(coarse, refuse) == ()
+
+
+def test_a_refill_at_a_concentration_the_clinic_does_not_stock_is_major() -> None:
+    def refill(concentration: str) -> list[str]:
+        result = calculate_refill(
+            reservoir_ml=D(20), alarm_volume_ml=D(2), concentration_mcg_per_ml=D(concentration),
+            daily_dose=Dose(D(100), DoseUnit.MCG), fill_date=START,
+            max_refill_interval_days=180, protocols=PROTOCOLS,
+        )  # fmt: skip
+        return [f"{f.code}:{f.severity.value}" for f in result.findings]
+
+    assert refill("1000") == []
+    assert refill("750") == ["concentration_not_stocked:major"]
+    assert refill("250") == ["diluted_concentration:info"]
