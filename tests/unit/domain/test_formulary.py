@@ -232,6 +232,10 @@ def _overridden(request: PlanRequest, protocols: ProtocolSet) -> Plan | None:
 def test_every_dose_is_deliverable_from_the_stock_and_never_above_the_request(
     protocols: ProtocolSet, request: PlanRequest
 ) -> None:
+    _check_deliverable(protocols, request)
+
+
+def _check_deliverable(protocols: ProtocolSet, request: PlanRequest) -> None:
     plan = _overridden(request, protocols)
     if plan is None or plan.status is PlanStatus.BLOCKED:
         return
@@ -323,3 +327,25 @@ def test_a_refill_at_a_concentration_the_clinic_does_not_stock_is_major() -> Non
     assert refill("1000") == []
     assert refill("750") == ["concentration_not_stocked:major"]
     assert refill("250") == ["diluted_concentration:info"]
+
+
+@st.composite
+def adult_tablet_requests(draw: st.DrawFn) -> PlanRequest:
+    """Adults on tablets (the random oral requests are mostly children or refused)."""
+    taper = draw(st.booleans())
+    current = draw(st.sampled_from(("10", "15", "20", "30", "40", "45", "60", "80", "120")))
+    return make_request(
+        patient=make_patient(age_years=D(draw(st.integers(18, 90)))),
+        plan_type=PlanType.ORAL_TAPER if taper else PlanType.ORAL_TITRATION,
+        current_daily_dose=mg(current) if taper or draw(st.booleans()) else None,
+        target_daily_dose=mg(draw(st.sampled_from(("10", "20", "30", "40", "60", "80")))),
+        doses_per_day=draw(st.none() | st.integers(1, 4)),
+    )
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
+@given(protocols=formularies(), request=adult_tablet_requests())
+def test_adults_doses_are_deliverable_from_the_stock_and_never_above_the_request(
+    protocols: ProtocolSet, request: PlanRequest
+) -> None:
+    _check_deliverable(protocols, request)
