@@ -408,6 +408,17 @@ def _dose_list(doses: tuple[Decimal, ...]) -> str:
     return " + ".join(plain_number(dose) for dose in doses) + " mg"
 
 
+def solution_finding(form: DoseForm) -> FindingCode:
+    """``solution_only`` naming the stocked concentration the volumes are written for (§13:
+    a volume read against another concentration is a several-fold error)."""
+    mg_per_ml = form.mg_per_ml
+    assert mg_per_ml is not None  # nosec B101: a solution form has its concentration
+    per_5_ml = plain_number(mg_per_ml * 5)
+    return FindingCode(
+        "solution_only", f"Concentration: {plain_number(mg_per_ml)} mg/mL ({per_5_ml} mg/5 mL)."
+    )
+
+
 def no_stock_finding(lowest: Decimal) -> FindingCode:
     """``no_stocked_formulation``: the plan is blocked, nothing is rounded to a guess."""
     return FindingCode(

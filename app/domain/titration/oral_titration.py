@@ -25,6 +25,7 @@ from app.domain.titration.oral_doses import (
     lay_out,
     levels_by_rules,
     no_stock_finding,
+    solution_finding,
     stock_findings,
 )
 from app.domain.titration.plan import Limits, MilestoneKind, RenalAssessment
@@ -99,7 +100,8 @@ def draft_oral_titration(
         limits=limits,
         findings=(
             *limit_findings, *current_findings, *adjusted_finding(adjusted), *stock,
-            *_dose_findings(regimen, target, solution_imposed),
+            *_dose_findings(regimen, target),
+            *((solution_finding(form),) if solution_imposed else ()),
         ),
         protocols=refs,
     )  # fmt: skip
@@ -147,15 +149,11 @@ def _first_level(
     return current, ()
 
 
-def _dose_findings(
-    regimen: OralRegimen, target: Decimal, solution_imposed: bool
-) -> tuple[FindingCode, ...]:
+def _dose_findings(regimen: OralRegimen, target: Decimal) -> tuple[FindingCode, ...]:
     findings = [FindingCode("no_benefit_review")]  # R-OA-10
     if regimen.soft_alert is not None and target > regimen.soft_alert:
         usual = f"Usual upper dose: {plain_number(regimen.soft_alert)} mg/day."
         findings.append(FindingCode("above_usual_dose", usual))
-    if solution_imposed:
-        findings.append(FindingCode("solution_only"))
     return tuple(findings)
 
 

@@ -30,6 +30,7 @@ from app.domain.titration.oral_doses import (
     lay_out,
     levels_by_rules,
     no_stock_finding,
+    solution_finding,
     stock_findings,
 )
 from app.domain.titration.plan import Limits, MilestoneKind, RenalAssessment
@@ -116,7 +117,7 @@ def draft_oral_taper(
             *_taper_findings(request, current, regimen, min_days, taper),
             *adjusted_finding(adjusted),
             *stock,
-            *((FindingCode("solution_only"),) if solution_imposed else ()),
+            *((solution_finding(form),) if solution_imposed else ()),
         ),
         protocols=refs,
     )

@@ -136,8 +136,15 @@ def test_only_10_mg_unscored_with_the_solution_stocked_gives_the_solution() -> N
     assert {a.preparation.form for s in plan.steps for a in s.administrations if a.preparation} == {
         PreparationForm.ORAL_SOLUTION
     }
-    assert "solution_only" in codes(plan)
+    solution = next(f for f in plan.findings if f.code == "solution_only")
+    assert solution.message.endswith("Concentration: 1 mg/mL (5 mg/5 mL).")
     assert [s.daily_dose.value for s in plan.steps] == [15, 30, 45, 60]
+    strong = stock(
+        tablet_strengths_mg=["10"], scored_tablet_strengths_mg=[], oral_solution_mg_per_ml=["5"]
+    )
+    taper = make_request(plan_type=PlanType.ORAL_TAPER, current_daily_dose=mg(30))
+    solution = next(f for f in build_plan(taper, strong).findings if f.code == "solution_only")
+    assert solution.message.endswith("Concentration: 5 mg/mL (25 mg/5 mL).")
 
 
 def test_stock_that_changes_the_protocols_doses_is_a_major_finding() -> None:
