@@ -284,7 +284,7 @@ def _above_maximum(
 ) -> dict[str, Any]:
     suggestions = []
     if dose.per_administration_mg is not None:
-        strength = min(protocols.formulations.decimal_lists["tablet_strengths_mg"])
+        strength = min(protocols.formulary.decimal_lists["tablet_strengths_mg"])
         per_dose = round_to_strength(maximum / dose.times_a_day, strength)
         if per_dose > 0:
             suggestions.append(

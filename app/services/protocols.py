@@ -39,11 +39,16 @@ from app.services.reads import read_only
 LOG = logging.getLogger("titrate.protocols")
 
 
+# A parameter's value as a protocol document writes it: a decimal or text, a list of them,
+# or a list of objects (pump_models: model and reservoir_ml).
+ParameterValue = str | list[str] | list[dict[str, str]] | list[str | dict[str, str]]
+
+
 @dataclass(frozen=True, slots=True)
 class ParameterChange:
     """A new value for one parameter, with the source that justifies it (required)."""
 
-    value: str | list[str]
+    value: ParameterValue
     source: str
 
 

@@ -1,10 +1,11 @@
 """What the plan page shows of the titration loop: observation markers on the dose chart,
-the pump form's defaults, and the links that start a follow-on plan with every field."""
+the pump form's defaults and the formulary's pumps, and the links that start a follow-on
+plan with every field."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -12,6 +13,7 @@ from urllib.parse import urlencode
 from app.db.models import PlanRecord, PlanVersionRecord, PumpRefillRecord
 from app.domain.titration.follow_up import MAS_SCORES as MAS_SCORES
 from app.domain.titration.follow_up import AdverseEffect
+from app.domain.titration.protocol import Protocol
 from app.printing.i18n import N_
 from app.services.observations import ObservationView
 from app.web.plan_chart import ObservationPoint, build_chart
@@ -51,6 +53,28 @@ def with_observation_markers(
     ]
     chart = build_chart(json.loads(version.plan_json), points, start_dose=view.chart.start_dose)
     return replace(view, chart=chart)
+
+
+@dataclass(frozen=True, slots=True)
+class PumpStock:
+    """The formulary's pumps and pump concentrations, as the pump forms offer them: each
+    choice's value is the figure the field takes (a pump model fills in its reservoir)."""
+
+    reservoirs: tuple[tuple[str, str], ...]
+    concentrations: tuple[tuple[str, str], ...]
+
+
+def pump_stock(formulary: Protocol) -> PumpStock:
+    return PumpStock(
+        reservoirs=tuple(
+            (format_decimal(pump.reservoir_ml), pump.label)
+            for pump in formulary.pumps["pump_models"]
+        ),
+        concentrations=tuple(
+            (format_decimal(value), f"{format_decimal(value)} mcg/mL")
+            for value in formulary.decimal_lists["intrathecal_pump_mcg_per_ml"]
+        ),
+    )
 
 
 def pump_defaults(refills: list[PumpRefillRecord], today: date) -> dict[str, str]:

@@ -2,8 +2,10 @@
 
 Every protocol the engine's ProtocolSet reads is seeded as version 1, approved by the system,
 effective from 2000-01-01, with its file's exact bytes as content, so its sha256 is the one
-the engine reported when it read the file. The files stay in the package as the seed and as
-the developers' reference.
+the engine reported when it read the file. The bytes are read from a frozen copy,
+migrations/seeds/protocols_0001/, not from the package: a later version of a packaged file
+(formulary_0001 brings formulations and findings version 2) must not change what this
+migration wrote.
 
 Revision ID: protocols_0001_seeded
 Revises: pages_0001_display_names
@@ -16,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from importlib import resources
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -69,11 +71,11 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_protocol_version_protocol_id"), "protocol_version", ["protocol_id"], unique=False
     )
-    package = resources.files("app.domain.titration.protocols")
+    seeds = Path(__file__).resolve().parent.parent / "seeds" / "protocols_0001"
     now = datetime.now(UTC)
     protocols, versions = [], []
     for protocol_id in SEEDED:
-        raw = package.joinpath(f"{protocol_id}.json").read_bytes()
+        raw = (seeds / f"{protocol_id}.json").read_bytes()
         document = json.loads(raw)
         protocols.append({"id": protocol_id, "title": document["title"]})
         versions.append(

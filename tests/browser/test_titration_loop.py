@@ -213,3 +213,22 @@ def test_a_pharmacist_works_the_review_queue(
     page.screenshot(path=str(SHOTS / "loop-06-reviewed.png"), full_page=True)
     page.goto("/worklist")
     expect(page.locator("#worklist tbody tr").filter(has_text=family)).to_have_count(0)
+
+
+def test_the_pump_form_offers_the_formularys_pumps_and_concentrations(
+    browser: Browser, live_server: str, migrated_engine: Engine
+) -> None:
+    """Issue 17: the reservoir field lists the formulary's pump models (choosing one fills in
+    its reservoir), the concentration field the stocked pump concentrations."""
+    patient_id, _ = _patient(migrated_engine)
+    itb_id = _plan(migrated_engine, patient_id, _itb)
+    page = _page(browser, live_server)
+    page.goto(f"/plans/{itb_id}")
+    options = "el => Array.from(el.list.options).map(o => [o.value, o.label])"
+    models = page.locator("#p-reservoir").evaluate(options)
+    assert ["40", "SynchroMed II, 40 mL"] in models
+    assert ["20", "Prometra, 20 mL"] in models
+    stocked = page.locator("#p-conc").evaluate(options)
+    assert [value for value, _ in stocked] == ["500", "1000", "2000"]
+    assert page.locator("#f-reservoir_ml").evaluate(options) == models  # the calculator too
+    page.locator("#pump").screenshot(path=str(SHOTS / "formulary-pump-form.png"))

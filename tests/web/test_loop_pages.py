@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from app.domain.titration.model import Indication, IntrathecalInput, Patient, Pl
 from app.services import plans as plan_service
 from app.services.plans import SaveOptions
 from tests.factories.clinics import default_clinic_id, make_patient_in, protocols, system_actor
+from tests.unit.domain.test_formulary import stock
 from tests.web.helpers import header_csrf, log_in
 
 TODAY = date.today()
@@ -202,3 +204,40 @@ def test_the_taper_link_carries_every_field_and_completes_the_titration(
     assert "current_daily_dose=30" in link
     planner = logged_in_client.get(link).text
     assert f'name="supersedes_plan_id" value="{plan.id}"' in planner
+
+
+def test_the_pump_forms_offer_the_formularys_pumps_and_concentrations(
+    logged_in_client: TestClient, db: Session, app: FastAPI
+) -> None:
+    """Issue 17: picking a pump model fills in its reservoir; other figures can still be
+    typed (the API keeps taking explicit numbers)."""
+    plan = _itb(db)
+    url = f"/plans/{plan.id}"
+    page = logged_in_client.get(url).text
+    models = page.split('<datalist id="p-reservoir-models">')[1].split("</datalist>")[0]
+    assert '<option value="40" label="SynchroMed II, 40 mL">' in models
+    assert '<option value="20" label="Prometra, 20 mL">' in models
+    assert 'list="p-reservoir-models"' in page
+    concentrations = page.split('<datalist id="p-conc-stocked">')[1].split("</datalist>")[0]
+    assert concentrations.count("<option") == 3
+    assert '<datalist id="l-reservoir_ml">' in page  # the refill calculator offers them too
+    app.state.protocols = stock(
+        pump_models=[{"model": "Prometra II", "reservoir_ml": "20"}],
+        intrathecal_pump_mcg_per_ml=["1000"],
+    )
+    clinic = logged_in_client.get(url).text
+    models = clinic.split('<datalist id="p-reservoir-models">')[1].split("</datalist>")[0]
+    assert models == '<option value="20" label="Prometra II, 20 mL"></option>'
+    concentrations = clinic.split('<datalist id="l-concentration_mcg_per_ml">')[1]
+    assert concentrations.split("</datalist>")[0] == (
+        '<option value="1000" label="1000 mcg/mL"></option>'
+    )
+    token = header_csrf(clinic)
+    answer = logged_in_client.post(
+        f"{url}/refill",
+        data={"csrf_token": token, "reservoir_ml": "20", "alarm_volume_ml": "2",
+              "concentration_mcg_per_ml": "500", "daily_dose": "150",
+              "fill_date": TODAY.isoformat(), "max_refill_interval_days": "180"},
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert "not in the clinic" in answer.text  # 500 mcg/mL is not stocked here

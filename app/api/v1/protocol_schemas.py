@@ -19,9 +19,19 @@ DRAFT_EXAMPLE: dict[str, Any] = {
 }
 
 
+class PumpModelIn(InputModel):
+    model: str = Field(min_length=1, max_length=60, description="The pump's model name.")
+    reservoir_ml: _Value = Field(description="Its reservoir volume in mL (10–50, A.6.8).")
+
+
 class ParameterValueIn(InputModel):
-    value: _Value | list[_Value] = Field(
-        description="Decimals as strings (exact); a list for list parameters."
+    value: (
+        _Value
+        | Annotated[list[_Value], Field(max_length=50)]
+        | Annotated[list[PumpModelIn], Field(min_length=1, max_length=50)]
+    ) = Field(
+        description="Decimals as strings (exact); a list for list parameters (empty when a "
+        "formulary list stocks nothing); objects with model and reservoir_ml for pump_models."
     )
     source: str = Field(min_length=1, max_length=500, description="Where the value comes from.")
 

@@ -29,6 +29,7 @@ class ProtocolSet:
     oral_taper: Protocol
     itb: Protocol
     formulations: Protocol
+    formulary: Protocol
     medications: MedicationDictionary
     findings: FindingCatalogue
 
@@ -36,7 +37,7 @@ class ProtocolSet:
     def refs(self) -> tuple[ProtocolRef, ...]:
         parameter_protocols = (
             self.oral_adult, self.oral_older_adult, self.oral_renal, self.oral_paediatric,
-            self.oral_taper, self.itb, self.formulations,
+            self.oral_taper, self.itb, self.formulations, self.formulary,
         )  # fmt: skip
         return (
             *(protocol.ref for protocol in parameter_protocols),
@@ -58,6 +59,7 @@ def load_protocols(read: Callable[[str], bytes] = read_protocol_bytes) -> Protoc
         oral_taper=parse_protocol("oral-taper", read("oral-taper")),
         itb=parse_protocol("itb", read("itb")),
         formulations=parse_protocol("formulations", read("formulations")),
+        formulary=parse_protocol("formulary", read("formulary")),
         medications=parse_medications(read("medication-dictionary")),
         findings=parse_findings(read("findings")),
     )

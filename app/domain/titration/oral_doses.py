@@ -2,19 +2,22 @@
 
 Every single dose is rounded down to the formulation's granularity; an uneven split puts
 the extra units on the evening dose first (R-OA §2 PROPOSAL, order from the protocol);
-the daily dose is the exact sum of the planned single doses.
+the daily dose is the exact sum of the planned single doses. What can be given comes from
+the clinic's formulary (stocked strengths, which are scored, the oral solutions); how finely
+doses are rounded comes from the rules (``formulations``, §11).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from app.domain.titration.draft import FindingCode
 from app.domain.titration.errors import DoseNotDeliverableError
+from app.domain.titration.library import ProtocolSet
 from app.domain.titration.model import Formulation
 from app.domain.titration.plan import (
     Administration,
@@ -27,7 +30,13 @@ from app.domain.titration.plan import (
 )
 from app.domain.titration.protocol import Protocol
 from app.domain.titration.steps import make_step
-from app.domain.titration.units import Dose, DoseUnit, round_to_strength, round_up_to_strength
+from app.domain.titration.units import (
+    Dose,
+    DoseUnit,
+    plain_number,
+    round_to_strength,
+    round_up_to_strength,
+)
 
 _HUNDREDTH = Decimal("0.01")
 
@@ -43,34 +52,58 @@ DOSE_TIMES: dict[int, tuple[TimeOfDay, ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class DoseForm:
-    """A formulation and the smallest single-dose increment it delivers (mg)."""
+    """A formulation and the smallest single-dose increment it delivers (mg).
+
+    ``rules_step`` is set when the stock is coarser than the rules' rounding (§11): the
+    increment the rules would have used, to tell the prescriber what the stock changed.
+    """
 
     formulation: Formulation
     step: Decimal
     tablet_strengths: tuple[Decimal, ...] = ()
     scored_strengths: tuple[Decimal, ...] = ()
     mg_per_ml: Decimal | None = None
+    rules_step: Decimal | None = None
 
     def delivers(self, amount: Decimal) -> bool:
         """True when ``amount`` is a positive whole multiple of the increment."""
         return amount >= self.step and round_to_strength(amount, self.step) == amount
 
-
-def tablet_form(formulations: Protocol) -> DoseForm:
-    """Tablet library; halves only of scored tablets (5 mg granularity by default)."""
-    strengths = formulations.decimal_lists["tablet_strengths_mg"]
-    scored = formulations.decimal_lists["scored_tablet_strengths_mg"]
-    step = min(strength / 2 if strength in scored else strength for strength in strengths)
-    return DoseForm(Formulation.TABLET, step, strengths, scored)
+    def at_rules_step(self) -> DoseForm | None:
+        """The same form at the rules' rounding, when the stock made it coarser."""
+        if self.rules_step is None:
+            return None
+        return replace(self, step=self.rules_step, rules_step=None)
 
 
-def solution_form(formulations: Protocol, *, child: bool) -> DoseForm:
-    """1 mg/mL solution: 0.1 mg steps for children, 0.5 mg for adults (§11 rounding)."""
+def tablet_form(formulations: Protocol, formulary: Protocol) -> DoseForm:
+    """The stocked tablets; halves only of scored ones.
+
+    Doses are whole multiples of the rules' tablet rounding (5 mg, §11) when the stock's
+    smallest piece divides it, else of the smallest multiple of that piece above it (only
+    10 mg unscored: 10 mg), so every multiple is one strength's whole or half tablets.
+    """
+    strengths = formulary.decimal_lists["tablet_strengths_mg"]
+    scored = formulary.decimal_lists["scored_tablet_strengths_mg"]
+    piece = min(strength / 2 if strength in scored else strength for strength in strengths)
+    rules = formulations.decimal("tablet_step_mg")
+    step = piece * (rules / piece).to_integral_value(rounding=ROUND_CEILING)
+    coarser = None if step == rules else rules
+    return DoseForm(Formulation.TABLET, step, strengths, scored, rules_step=coarser)
+
+
+def solution_form(formulations: Protocol, formulary: Protocol, *, child: bool) -> DoseForm | None:
+    """The stocked oral solution, if any: 0.1 mg steps for children, 0.5 mg for adults (§11).
+
+    Of several stocked concentrations the most dilute is used: the finest to measure and the
+    one that cannot be a five-fold overdose of another (§13 concentration confusion).
+    """
+    concentrations = formulary.decimal_lists["oral_solution_mg_per_ml"]
+    if not concentrations:
+        return None
     step_name = "solution_step_child_mg" if child else "solution_step_adult_mg"
     return DoseForm(
-        Formulation.ORAL_SOLUTION,
-        formulations.decimal(step_name),
-        mg_per_ml=formulations.decimal("solution_mg_per_ml"),
+        Formulation.ORAL_SOLUTION, formulations.decimal(step_name), mg_per_ml=min(concentrations)
     )
 
 
@@ -114,7 +147,14 @@ class Division:
     adjusted: bool
 
 
-def divide(daily: Decimal, requested: int | None, rule: DoseCountRule, form: DoseForm) -> Division:
+def divide(
+    daily: Decimal,
+    requested: int | None,
+    rule: DoseCountRule,
+    form: DoseForm,
+    *,
+    round_down: bool = True,
+) -> Division:
     """Decide this step's dose count afresh (never carried from an earlier step, A.6.1).
 
     Without a request: the largest count up to the population's at which every dose is
@@ -122,6 +162,23 @@ def divide(daily: Decimal, requested: int | None, rule: DoseCountRule, form: Dos
     it is safe; otherwise the smallest larger count that is, else the largest smaller one
     (A.6.2). Raises ``DoseNotDeliverableError`` when no count can give the dose.
     """
+    division = _division(daily, requested, rule, form)
+    # Stock coarser than the rules (only 10 mg unscored): a level it cannot divide safely
+    # (20 mg/day would be twice 10 mg, A.6.2) is rounded down to one it can (A.1).
+    lower = daily - form.step
+    while division is None and round_down and form.rules_step is not None and lower >= form.step:
+        division, lower = _division(lower, requested, rule, form), lower - form.step
+    if division is not None:
+        return division
+    raise DoseNotDeliverableError(
+        f"{daily} mg/day cannot be given in at most {rule.max_count} doses of at most "
+        f"{rule.max_single} mg."
+    )
+
+
+def _division(
+    daily: Decimal, requested: int | None, rule: DoseCountRule, form: DoseForm
+) -> Division | None:
     limit = rule.single_limit(daily, form)
     if requested is not None:
         for count in range(requested, rule.max_count + 1):
@@ -132,14 +189,16 @@ def divide(daily: Decimal, requested: int | None, rule: DoseCountRule, form: Dos
         doses = split_daily(daily, count, form, rule.priority)
         if _safe(doses, limit, rule, form):
             return Division(doses, adjusted=requested is not None)
-    raise DoseNotDeliverableError(
-        f"{daily} mg/day cannot be given in at most {rule.max_count} doses of at most "
-        f"{rule.max_single} mg."
-    )
+    return None
 
 
 def divide_levels(
-    dailies: Sequence[Decimal], requested: int | None, rule: DoseCountRule, form: DoseForm
+    dailies: Sequence[Decimal],
+    requested: int | None,
+    rule: DoseCountRule,
+    form: DoseForm,
+    *,
+    round_down: bool = True,
 ) -> tuple[list[tuple[Decimal, ...]], list[int]]:
     """Single doses of each level, the count decided per level (A.6.1); consecutive levels
     that come out equal are merged. Returns the levels and the indices where a requested
@@ -147,7 +206,7 @@ def divide_levels(
     levels: list[tuple[Decimal, ...]] = []
     adjusted: list[int] = []
     for daily in dailies:
-        division = divide(daily, requested, rule, form)
+        division = divide(daily, requested, rule, form, round_down=round_down)
         if levels and sum(division.doses) == sum(levels[-1]):
             continue
         if division.adjusted:
@@ -287,22 +346,85 @@ def choose_form(
     *,
     weight_kg: Decimal | None,
     child: bool,
-    formulations: Protocol,
+    protocols: ProtocolSet,
     usable: Callable[[DoseForm], bool],
-) -> tuple[DoseForm, bool]:
+) -> tuple[DoseForm | None, bool]:
     """Tablets unless under 33 kg or the doses cannot be given with tablets (A.1, R-PED-8).
 
-    Returns the form and whether the solution was imposed by the rules (``solution_only``).
+    Returns the form and whether the solution was imposed by the rules (``solution_only``);
+    no form when nothing stocked can deliver doses the rules' rounding could (the caller says
+    so with a block); ``DoseNotDeliverableError`` when no formulation could (as before).
     """
-    solution = solution_form(formulations, child=child)
+    formulations, formulary = protocols.formulations, protocols.formulary
+    solution = solution_form(formulations, formulary, child=child)
     if requested is not Formulation.ORAL_SOLUTION:
-        tablets = tablet_form(formulations)
+        tablets = tablet_form(formulations, formulary)
         min_weight = formulations.decimal("tablet_min_weight_kg")
         if (weight_kg is None or weight_kg >= min_weight) and usable(tablets):
             return tablets, False
-    if not usable(solution):
-        raise DoseNotDeliverableError("No formulation in the library can deliver these doses.")
-    return solution, requested is not Formulation.ORAL_SOLUTION
+    if solution is not None and usable(solution):
+        return solution, requested is not Formulation.ORAL_SOLUTION
+    # The rules' own rounding (1 mg/mL solution) could give it: the stock is what fails.
+    step_name = "solution_step_child_mg" if child else "solution_step_adult_mg"
+    if usable(DoseForm(Formulation.ORAL_SOLUTION, formulations.decimal(step_name))):
+        return None, False
+    raise DoseNotDeliverableError("No formulation in the library can deliver these doses.")
+
+
+def stock_findings(
+    stocked: Sequence[tuple[Decimal, ...]], by_rules: Sequence[tuple[Decimal, ...]] | None
+) -> tuple[FindingCode, ...]:
+    """``formulary_changes_doses`` when the stocked tablets give other single doses than the
+    rules' rounding would (fewer or smaller), naming the first step that differs."""
+    if by_rules is None or list(stocked) == list(by_rules):
+        return ()
+    if not by_rules:  # the rules' rounding gave no plan to compare with
+        return (FindingCode("formulary_changes_doses"),)
+    index = next(
+        (i for i, pair in enumerate(zip(stocked, by_rules, strict=False)) if pair[0] != pair[1]),
+        min(len(stocked), len(by_rules)),
+    )
+    wanted = _dose_list(by_rules[index]) if index < len(by_rules) else "no step"
+    given = _dose_list(stocked[index]) if index < len(stocked) else "no step"
+    detail = f"Step {index + 1}: the protocol gives {wanted}; the stock gives {given}."
+    return (FindingCode("formulary_changes_doses", detail),)
+
+
+def levels_by_rules(
+    form: DoseForm, levels_at: Callable[[DoseForm], Sequence[tuple[Decimal, ...]]]
+) -> Sequence[tuple[Decimal, ...]] | None:
+    """The levels at the rules' rounding when the stock is coarser (else None, no cost);
+    empty when the rules' rounding cannot divide them."""
+    rules_form = form.at_rules_step()
+    if rules_form is None:
+        return None
+    try:
+        return levels_at(rules_form)
+    except DoseNotDeliverableError:
+        return ()
+
+
+def _dose_list(doses: tuple[Decimal, ...]) -> str:
+    return " + ".join(plain_number(dose) for dose in doses) + " mg"
+
+
+def solution_finding(form: DoseForm) -> FindingCode:
+    """``solution_only`` naming the stocked concentration the volumes are written for (§13:
+    a volume read against another concentration is a several-fold error)."""
+    mg_per_ml = form.mg_per_ml
+    assert mg_per_ml is not None  # nosec B101: a solution form has its concentration
+    per_5_ml = plain_number(mg_per_ml * 5)
+    return FindingCode(
+        "solution_only", f"Concentration: {plain_number(mg_per_ml)} mg/mL ({per_5_ml} mg/5 mL)."
+    )
+
+
+def no_stock_finding(lowest: Decimal) -> FindingCode:
+    """``no_stocked_formulation``: the plan is blocked, nothing is rounded to a guess."""
+    return FindingCode(
+        "no_stocked_formulation",
+        f"Smallest dose needed: {plain_number(lowest)} mg/day.",
+    )
 
 
 def lay_out(

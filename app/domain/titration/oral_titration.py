@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from itertools import pairwise
 
 from app.domain.titration.age import Age
 from app.domain.titration.draft import Draft, FindingCode
 from app.domain.titration.errors import (
+    DoseNotDeliverableError,
     IntervalTooShortError,
     InvalidInputError,
     TargetAboveHardLimitError,
@@ -20,8 +23,13 @@ from app.domain.titration.oral_doses import (
     choose_form,
     divide_levels,
     lay_out,
+    levels_by_rules,
+    no_stock_finding,
+    solution_finding,
+    stock_findings,
 )
 from app.domain.titration.plan import Limits, MilestoneKind, RenalAssessment
+from app.domain.titration.protocol import Protocol
 from app.domain.titration.regimen import OralRegimen, derive_regimen, dose_count_rule
 from app.domain.titration.steps import milestone_on
 from app.domain.titration.units import (
@@ -56,18 +64,28 @@ def draft_oral_titration(
     interval = _interval(request, regimen)
     wanted, current_findings = _first_level(request, regimen, target, max_daily)
     lowest = min(wanted, target)
+    rule = dose_count_rule(regimen.max_single, child=regimen.per_dose_steps, protocols=protocols)
+
+    def levels_at(at: DoseForm) -> tuple[list[tuple[Decimal, ...]], list[int]]:
+        first = round_to_strength(wanted, at.step)
+        if regimen.per_dose_steps:
+            dailies = _per_dose_levels(first, regimen, target, at, rule)
+        else:
+            dailies = _per_day_levels(first, regimen, target)
+        return divide_levels(dailies, request.doses_per_day, rule, at)
+
     form, solution_imposed = choose_form(
         request.formulation, weight_kg=request.patient.weight_kg,
-        child=regimen.per_dose_steps, formulations=protocols.formulations,
-        usable=lambda candidate: round_to_strength(lowest, candidate.step) >= candidate.step,
+        child=regimen.per_dose_steps, protocols=protocols,
+        usable=lambda candidate: round_to_strength(lowest, candidate.step) >= candidate.step
+        and _stock_keeps_the_steps(candidate, levels_at),
     )  # fmt: skip
-    first = round_to_strength(wanted, form.step)
-    rule = dose_count_rule(regimen.max_single, child=regimen.per_dose_steps, protocols=protocols)
-    if regimen.per_dose_steps:
-        dailies = _per_dose_levels(first, regimen, target, form, rule)
-    else:
-        dailies = _per_day_levels(first, regimen, target)
-    levels, adjusted = divide_levels(dailies, request.doses_per_day, rule, form)
+    refs = tuple(protocol.ref for protocol in (*regimen.protocols, *_stock(protocols)))
+    limits = Limits(Dose(max_daily, DoseUnit.MG), Dose(target, DoseUnit.MG))
+    if form is None:
+        return Draft((), (), limits, (*limit_findings, no_stock_finding(lowest)), refs)
+    levels, adjusted = levels_at(form)
+    stock = stock_findings(levels, levels_by_rules(form, lambda at: levels_at(at)[0]))
     steps = lay_out(
         levels, level_days=interval, last_until_day=adult.integer("last_step_until_day"),
         start_date=request.start_date, form=form,
@@ -79,13 +97,37 @@ def draft_oral_titration(
     return Draft(
         steps=steps,
         milestones=(review,),
-        limits=Limits(Dose(max_daily, DoseUnit.MG), Dose(target, DoseUnit.MG)),
+        limits=limits,
         findings=(
-            *limit_findings, *current_findings, *adjusted_finding(adjusted),
-            *_dose_findings(regimen, target, solution_imposed),
+            *limit_findings, *current_findings, *adjusted_finding(adjusted), *stock,
+            *_dose_findings(regimen, target),
+            *((solution_finding(form),) if solution_imposed else ()),
         ),
-        protocols=tuple(protocol.ref for protocol in (*regimen.protocols, protocols.formulations)),
+        protocols=refs,
     )  # fmt: skip
+
+
+Levels = tuple[list[tuple[Decimal, ...]], list[int]]
+
+
+def _stock_keeps_the_steps(form: DoseForm, levels_at: Callable[[DoseForm], Levels]) -> bool:
+    """Coarse stock (rounding above the rules') may round levels down, never raise the dose
+    faster than the protocol's own levels do: no rise between levels above the largest rise
+    at the rules' rounding. Today's stock is not re-checked (it is the rules' rounding)."""
+    rules_form = form.at_rules_step()
+    if rules_form is None:
+        return True
+    try:
+        stocked = [sum(doses) for doses in levels_at(form)[0]]
+        by_rules = [sum(doses) for doses in levels_at(rules_form)[0]]
+    except DoseNotDeliverableError:
+        return False
+    largest = max((b - a for a, b in pairwise(by_rules)), default=Decimal(0))
+    return stocked[0] <= by_rules[0] and all(b - a <= largest for a, b in pairwise(stocked))
+
+
+def _stock(protocols: ProtocolSet) -> tuple[Protocol, ...]:
+    return (protocols.formulations, protocols.formulary)
 
 
 def _first_level(
@@ -107,15 +149,11 @@ def _first_level(
     return current, ()
 
 
-def _dose_findings(
-    regimen: OralRegimen, target: Decimal, solution_imposed: bool
-) -> tuple[FindingCode, ...]:
+def _dose_findings(regimen: OralRegimen, target: Decimal) -> tuple[FindingCode, ...]:
     findings = [FindingCode("no_benefit_review")]  # R-OA-10
     if regimen.soft_alert is not None and target > regimen.soft_alert:
         usual = f"Usual upper dose: {plain_number(regimen.soft_alert)} mg/day."
         findings.append(FindingCode("above_usual_dose", usual))
-    if solution_imposed:
-        findings.append(FindingCode("solution_only"))
     return tuple(findings)
 
 

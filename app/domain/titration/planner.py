@@ -21,7 +21,8 @@ from app.domain.titration.units import DoseUnit
 from app.domain.titration.validation import patient_age, validate_request
 
 ORAL_PLANS = (PlanType.ORAL_TITRATION, PlanType.ORAL_TAPER)
-TAPER_BLOCKS = frozenset({"short_taper"})
+# Blocks a taper keeps: its own, and a plan nothing stocked can give (there are no steps).
+TAPER_BLOCKS = frozenset({"short_taper", "no_stocked_formulation"})
 
 
 def build_plan(request: PlanRequest, protocols: ProtocolSet) -> Plan:

@@ -19,13 +19,19 @@ from typing import Final, Literal
 
 from app.domain.titration.errors import ProtocolError
 
-ParameterKind = Literal["decimal", "integer", "ratio", "decimal_list", "text_list"]
+ParameterKind = Literal[
+    "decimal", "integer", "ratio", "decimal_list", "text_list", "decimal_set", "pump_models"
+]
 
 _D: Final = "decimal"
 _I: Final = "integer"
 _R: Final = "ratio"
 _DL: Final = "decimal_list"
 _TL: Final = "text_list"
+# A stock list: distinct positive decimals, possibly empty (nothing of that kind stocked).
+_DS: Final = "decimal_set"
+# Structured: a non-empty list of {"model": text, "reservoir_ml": decimal > 0}.
+_PM: Final = "pump_models"
 _DOSING = ("start", "step", "interval", "target", "cap")
 
 # Required parameters of each protocol and their kinds: the loader refuses a file that
@@ -86,11 +92,29 @@ PARAMETER_SCHEMA: Mapping[str, Mapping[str, ParameterKind]] = {
         "pump_concentration_max_mcg_ml": _D, "pump_concentration_undiluted_mcg_ml": _D,
         "reservoir_min_ml": _D, "reservoir_max_ml": _D,
     },
+    # The rules for oral formulations (rounding, weight); what is stocked is the formulary's.
     "formulations": {
-        "tablet_strengths_mg": _DL, "scored_tablet_strengths_mg": _DL, "solution_mg_per_ml": _D,
-        "solution_step_adult_mg": _D, "solution_step_child_mg": _D, "tablet_min_weight_kg": _D,
+        "tablet_step_mg": _D, "solution_step_adult_mg": _D, "solution_step_child_mg": _D,
+        "tablet_min_weight_kg": _D,
+    },
+    "formulary": {
+        "tablet_strengths_mg": _DS, "scored_tablet_strengths_mg": _DS,
+        "oral_solution_mg_per_ml": _DS, "intrathecal_pump_mcg_per_ml": _DS,
+        "pump_models": _PM,
     },
 }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PumpModel:
+    """A pump the clinic implants and refills, with its reservoir volume (mL)."""
+
+    model: str
+    reservoir_ml: Decimal
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}, {self.reservoir_ml.normalize():f} mL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +149,7 @@ class Protocol:
     decimal_lists: Mapping[str, tuple[Decimal, ...]]
     text_lists: Mapping[str, tuple[str, ...]]
     sources: Mapping[str, str]
+    pumps: Mapping[str, tuple[PumpModel, ...]] = field(default_factory=dict)
 
     def decimal(self, name: str) -> Decimal:
         return self.decimals[name]
@@ -172,10 +197,24 @@ def parse_protocol(protocol_id: str, raw: bytes) -> Protocol:
     for name, kind in schema.items():
         value, values.sources[name] = _unpack_parameter(protocol_id, name, parameters[name])
         values.store(f"{protocol_id}.{name}", name, kind, value)
+    if protocol_id == "formulary":
+        _check_formulary(values.decimal_lists)
     return Protocol(
         ref, title, values.decimals, values.integers, values.ratios,
-        values.decimal_lists, values.text_lists, values.sources,
+        values.decimal_lists, values.text_lists, values.sources, values.pumps,
     )  # fmt: skip
+
+
+def _check_formulary(stock: Mapping[str, tuple[Decimal, ...]]) -> None:
+    """Tablets are stocked (the oral plans start from them); a scored strength is a stocked one."""
+    if not stock["tablet_strengths_mg"]:
+        raise ProtocolError("formulary.tablet_strengths_mg: stock at least one tablet strength")
+    unstocked = set(stock["scored_tablet_strengths_mg"]) - set(stock["tablet_strengths_mg"])
+    if unstocked:
+        listed = ", ".join(f"{strength:f}" for strength in sorted(unstocked))
+        raise ProtocolError(
+            f"formulary.scored_tablet_strengths_mg: {listed} mg is not a stocked tablet strength"
+        )
 
 
 @dataclass(slots=True)
@@ -188,6 +227,7 @@ class _Values:
     decimal_lists: dict[str, tuple[Decimal, ...]] = field(default_factory=dict)
     text_lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    pumps: dict[str, tuple[PumpModel, ...]] = field(default_factory=dict)
 
     def store(self, where: str, name: str, kind: ParameterKind, value: object) -> None:
         if kind == _D:
@@ -198,6 +238,10 @@ class _Values:
             self.ratios[name] = _ratio(where, value)
         elif kind == _DL:
             self.decimal_lists[name] = tuple(_decimal(where, item) for item in _list(where, value))
+        elif kind == _DS:
+            self.decimal_lists[name] = _decimal_set(where, value)
+        elif kind == _PM:
+            self.pumps[name] = tuple(_pump(where, item) for item in _list(where, value))
         else:
             self.text_lists[name] = tuple(_text(where, item) for item in _list(where, value))
 
@@ -215,6 +259,28 @@ def _list(where: str, value: object) -> list[object]:
     if not isinstance(value, list) or not value:
         raise ProtocolError(f"{where}: expected a non-empty list")
     return value
+
+
+def _decimal_set(where: str, value: object) -> tuple[Decimal, ...]:
+    """Distinct positive decimals in ascending order; an empty list means none stocked."""
+    if not isinstance(value, list):
+        raise ProtocolError(f"{where}: expected a list (empty when none is stocked)")
+    numbers = [_decimal(where, item) for item in value]
+    if any(number == 0 for number in numbers) or len(set(numbers)) != len(numbers):
+        raise ProtocolError(f"{where}: expected distinct numbers above 0")
+    return tuple(sorted(numbers))
+
+
+def _pump(where: str, item: object) -> PumpModel:
+    if not isinstance(item, dict) or set(item) != {"model", "reservoir_ml"}:
+        raise ProtocolError(f"{where}: each pump needs exactly model and reservoir_ml")
+    reservoir = _decimal(where, item["reservoir_ml"])
+    if reservoir == 0:
+        raise ProtocolError(f"{where}: a reservoir holds more than 0 mL")
+    model = _text(where, item["model"]).strip()
+    if not model:
+        raise ProtocolError(f"{where}: a pump needs its model's name")
+    return PumpModel(model, reservoir)
 
 
 def _ratio(where: str, value: object) -> Ratio:

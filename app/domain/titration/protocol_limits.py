@@ -45,6 +45,8 @@ def _bound(low: str | None, high: str | None, source: str) -> Bound:
 _S11: Final = "CLINICAL_RULES §11"
 _ORAL_LABEL: Final = "R-OA-5 [US-TAB]: 80 mg/day is the label's outpatient maximum"
 _ITB_CEILING: Final = "A.6: 2000 mcg/day is the intrathecal hard ceiling"
+_PUMP_DRUG: Final = "A.6.8; R-IT-F1: pump concentrations are 50–2000 mcg/mL"
+_RESERVOIR: Final = "A.6.8 (device manuals): reservoirs of 10–50 mL"
 
 ALLOWED_RANGES: Final[dict[str, dict[str, Bound]]] = {
     "oral-adult": {
@@ -99,6 +101,11 @@ HARD_LIMITS: Final[dict[str, dict[str, Bound]]] = {
             None, "0.5", "A.2; R-STOP-4: no taper step may cut more than 50 % of the start dose"
         ),
     },
+    # List parameters: every stocked value; pump_models: every model's reservoir.
+    "formulary": {
+        "intrathecal_pump_mcg_per_ml": _bound("50", "2000", _PUMP_DRUG),
+        "pump_models": _bound("10", "50", _RESERVOIR),
+    },
     "itb": {
         "ceiling_mcg_day": _bound(None, "2000", _ITB_CEILING),
         "hard_limit_mcg_day": _bound(None, "2000", _ITB_CEILING),
@@ -112,19 +119,23 @@ def limit_problems(protocol: Protocol) -> tuple[LimitProblem, ...]:
 
     A hard limit is reported in preference to the allowed range of the same parameter.
     """
-    numbers: dict[str, Decimal] = {
-        **protocol.decimals,
-        **{name: Decimal(value) for name, value in protocol.integers.items()},
-    }
+    numbers: list[tuple[str, Decimal]] = [
+        *protocol.decimals.items(),
+        *((name, Decimal(value)) for name, value in protocol.integers.items()),
+        *((name, value) for name, values in protocol.decimal_lists.items() for value in values),
+        *((name, pump.reservoir_ml) for name, pumps in protocol.pumps.items() for pump in pumps),
+    ]
     hard = HARD_LIMITS.get(protocol.ref.id, {})
     allowed = ALLOWED_RANGES.get(protocol.ref.id, {})
-    problems: list[LimitProblem] = []
-    for name, value in numbers.items():
+    problems: dict[str, LimitProblem] = {}  # the first value out of bounds per parameter
+    for name, value in numbers:
+        if name in problems:
+            continue
         if name in hard and _outside(value, hard[name]):
-            problems.append(LimitProblem(name, _message("the hard limit", value, hard[name])))
+            problems[name] = LimitProblem(name, _message("the hard limit", value, hard[name]))
         elif name in allowed and _outside(value, allowed[name]):
-            problems.append(LimitProblem(name, _message("the allowed range", value, allowed[name])))
-    return tuple(problems)
+            problems[name] = LimitProblem(name, _message("the allowed range", value, allowed[name]))
+    return tuple(problems.values())
 
 
 def _outside(value: Decimal, bound: Bound) -> bool:

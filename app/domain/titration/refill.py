@@ -56,7 +56,9 @@ def calculate_refill(
     The due date is the alarm date, or the maximum refill interval when that comes first.
     The alarm falls on the last whole day before the computed volume is reached. The window
     opens on the day after the fill at the earliest; a reservoir that lasts less than the
-    buffer gives ``refill_due_within_buffer`` (major), a dilution ``diluted_concentration``.
+    buffer gives ``refill_due_within_buffer`` (major), a dilution ``diluted_concentration``, an
+    undiluted concentration the clinic's formulary does not stock ``concentration_not_stocked``
+    (major).
     """
     if alarm_volume_ml is None:
         raise AlarmVolumeMissingError(
@@ -170,7 +172,18 @@ def _refill_findings(
                 f"buffer: {buffer} days.",
             )
         )
-    if concentration < itb.decimal("pump_concentration_undiluted_mcg_ml"):
+    stocked = protocols.formulary.decimal_lists["intrathecal_pump_mcg_per_ml"]
+    undiluted = itb.decimal("pump_concentration_undiluted_mcg_ml")
+    # Below the lowest marketed strength it is a dilution, which diluted_concentration names.
+    if concentration not in stocked and concentration >= undiluted:
+        findings.append(
+            catalogue.make(
+                "concentration_not_stocked",
+                f"Concentration: {plain_number(concentration)} mcg/mL; the formulary stocks "
+                f"{', '.join(plain_number(value) for value in stocked) or 'none'} mcg/mL.",
+            )
+        )
+    if concentration < undiluted:
         findings.append(
             catalogue.make(
                 "diluted_concentration", f"Concentration: {plain_number(concentration)} mcg/mL."

@@ -10,11 +10,16 @@ only the stop milestone differs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from app.domain.titration.age import Age
 from app.domain.titration.draft import Draft, FindingCode
-from app.domain.titration.errors import InvalidInputError, MissingInputError
+from app.domain.titration.errors import (
+    DoseNotDeliverableError,
+    InvalidInputError,
+    MissingInputError,
+)
 from app.domain.titration.library import ProtocolSet
 from app.domain.titration.model import PlanRequest, Setting, TaperReason
 from app.domain.titration.oral_doses import (
@@ -23,6 +28,10 @@ from app.domain.titration.oral_doses import (
     choose_form,
     divide_levels,
     lay_out,
+    levels_by_rules,
+    no_stock_finding,
+    solution_finding,
+    stock_findings,
 )
 from app.domain.titration.plan import Limits, MilestoneKind, RenalAssessment
 from app.domain.titration.protocol import Protocol
@@ -67,21 +76,31 @@ def draft_oral_taper(
     fraction = taper.decimal("step_fraction")
     regimen = derive_regimen(age, request.patient.weight_kg, renal.band, protocols)
     child = regimen.per_dose_steps
-    form, solution_imposed = choose_form(
-        request.formulation, weight_kg=request.patient.weight_kg, child=child,
-        formulations=protocols.formulations,
-        usable=lambda candidate: _is_taperable(current, fraction, candidate),
-    )  # fmt: skip
-    cut = round_to_strength(fraction * current, form.step)
-    # The cut repeats while the next level stays above zero, so the final stop is ≤ the cut.
-    dailies = []
-    level = current - cut
-    while level > 0:
-        dailies.append(level)
-        level -= cut
     # A level above what four single-dose maxima give is only ever lowered (CHOICES.md).
     rule = dose_count_rule(regimen.max_single, child=child, protocols=protocols, taper=True)
-    levels, adjusted = divide_levels(dailies, request.doses_per_day, rule, form)
+
+    def levels_at(at: DoseForm) -> tuple[list[tuple[Decimal, ...]], list[int]]:
+        cut = round_to_strength(fraction * current, at.step)
+        # The cut repeats while the next level stays above zero, so the final stop is ≤ it.
+        dailies = []
+        level = current - cut
+        while level > 0:
+            dailies.append(level)
+            level -= cut
+        return divide_levels(dailies, request.doses_per_day, rule, at, round_down=False)
+
+    form, solution_imposed = choose_form(
+        request.formulation, weight_kg=request.patient.weight_kg, child=child,
+        protocols=protocols,
+        usable=lambda candidate: _is_taperable(current, fraction, candidate)
+        and _stock_divides(candidate, levels_at),
+    )  # fmt: skip
+    refs = (taper.ref, protocols.formulations.ref, protocols.formulary.ref)
+    limits = Limits(Dose(current, DoseUnit.MG), Dose(Decimal(0), DoseUnit.MG))
+    if form is None:
+        return Draft((), (), limits, (no_stock_finding(current),), refs)
+    levels, adjusted = levels_at(form)
+    stock = stock_findings(levels, levels_by_rules(form, lambda at: levels_at(at)[0]))
     level_days = max(taper.integer("min_level_days"), -(-min_days // len(levels)))
     steps = lay_out(
         levels, level_days=level_days, last_until_day=0, start_date=request.start_date,
@@ -93,13 +112,14 @@ def draft_oral_taper(
         milestones=(
             milestone_on(request.start_date, steps[-1].end_day + 1, MilestoneKind.STOP, stop_text),
         ),
-        limits=Limits(Dose(current, DoseUnit.MG), Dose(Decimal(0), DoseUnit.MG)),
+        limits=limits,
         findings=(
             *_taper_findings(request, current, regimen, min_days, taper),
             *adjusted_finding(adjusted),
-            *((FindingCode("solution_only"),) if solution_imposed else ()),
+            *stock,
+            *((solution_finding(form),) if solution_imposed else ()),
         ),
-        protocols=(taper.ref, protocols.formulations.ref),
+        protocols=refs,
     )
 
 
@@ -143,6 +163,18 @@ def _current_dose(request: PlanRequest) -> Decimal:
 def _is_taperable(current: Decimal, fraction: Decimal, form: DoseForm) -> bool:
     """The form must deliver the current dose exactly and a non-zero 25 % cut."""
     return form.delivers(current) and round_to_strength(fraction * current, form.step) >= form.step
+
+
+def _stock_divides(form: DoseForm, levels_at: Callable[[DoseForm], object]) -> bool:
+    """Coarse stock must divide every level as it is: a taper level is never rounded down,
+    which would make a cut above 25 % of the start (A.6.5). Today's stock is not re-checked."""
+    if form.rules_step is None:
+        return True
+    try:
+        levels_at(form)
+    except DoseNotDeliverableError:
+        return False
+    return True
 
 
 def _reason(request: PlanRequest) -> TaperReason:

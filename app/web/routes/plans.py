@@ -29,6 +29,7 @@ from app.web.loop_views import (
     MAS_SCORES,
     from_change_date,
     pump_defaults,
+    pump_stock,
     taper_link,
     view_is_itb,
     with_observation_markers,
@@ -294,7 +295,8 @@ def calculate_refill(
     refill = RefillForm.from_form({k: str(v) for k, v in posted.items()})
     result = refill.calculate(_protocols(request))
     status = 422 if isinstance(result, str) else 200
-    extra = {"refill": refill, "refill_result": result if status == 422 else refill_rows(result)}
+    extra = {"refill": refill, "refill_result": result if status == 422 else refill_rows(result),
+             "stock": pump_stock(_protocols(request).formulary)}  # fmt: skip
     if is_partial(request):
         return render(request, "plans/_refill.html", _plan_context(
             session, clinician, plan_id, "refill.calculate") | extra,
@@ -429,6 +431,7 @@ def _plan_page(
     extra: dict[str, Any] | None = None, status: int = 200, operation: str = "plan.read",
 ) -> Response:  # fmt: skip
     context = _plan_context(session, clinician, plan_id, operation) | (extra or {})
+    context["stock"] = pump_stock(_protocols(request).formulary)
     return render(request, "plans/show.html", context, status_code=status)
 
 

@@ -18,8 +18,10 @@ from tests.factories.users import make_token
 
 SEED_IDS = {
     "oral-adult", "oral-older-adult", "oral-renal", "oral-paediatric", "oral-taper", "itb",
-    "formulations", "medication-dictionary", "findings",
+    "formulations", "formulary", "medication-dictionary", "findings",
 }  # fmt: skip
+# formulary_0001 brought version 2 of these (the stock moved into the formulary).
+VERSION_2 = {"formulations", "findings"}
 
 
 def _last_audit_id(db: Session) -> int:
@@ -62,7 +64,7 @@ def test_the_seed_keeps_every_file_fingerprint_and_the_engine_reads_the_database
     rows = {row["id"]: row for row in listed.json()}
     assert set(rows) == SEED_IDS == set(files)
     for protocol_id, row in rows.items():
-        assert row["version"] == 1
+        assert row["version"] == (2 if protocol_id in VERSION_2 else 1)
         assert row["sha256"] == files[protocol_id].sha256
     assert app.state.protocols.refs == load_protocols().refs
     assert protocol_service.load_effective(db).refs == load_protocols().refs
@@ -103,7 +105,9 @@ def test_values_outside_the_allowed_range_are_refused_naming_each_parameter(
     fields = {error["loc"][1]: error["msg"] for error in answer.json()["errors"]}
     assert set(fields) == {"parameters.start_mg_day", "parameters.interval_days"}
     assert "allowed range (5 to 15" in fields["parameters.start_mg_day"]
-    stored = select(ProtocolVersionRecord).where(ProtocolVersionRecord.version == 2)
+    stored = select(ProtocolVersionRecord).where(
+        ProtocolVersionRecord.protocol_id == "oral-adult", ProtocolVersionRecord.version == 2
+    )
     assert db.scalars(stored).all() == []
 
 
@@ -235,3 +239,75 @@ def test_other_scopes_may_not_read_the_protocols_and_each_refusal_is_audited(
         )
     ).all()
     assert refused == ["protocols:write or plans:preview"] * (2 * len(scopes))
+
+
+def test_a_formulary_without_20_mg_tablets_is_drafted_approved_and_gives_10_mg_tablets(
+    client: TestClient, app: FastAPI, db: Session
+) -> None:
+    """Issue 17 item 5 through the API: list and structured values, a second pharmacist's
+    approval, then a preview whose 20 mg doses are two 10 mg tablets."""
+    writer = _headers(db, "pharm_a", "protocols:write")
+    approver = _headers(db, "pharm_b", "protocols:approve")
+    previewer = _headers(db, "previewer", "plans:preview")
+    before = preview(client, previewer).json()
+    last = before["steps"][-1]["administrations"][0]["preparation"]
+    assert (last["tablet_strength"]["value"], last["tablets"]) == (20, 1)
+    body = {
+        "parameters": {
+            "tablet_strengths_mg": {"value": ["5", "10"], "source": "Pharmacy stock 2026-12"},
+            "scored_tablet_strengths_mg": {"value": ["10"], "source": "Pharmacy stock 2026-12"},
+            "pump_models": {
+                "value": [{"model": "SynchroMed II", "reservoir_ml": "40"}],
+                "source": "A.6.8 (device manuals); our implants",
+            },
+        },
+        "reason": "No 20 mg tablets in stock.",
+    }
+    url = "/api/v1/protocols/formulary/versions"
+    drafted = client.post(url, json=body, headers=writer)
+    assert drafted.status_code == 201, drafted.text
+    parameters = drafted.json()["parameters"]
+    assert parameters["tablet_strengths_mg"]["value"] == ["5", "10"]
+    assert parameters["pump_models"]["value"] == [{"model": "SynchroMed II", "reservoir_ml": "40"}]
+    assert parameters["oral_solution_mg_per_ml"]["value"] == ["1"]  # unchanged, with its source
+    assert _approve(client, writer, "formulary", 2, date.today()).status_code == 403
+    approved = _approve(client, approver, "formulary", 2, date.today())
+    assert approved.status_code == 200, approved.text
+    plan = preview(client, previewer).json()
+    used = {p["id"]: p for p in plan["protocols"]}
+    assert (used["formulary"]["version"], used["formulary"]["sha256"]) == (
+        "2", drafted.json()["sha256"],
+    )  # fmt: skip
+    assert [s["daily_dose"]["value"] for s in plan["steps"]] == [15, 30, 45, 60]
+    for administration in plan["steps"][-1]["administrations"]:
+        preparation = administration["preparation"]
+        assert (preparation["tablet_strength"]["value"], preparation["tablets"]) == (10, 2)
+    strengths = {line["tablet_strength"]["value"] for line in plan["dispense"]}
+    assert strengths == {5, 10}
+    assert app.state.protocols.formulary.pumps["pump_models"][0].reservoir_ml == 40
+
+
+def test_a_formulary_draft_is_checked_as_a_whole_and_against_the_hard_limits(
+    client: TestClient, db: Session
+) -> None:
+    writer = _headers(db, "pharm_a", "protocols:write")
+    url = "/api/v1/protocols/formulary/versions"
+
+    def draft(**values: object) -> Any:
+        parameters = {name: {"value": v, "source": "Pharmacy"} for name, v in values.items()}
+        return client.post(url, json={"parameters": parameters}, headers=writer)
+
+    unstocked_scored = draft(scored_tablet_strengths_mg=["25"])
+    assert unstocked_scored.status_code == 422
+    assert "not a stocked tablet strength" in unstocked_scored.text
+    too_strong = draft(intrathecal_pump_mcg_per_ml=["500", "3000"])
+    assert too_strong.status_code == 422
+    errors = too_strong.json()["errors"]
+    assert [e["loc"][1] for e in errors] == ["parameters.intrathecal_pump_mcg_per_ml"]
+    assert "hard limit" in errors[0]["msg"]
+    huge_pump = draft(pump_models=[{"model": "Tank", "reservoir_ml": "200"}])
+    assert huge_pump.status_code == 422
+    assert "hard limit (10 to 50" in huge_pump.text
+    no_model = draft(pump_models=[{"reservoir_ml": "20"}])
+    assert no_model.status_code == 422
+    assert draft(oral_solution_mg_per_ml=[]).status_code == 201  # no solution stocked

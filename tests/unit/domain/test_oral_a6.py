@@ -43,7 +43,7 @@ from tests.unit.domain.builders import (
 )
 
 D = Decimal
-TABLETS = tablet_form(PROTOCOLS.formulations)
+TABLETS = tablet_form(PROTOCOLS.formulations, PROTOCOLS.formulary)
 
 
 def _child(age: str, weight: str) -> object:
@@ -385,4 +385,4 @@ def test_taper_on_solution_when_requested() -> None:
 
 def test_build_plan_with_request_builder() -> None:
     assert build_plan(make_request(), PROTOCOLS).status is PlanStatus.READY
-    assert solution_form(PROTOCOLS.formulations, child=True).step == D("0.1")
+    assert solution_form(PROTOCOLS.formulations, PROTOCOLS.formulary, child=True).step == D("0.1")

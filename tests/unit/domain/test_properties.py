@@ -139,8 +139,8 @@ def test_oral_doses_are_deliverable_and_never_above_the_hard_cap(request: PlanRe
         return
     child = patient_age(request).is_under(18)
     steps_allowed = {
-        tablet_form(PROTOCOLS.formulations).step,
-        solution_form(PROTOCOLS.formulations, child=child).step,
+        tablet_form(PROTOCOLS.formulations, PROTOCOLS.formulary).step,
+        solution_form(PROTOCOLS.formulations, PROTOCOLS.formulary, child=child).step,
     }
     for step in plan.steps:
         for administration in step.administrations:

@@ -120,8 +120,8 @@ def _form(plan: Plan, child: bool) -> DoseForm:
     preparation = plan.steps[0].administrations[0].preparation
     assert preparation is not None
     if preparation.form is PreparationForm.TABLET:
-        return tablet_form(PROTOCOLS.formulations)
-    return solution_form(PROTOCOLS.formulations, child=child)
+        return tablet_form(PROTOCOLS.formulations, PROTOCOLS.formulary)
+    return solution_form(PROTOCOLS.formulations, PROTOCOLS.formulary, child=child)
 
 
 def _doses(plan: Plan) -> list[list[Decimal]]:
@@ -193,7 +193,7 @@ def test_every_dose_is_deliverable_and_the_daily_dose_is_their_sum(request: Plan
     if plan is None:
         return
     form = _form(plan, _regimen(request).per_dose_steps)
-    scored = PROTOCOLS.formulations.decimal_lists["scored_tablet_strengths_mg"]
+    scored = PROTOCOLS.formulary.decimal_lists["scored_tablet_strengths_mg"]
     for step in plan.steps:
         assert step.daily_dose.value == sum(a.dose.value for a in step.administrations)
         for administration in step.administrations:

@@ -80,7 +80,7 @@ def test_allowed_ranges_refuse_below_and_above_and_name_the_range() -> None:
 def test_a_protocol_without_bounds_has_no_problems() -> None:
     assert "formulations" not in ALLOWED_RANGES
     assert "formulations" not in HARD_LIMITS
-    assert limit_problems(edited("formulations", solution_mg_per_ml="99")) == ()
+    assert limit_problems(edited("formulations", solution_step_adult_mg="99")) == ()
 
 
 @SETTINGS

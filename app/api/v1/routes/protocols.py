@@ -26,6 +26,7 @@ from app.api.v1.protocol_schemas import (
     ProtocolDraftIn,
     ProtocolOut,
     ProtocolVersionOut,
+    PumpModelIn,
 )
 from app.api.v1.schemas import IsoDate
 from app.db.models import ProtocolVersionRecord
@@ -33,7 +34,7 @@ from app.domain.titration import Dose
 from app.services import protocol_impact
 from app.services import protocols as protocol_service
 from app.services.context import Actor, utc_now
-from app.services.protocols import ParameterChange
+from app.services.protocols import ParameterChange, ParameterValue
 
 router = APIRouter(tags=["protocols"])
 
@@ -95,7 +96,7 @@ def draft_version(
     """A draft: the newest approved version with these parameters changed. 422 names every
     value that does not parse, lies outside its allowed range or passes a hard limit."""
     changes = {
-        name: ParameterChange(value=item.value, source=item.source)
+        name: ParameterChange(value=_plain(item.value), source=item.source)
         for name, item in body.parameters.items()
     }
     record = protocol_service.draft_version(
@@ -186,3 +187,10 @@ def _dose(dose: Dose | None) -> DoseOut | None:
     if dose is None:
         return None
     return DoseOut(value=format(dose.value, "f"), unit=dose.unit.value)
+
+
+def _plain(value: str | list[str] | list[PumpModelIn]) -> ParameterValue:
+    """The value as the protocol document writes it (pump models as plain objects)."""
+    if isinstance(value, str):
+        return value
+    return [item.model_dump() if isinstance(item, PumpModelIn) else item for item in value]
