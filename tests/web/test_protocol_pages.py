@@ -195,5 +195,50 @@ def test_a_plan_page_names_every_protocol_version_its_plan_used(
         used = re.search(r'<p class="protocols-used[^>]*>(.*?)</p>', page, re.S)
         assert used, "the plan page names no protocols"
         assert re.sub(r"<[^>]+>", "", used.group(1)).startswith("Protocols: oral-adult v1, ")
-        assert "formulations v1" in used.group(1)
+        assert "formulations v2" in used.group(1)
+        assert "formulary v1" in used.group(1)
         assert '/protocols/oral-adult#version-1"' in used.group(1)  # every reader may open it
+
+
+def test_every_protocol_has_a_draft_form_the_formulary_with_its_pumps_too(
+    client: TestClient,
+) -> None:
+    """The formulary's list and pump-model values (issue 17 item 5) on the schema-built form."""
+    _as(client, "phil.pharmacist")
+    listed = client.get("/protocols").text
+    ids = re.findall(r'<tr id="protocol-([a-z-]+)">', listed)
+    assert "formulary" in ids
+    for protocol_id in ids:
+        page = client.get(f"/protocols/{protocol_id}/draft")
+        if page.status_code == 409:  # findings and the like: changed by developers only
+            assert "changed by developers only" in page.text, protocol_id
+            continue
+        assert page.status_code == 200, (protocol_id, page.text[:400])
+    formulary = client.get("/protocols/formulary/draft").text
+    assert "tablet_strengths_mg" in formulary
+    assert "SynchroMed II" in formulary
+
+
+def test_a_formulary_draft_from_the_form_keeps_the_pumps_and_drops_a_strength(
+    client: TestClient, db: Session
+) -> None:
+    csrf = _as(client, "phil.pharmacist")
+    form = {
+        "value.tablet_strengths_mg": "5, 10",
+        "source.tablet_strengths_mg": "Pharmacy stock list 2026-12",
+        "value.scored_tablet_strengths_mg": "10",
+        "source.scored_tablet_strengths_mg": "Pharmacy stock list 2026-12",
+        "value.pump_models": "SynchroMed II = 40; Prometra = 20",
+        "source.pump_models": "Our implanted pumps",
+    }
+    drafted = client.post("/protocols/formulary/draft", data=form, headers=csrf)
+    assert drafted.status_code == 303, drafted.text[:800]
+    page = client.get("/protocols/formulary").text
+    assert "SynchroMed II = 40; Prometra = 20" in page  # the diff shows the new pumps
+    refused = client.post(
+        "/protocols/formulary/draft",
+        data={**form, "value.pump_models": "Tank = 200"},
+        headers=csrf,
+    )
+    assert refused.status_code == 422
+    assert "hard limit" in refused.text

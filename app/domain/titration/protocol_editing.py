@@ -14,8 +14,11 @@ from typing import Any
 from app.domain.titration.protocol import PARAMETER_SCHEMA, ParameterKind
 from app.domain.titration.protocol_limits import ALLOWED_RANGES, HARD_LIMITS, Bound
 
-LIST_KINDS = frozenset({"decimal_list", "text_list"})
+LIST_KINDS = frozenset({"decimal_list", "text_list", "decimal_set"})
 LIST_SEPARATOR = ","
+# The formulary's pump models, typed on one line: "SynchroMed II = 20; Prometra = 20".
+PUMP_SEPARATOR = ";"
+PUMP_RESERVOIR = "="
 
 _KIND_HINTS: dict[str, str] = {
     "decimal": "a number, decimal point",
@@ -23,6 +26,8 @@ _KIND_HINTS: dict[str, str] = {
     "ratio": "a fraction such as 2/3",
     "decimal_list": "numbers separated by commas",
     "text_list": "words separated by commas",
+    "decimal_set": "numbers separated by commas (empty: none stocked)",
+    "pump_models": "pump model = reservoir in mL, separated by semicolons",
 }
 
 
@@ -83,20 +88,36 @@ def editable_parameters(protocol_id: str, content: str) -> tuple[EditableParamet
     )
 
 
-def typed_value(kind: ParameterKind, text: str) -> str | list[str]:
+def typed_value(kind: ParameterKind, text: str) -> str | list[str] | list[dict[str, str]]:
     """A value as the form sends it, in the document's shape: a list kind is split at commas
-    (empty pieces dropped, so "5, 10," is [5, 10]); every value keeps the text typed, since
-    decimals are stored as exact strings."""
+    (empty pieces dropped, so "5, 10," is [5, 10]); pump models at semicolons, each "model =
+    reservoir" (a piece without "=" keeps an empty reservoir, which the loader refuses with
+    its reason); every value keeps the text typed, since decimals are stored as exact
+    strings."""
+    if kind == "pump_models":
+        return [_pump(piece) for piece in text.split(PUMP_SEPARATOR) if piece.strip()]
     if kind in LIST_KINDS:
         return [piece.strip() for piece in text.split(LIST_SEPARATOR) if piece.strip()]
     return text.strip()
 
 
 def display_value(value: object) -> str:
-    """A stored value as one line: a list joined with ", "."""
+    """A stored value as one line: a list joined with ", ", pump models as "model = mL"
+    joined with "; "."""
+    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        pumps = (
+            f"{item.get('model', '')} {PUMP_RESERVOIR} {item.get('reservoir_ml', '')}"
+            for item in value
+        )
+        return f"{PUMP_SEPARATOR} ".join(pumps)
     if isinstance(value, list):
         return f"{LIST_SEPARATOR} ".join(str(item) for item in value)
     return str(value)
+
+
+def _pump(piece: str) -> dict[str, str]:
+    model, _, reservoir = piece.partition(PUMP_RESERVOIR)
+    return {"model": model.strip(), "reservoir_ml": reservoir.strip()}
 
 
 def bound_text(bound: Bound) -> str:

@@ -47,6 +47,23 @@ def test_typed_values_take_the_documents_shape_and_keep_the_digits_typed() -> No
     assert display_value(["5", "10"]) == "5, 10"
 
 
+def test_the_formularys_stock_lists_and_pump_models_go_through_one_line_each() -> None:
+    formulary = read_protocol_bytes("formulary").decode("utf-8")
+    parameters = {p.name: p for p in editable_parameters("formulary", formulary)}
+    pumps = parameters["pump_models"]
+    assert pumps.value.startswith("SynchroMed II = 20; SynchroMed II = 40; ")
+    assert "semicolons" in pumps.kind_hint
+    assert typed_value("pump_models", pumps.value) == json.loads(formulary)["parameters"][
+        "pump_models"
+    ]["value"]
+    assert typed_value("pump_models", "Prometra = 20;; Tank") == [
+        {"model": "Prometra", "reservoir_ml": "20"},
+        {"model": "Tank", "reservoir_ml": ""},  # the loader refuses it, naming the value
+    ]
+    assert typed_value("decimal_set", "") == []  # nothing of that kind stocked
+    assert "none stocked" in parameters["oral_solution_mg_per_ml"].kind_hint
+
+
 def test_bounds_read_as_words() -> None:
     assert bound_text(Bound(Decimal(5), Decimal(15), "s")) == "5 to 15"
     assert bound_text(Bound(None, Decimal(80), "s")) == "at most 80"
