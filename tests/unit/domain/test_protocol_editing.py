@@ -53,9 +53,10 @@ def test_the_formularys_stock_lists_and_pump_models_go_through_one_line_each() -
     pumps = parameters["pump_models"]
     assert pumps.value.startswith("SynchroMed II = 20; SynchroMed II = 40; ")
     assert "semicolons" in pumps.kind_hint
-    assert typed_value("pump_models", pumps.value) == json.loads(formulary)["parameters"][
-        "pump_models"
-    ]["value"]
+    assert (
+        typed_value("pump_models", pumps.value)
+        == json.loads(formulary)["parameters"]["pump_models"]["value"]
+    )
     assert typed_value("pump_models", "Prometra = 20;; Tank") == [
         {"model": "Prometra", "reservoir_ml": "20"},
         {"model": "Tank", "reservoir_ml": ""},  # the loader refuses it, naming the value
