@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from decimal import Decimal
 
 from app.domain.titration.plan import DispenseLine, Limits, Milestone, PreparationForm, Step
 from app.domain.titration.protocol import ProtocolRef
@@ -32,22 +33,26 @@ class Draft:
         Steps count halves as halves; tablets are rounded up to whole ones per strength over
         the plan (A.6.3), so two steps of half a tablet a day do not each round up.
         """
-        totals: dict[tuple[object, ...], DispenseLine] = {}
+        totals: dict[tuple[object, ...], tuple[DispenseLine, Decimal]] = {}
         for step in self.steps:
             for line in step.dispense:
-                key = (line.form, line.tablet_strength, line.concentration)
-                previous = totals.get(key)
-                quantity = line.quantity + (previous.quantity if previous else 0)
-                totals[key] = DispenseLine(
+                strength, concentration = line.tablet_strength, line.concentration
+                key = (
                     line.form,
-                    quantity,
-                    line.quantity_unit,
-                    line.tablet_strength,
-                    line.concentration,
+                    None if strength is None else (strength.value, strength.unit),
+                    None if concentration is None else (concentration.value, concentration.unit),
+                )
+                previous = totals.get(key)
+                totals[key] = (
+                    (line, line.quantity + previous[1]) if previous else (line, line.quantity)
                 )
         return tuple(
-            replace(line, quantity=round_up_to_whole(line.quantity))
-            if line.form is PreparationForm.TABLET
-            else line
-            for line in totals.values()
+            DispenseLine(
+                line.form,
+                round_up_to_whole(quantity) if line.form is PreparationForm.TABLET else quantity,
+                line.quantity_unit,
+                line.tablet_strength,
+                line.concentration,
+            )
+            for line, quantity in totals.values()
         )

@@ -8,7 +8,7 @@ the daily dose is the exact sum of the planned single doses.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -50,6 +50,15 @@ class DoseForm:
     tablet_strengths: tuple[Decimal, ...] = ()
     scored_strengths: tuple[Decimal, ...] = ()
     mg_per_ml: Decimal | None = None
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Hashed on every cached step look-up below: computed once (a value never changes).
+        fields = (self.formulation, self.step, self.tablet_strengths, self.scored_strengths)
+        object.__setattr__(self, "_hash", hash((*fields, self.mg_per_ml)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def delivers(self, amount: Decimal) -> bool:
         """True when ``amount`` is a positive whole multiple of the increment."""
@@ -58,6 +67,10 @@ class DoseForm:
 
 def tablet_form(formulations: Protocol) -> DoseForm:
     """Tablet library; halves only of scored tablets (5 mg granularity by default)."""
+    return formulations.derived.get("tablet_form", lambda: _tablet_form(formulations))
+
+
+def _tablet_form(formulations: Protocol) -> DoseForm:
     strengths = formulations.decimal_lists["tablet_strengths_mg"]
     scored = formulations.decimal_lists["scored_tablet_strengths_mg"]
     step = min(strength / 2 if strength in scored else strength for strength in strengths)
@@ -66,6 +79,12 @@ def tablet_form(formulations: Protocol) -> DoseForm:
 
 def solution_form(formulations: Protocol, *, child: bool) -> DoseForm:
     """1 mg/mL solution: 0.1 mg steps for children, 0.5 mg for adults (§11 rounding)."""
+    return formulations.derived.get(
+        ("solution_form", child), lambda: _solution_form(formulations, child=child)
+    )
+
+
+def _solution_form(formulations: Protocol, *, child: bool) -> DoseForm:
     step_name = "solution_step_child_mg" if child else "solution_step_adult_mg"
     return DoseForm(
         Formulation.ORAL_SOLUTION,
@@ -92,6 +111,15 @@ class DoseCountRule:
     few_doses_max_daily: Decimal
     priority: tuple[str, ...]
     lowering_only: bool = False
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        counts = (self.count_up_to, self.threshold, self.count_above, self.max_count)
+        limits = (self.max_single, self.few_doses_max_daily, self.priority, self.lowering_only)
+        object.__setattr__(self, "_hash", hash((*counts, *limits)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def single_limit(self, daily: Decimal, form: DoseForm) -> Decimal:
         """The single-dose maximum for ``daily``; a taper level above what the most doses of
@@ -114,6 +142,7 @@ class Division:
     adjusted: bool
 
 
+@lru_cache(maxsize=4096)
 def divide(daily: Decimal, requested: int | None, rule: DoseCountRule, form: DoseForm) -> Division:
     """Decide this step's dose count afresh (never carried from an earlier step, A.6.1).
 
@@ -121,6 +150,8 @@ def divide(daily: Decimal, requested: int | None, rule: DoseCountRule, form: Dos
     deliverable and within the single-dose maximum. A requested count is honoured only where
     it is safe; otherwise the smallest larger count that is, else the largest smaller one
     (A.6.2). Raises ``DoseNotDeliverableError`` when no count can give the dose.
+
+    Cached: a pure function of immutable values, and plans share their levels (15, 30, 45 mg).
     """
     limit = rule.single_limit(daily, form)
     if requested is not None:
@@ -216,8 +247,17 @@ def administer(
 def _tablets(
     doses: tuple[Decimal, ...], form: DoseForm, days: int, used: set[Decimal]
 ) -> tuple[tuple[Administration, ...], tuple[DispenseLine, ...]]:
-    administrations, per_day = _tablet_step(doses, form, frozenset(used))
-    used.update(strength for strength, _ in per_day)
+    administrations, dispense, strengths = _tablet_supply(doses, form, days, frozenset(used))
+    used.update(strengths)
+    return administrations, dispense
+
+
+@lru_cache(maxsize=4096)
+def _tablet_supply(
+    doses: tuple[Decimal, ...], form: DoseForm, days: int, used: frozenset[Decimal]
+) -> tuple[tuple[Administration, ...], tuple[DispenseLine, ...], tuple[Decimal, ...]]:
+    """One step's administrations, what ``days`` days take, and the strengths it uses."""
+    administrations, per_day = _tablet_step(doses, form, used)
     # Halves are counted as halves here; the plan's total is rounded up per strength (A.6.3).
     dispense = tuple(
         DispenseLine(
@@ -226,7 +266,7 @@ def _tablets(
         )
         for strength, count in per_day
     )  # fmt: skip
-    return administrations, dispense
+    return administrations, dispense, tuple(strength for strength, _ in per_day)
 
 
 @lru_cache(maxsize=1024)

@@ -21,13 +21,15 @@ def make_step(
     mg_per_kg_day: Decimal | None = None,
 ) -> Step:
     """A step whose daily dose is the exact sum of its administrations."""
-    total = sum((administration.dose.value for administration in administrations), Decimal(0))
+    total = Decimal(0)
+    for administration in administrations:
+        total += administration.dose.value
     return Step(
         index=index,
         start_day=start_day,
         end_day=end_day,
-        start_date=date_of_day(start_date, start_day),
-        end_date=date_of_day(start_date, end_day),
+        start_date=start_date + timedelta(days=start_day - 1),  # date_of_day, inlined
+        end_date=start_date + timedelta(days=end_day - 1),
         daily_dose=Dose(total, unit),
         administrations=administrations,
         dispense=dispense,
