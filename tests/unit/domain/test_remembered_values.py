@@ -47,7 +47,7 @@ def test_many_patients_and_entries_get_the_answers_of_a_fresh_engine(
 
 
 def test_remembered_protocol_refs_are_used_only_for_the_refs_they_were_made_from() -> None:
-    from app.domain.titration.planner import _plan_refs  # noqa: PLC0415
+    from app.domain.titration.planner import _plan_refs
 
     protocols = load_protocols()
     drafted = (protocols.itb.ref,)
