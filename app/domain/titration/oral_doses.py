@@ -26,7 +26,7 @@ from app.domain.titration.plan import (
     TimeOfDay,
 )
 from app.domain.titration.protocol import Protocol
-from app.domain.titration.steps import make_step
+from app.domain.titration.steps import remembered_step
 from app.domain.titration.units import Dose, DoseUnit, round_to_strength, round_up_to_strength
 
 _HUNDREDTH = Decimal("0.01")
@@ -232,13 +232,21 @@ def administer(
     """
     if form.mg_per_ml is None:
         return _tablets(doses, form, days, used)
+    return _solution_supply(doses, form, days, form.mg_per_ml)
+
+
+@lru_cache(maxsize=4096)
+def _solution_supply(
+    doses: tuple[Decimal, ...], form: DoseForm, days: int, mg_per_ml: Decimal
+) -> tuple[tuple[Administration, ...], tuple[DispenseLine, ...]]:
+    """One step's doses of the oral solution and the mL that ``days`` days take (shared)."""
     times = DOSE_TIMES[len(doses)]
     administrations = tuple(
-        _solution_administration(time, dose, form.mg_per_ml)
+        _solution_administration(time, dose, mg_per_ml)
         for time, dose in zip(times, doses, strict=True)
     )
-    volume = sum(doses, Decimal(0)) / form.mg_per_ml * days
-    concentration = Concentration(form.mg_per_ml, DoseUnit.MG)
+    volume = sum(doses, Decimal(0)) / mg_per_ml * days
+    concentration = Concentration(mg_per_ml, DoseUnit.MG)
     return administrations, (
         DispenseLine(PreparationForm.ORAL_SOLUTION, volume, "mL", concentration=concentration),
     )
@@ -370,7 +378,7 @@ def lay_out(
         if child_weight_kg is not None:
             per_kg = mg_per_kg(sum(doses, Decimal(0)), child_weight_kg)
         steps.append(
-            make_step(
+            remembered_step(
                 index, start_day, end_day=end_day, start_date=start_date, unit=DoseUnit.MG,
                 administrations=administrations, dispense=dispense, mg_per_kg_day=per_kg,
             )

@@ -168,13 +168,27 @@ def _age_and_renal_codes(
             yield FindingCode("elderly_renal_impairment")
 
 
-def _medication_codes(request: PlanRequest, protocols: ProtocolSet) -> Iterator[FindingCode]:
-    """A.6.9: every component of every entry; unrecognised words need a check by hand."""
-    matches: list[MedicationMatch] = [
-        protocols.medications.classify(name) for name in request.patient.medications
-    ]
+def _medication_codes(request: PlanRequest, protocols: ProtocolSet) -> tuple[FindingCode, ...]:
+    """A.6.9: every component of every entry; unrecognised words need a check by hand.
+
+    Remembered per medication list (with the two facts besides it that count): every
+    preview of a planning session screens the same patient's list again.
+    """
+    medications = request.patient.medications
+    alcohol = "alcohol_use" in request.patient.conditions
+    taper = request.plan_type is PlanType.ORAL_TAPER
+    return protocols.derived.remember(
+        ("medication_codes", medications, alcohol, taper),
+        lambda: tuple(_screen_medications(medications, alcohol, taper, protocols)),
+    )
+
+
+def _screen_medications(
+    medications: tuple[str, ...], alcohol: bool, taper: bool, protocols: ProtocolSet
+) -> Iterator[FindingCode]:
+    matches: list[MedicationMatch] = [protocols.medications.classify(name) for name in medications]
     depressants: dict[str, str] = {}
-    if "alcohol_use" in request.patient.conditions:
+    if alcohol:
         depressants["alcohol"] = "alcohol use"
     for match in matches:
         if not match.recognised:
@@ -184,7 +198,7 @@ def _medication_codes(request: PlanRequest, protocols: ProtocolSet) -> Iterator[
         for component in match.components:
             medication_class = component.medication_class
             if medication_class.finding == "baclofen_already_prescribed":
-                if request.plan_type is not PlanType.ORAL_TAPER:
+                if not taper:
                     yield FindingCode(medication_class.finding, f"Entered: {match.entered}.")
             elif medication_class.finding is not None:
                 yield FindingCode(medication_class.finding, f"Entered: {match.entered}.")
