@@ -1,6 +1,13 @@
 """Benchmark of the pure dosing engine: plans per second per plan type on one core,
 and the cost of a 12-week versus a 52-week plan.
 
+The engine remembers what follows from the protocols alone and small immutable values
+(dose forms, levels, findings, a patient's renal estimate; ARCHITECTURE.md, "The engine's
+memory"), so the same request repeated (the live preview's case: the patient stays, the
+plan fields change) is its fast path. `oral_titration, 1,000 patients` cycles through
+distinct patients, which the patient-level memories do not help: the honest
+figure for a stream of different patients.
+
 Run: .venv/bin/python bench/engine.py   (stdlib only: time.perf_counter, tracemalloc)
 """
 
@@ -59,11 +66,36 @@ CASES = {
 
 
 def plans_per_second(request: PlanRequest, protocols: ProtocolSet) -> float:
+    return cycle_per_second((request,), protocols)
+
+
+def cycle_per_second(requests: tuple[PlanRequest, ...], protocols: ProtocolSet) -> float:
     count, started = 0, time.perf_counter()
     while time.perf_counter() - started < SECONDS_PER_CASE:
-        build_plan(request, protocols)
-        count += 1
+        for request in requests:
+            build_plan(request, protocols)
+        count += len(requests)
     return count / (time.perf_counter() - started)
+
+
+def distinct_patients(count: int) -> tuple[PlanRequest, ...]:
+    """Oral titrations of ``count`` different adults (age, weight, creatinine), each to the
+    protocol's default target for that patient (always plannable)."""
+    return tuple(
+        dataclasses.replace(
+            BASE,
+            patient=dataclasses.replace(
+                PATIENT,
+                age_years=Decimal(20 + n % 60),
+                weight_kg=Decimal(50 + n % 70) + Decimal(n % 10) / 10,
+                serum_creatinine=SerumCreatinine(
+                    Decimal("0.6") + Decimal(n % 9) / 10, CreatinineUnit.MG_DL
+                ),
+            ),
+            target_daily_dose=None,
+        )
+        for n in range(count)
+    )
 
 
 def seconds_per_plan(make: Callable[[], object], repeats: int = 300) -> float:
@@ -88,6 +120,8 @@ def main() -> None:
         rate = plans_per_second(request, protocols)
         memory = peak_kib(lambda request=request: build_plan(request, protocols))
         print(f"{name:22} {rate:9.0f} plans/s   peak {memory:7.1f} KiB")
+    rate = cycle_per_second(distinct_patients(1000), protocols)
+    print(f"{'oral_titration, 1,000 patients':30} {rate:9.0f} plans/s")
     # Same patient, ITB titration over 84 days (12 weeks) versus 364 days (52 weeks):
     # one step per distinct daily dose, so the cost grows with the horizon.
     itb = CASES["itb_titration"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
+from functools import lru_cache
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_skeleton
@@ -32,9 +33,16 @@ def format_decimal(value: Decimal | None) -> str:
 
 def format_number(value: Decimal, locale: str) -> str:
     """ISMP style with the locale's decimal mark: en "2.5", de and vi "2,5"; never grouped."""
+    # Keyed by the normalized number's text, on which alone the answer depends ("-0" and "0"
+    # stay apart): a schedule repeats a few numbers (1, ½, 5, 10 …) many times.
+    return _format_normalized(str(value.normalize()), locale)
+
+
+@lru_cache(maxsize=4096)
+def _format_normalized(text: str, locale: str) -> str:
     return str(
         babel_format_decimal(
-            value.normalize(),
+            Decimal(text),
             format=_PATTERN,
             locale=locale,
             decimal_quantization=False,

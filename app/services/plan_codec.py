@@ -34,19 +34,42 @@ from app.domain.titration.units import Dose, DoseUnit
 
 def to_plain(value: Any) -> Any:
     """Domain values (dataclasses, tuples, enums, Decimal, dates) as plain JSON data."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
+    kind = _KINDS.get(type(value))
+    if kind is None:
+        kind = _KINDS[type(value)] = _kind_of(type(value))
+    if kind is _OTHER:
+        return value
+    if kind is _DECIMAL:
         return format(value, "f")
-    if isinstance(value, date):
+    if kind is _ENUM:
+        return value.value
+    if kind is _DATE:
         return value.isoformat()
-    if isinstance(value, list | tuple):
+    if kind is _SEQUENCE:
         return [to_plain(item) for item in value]
-    if isinstance(value, dict):
+    if kind is _MAPPING:
         return {str(k): to_plain(v) for k, v in value.items()}
-    return value
+    return {name: to_plain(getattr(value, name)) for name in kind}
+
+
+# What to_plain does with a value depends on its type alone, so it is decided once per type
+# (a live preview converts a few hundred values per keystroke). The order of the checks is
+# the order in which they apply: a dataclass first, then enum, Decimal, date, sequence, dict.
+_OTHER, _DECIMAL, _ENUM, _DATE, _SEQUENCE, _MAPPING = (
+    ("other",), ("decimal",), ("enum",), ("date",), ("sequence",), ("mapping",)
+)  # fmt: skip
+_KINDS: dict[type, tuple[str, ...]] = {}
+
+
+def _kind_of(cls: type) -> tuple[str, ...]:
+    if dataclasses.is_dataclass(cls) and not issubclass(cls, type):
+        return tuple(f.name for f in dataclasses.fields(cls))  # the field names, in order
+    for kind, base in ((_ENUM, Enum), (_DECIMAL, Decimal), (_DATE, date)):
+        if issubclass(cls, base):
+            return kind
+    if issubclass(cls, list | tuple):
+        return _SEQUENCE
+    return _MAPPING if issubclass(cls, dict) else _OTHER
 
 
 def canonical_json(value: Any) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from app.domain.titration.errors import ProtocolError
@@ -47,16 +47,32 @@ class Finding:
     source: str
 
 
+# Findings made before, kept with the catalogue (a finding is an immutable value; the same
+# code and detail recur on every preview). Bounded: at the limit the memory starts again.
+MAX_REMEMBERED_FINDINGS = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class FindingCatalogue:
     ref: ProtocolRef
     rules: Mapping[str, FindingRule]
+    _remembered: dict[tuple[str, str], Finding] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def make(self, code: str, detail: str = "") -> Finding:
         """Build the finding ``code``; ``detail`` (patient-specific facts) is appended."""
-        rule = self.rules[code]
-        message = f"{rule.message} {detail}".strip()
-        return Finding(code, rule.severity, rule.overridable, rule.rule, message, rule.source)
+        finding = self._remembered.get((code, detail))
+        if finding is None:
+            rule = self.rules[code]
+            message = f"{rule.message} {detail}".strip()
+            finding = Finding(
+                code, rule.severity, rule.overridable, rule.rule, message, rule.source
+            )
+            if len(self._remembered) >= MAX_REMEMBERED_FINDINGS:
+                self._remembered.clear()
+            self._remembered[(code, detail)] = finding
+        return finding
 
 
 _FIELDS = {"severity", "overridable", "rule", "source", "routes", "message"}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.domain.titration.errors import ProtocolError
 from app.domain.titration.findings import FindingCatalogue, parse_findings
 from app.domain.titration.medications import MedicationDictionary, parse_medications
 from app.domain.titration.protocol import (
+    Derived,
     Protocol,
     ProtocolRef,
     parse_protocol,
@@ -32,9 +33,13 @@ class ProtocolSet:
     formulary: Protocol
     medications: MedicationDictionary
     findings: FindingCatalogue
+    derived: Derived = field(default_factory=Derived, init=False, repr=False, compare=False)
 
     @property
     def refs(self) -> tuple[ProtocolRef, ...]:
+        return self.derived.get("refs", self._refs)
+
+    def _refs(self) -> tuple[ProtocolRef, ...]:
         parameter_protocols = (
             self.oral_adult, self.oral_older_adult, self.oral_renal, self.oral_paediatric,
             self.oral_taper, self.itb, self.formulations, self.formulary,

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.domain.titration.errors import ProtocolError
 from app.domain.titration.protocol import ProtocolRef, parse_document
 
 DICTIONARY_ID = "medication-dictionary"
 _MAX_WORDS_PER_NAME = 4
+# Entries classified before, kept with the dictionary (entries repeat: every preview of a
+# patient repeats the patient's list). Bounded: at the limit the memory starts again.
+MAX_REMEMBERED_ENTRIES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +81,21 @@ class MedicationDictionary:
     names: Mapping[str, tuple[str, ...]]
     substance_classes: Mapping[str, str]
     ignored_words: frozenset[str]
+    _remembered: dict[str, MedicationMatch] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def classify(self, entered: str) -> MedicationMatch:
         """Split ``entered`` into substances, ignoring strengths, forms and punctuation."""
+        match = self._remembered.get(entered)
+        if match is None:
+            match = self._classify(entered)
+            if len(self._remembered) >= MAX_REMEMBERED_ENTRIES:
+                self._remembered.clear()
+            self._remembered[entered] = match
+        return match
+
+    def _classify(self, entered: str) -> MedicationMatch:
         words = normalise(entered).split()
         components: dict[str, MedicationComponent] = {}
         unknown: list[str] = []

@@ -10,7 +10,7 @@ doses are rounded comes from the rules (``formulations``, §11).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -29,7 +29,7 @@ from app.domain.titration.plan import (
     TimeOfDay,
 )
 from app.domain.titration.protocol import Protocol
-from app.domain.titration.steps import make_step
+from app.domain.titration.steps import remembered_step
 from app.domain.titration.units import (
     Dose,
     DoseUnit,
@@ -64,6 +64,15 @@ class DoseForm:
     scored_strengths: tuple[Decimal, ...] = ()
     mg_per_ml: Decimal | None = None
     rules_step: Decimal | None = None
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Hashed on every cached step look-up below: computed once (a value never changes).
+        fields = (self.formulation, self.step, self.tablet_strengths, self.scored_strengths)
+        object.__setattr__(self, "_hash", hash((*fields, self.mg_per_ml, self.rules_step)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def delivers(self, amount: Decimal) -> bool:
         """True when ``amount`` is a positive whole multiple of the increment."""
@@ -77,6 +86,13 @@ class DoseForm:
 
 
 def tablet_form(formulations: Protocol, formulary: Protocol) -> DoseForm:
+    """The stocked tablets; halves only of scored ones (made once per pair of protocols: the
+    key names the rules by their content hash, so another ``formulations`` makes its own)."""
+    key = ("tablet_form", formulations.ref)
+    return formulary.derived.get(key, lambda: _tablet_form(formulations, formulary))
+
+
+def _tablet_form(formulations: Protocol, formulary: Protocol) -> DoseForm:
     """The stocked tablets; halves only of scored ones.
 
     Doses are whole multiples of the rules' tablet rounding (5 mg, §11) when the stock's
@@ -93,6 +109,12 @@ def tablet_form(formulations: Protocol, formulary: Protocol) -> DoseForm:
 
 
 def solution_form(formulations: Protocol, formulary: Protocol, *, child: bool) -> DoseForm | None:
+    """The stocked oral solution, if any (made once per pair of protocols, as tablet_form)."""
+    key = ("solution_form", formulations.ref, child)
+    return formulary.derived.get(key, lambda: _solution_form(formulations, formulary, child=child))
+
+
+def _solution_form(formulations: Protocol, formulary: Protocol, *, child: bool) -> DoseForm | None:
     """The stocked oral solution, if any: 0.1 mg steps for children, 0.5 mg for adults (§11).
 
     Of several stocked concentrations the most dilute is used: the finest to measure and the
@@ -125,6 +147,15 @@ class DoseCountRule:
     few_doses_max_daily: Decimal
     priority: tuple[str, ...]
     lowering_only: bool = False
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        counts = (self.count_up_to, self.threshold, self.count_above, self.max_count)
+        limits = (self.max_single, self.few_doses_max_daily, self.priority, self.lowering_only)
+        object.__setattr__(self, "_hash", hash((*counts, *limits)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def single_limit(self, daily: Decimal, form: DoseForm) -> Decimal:
         """The single-dose maximum for ``daily``; a taper level above what the most doses of
@@ -147,6 +178,7 @@ class Division:
     adjusted: bool
 
 
+@lru_cache(maxsize=4096)
 def divide(
     daily: Decimal,
     requested: int | None,
@@ -161,6 +193,8 @@ def divide(
     deliverable and within the single-dose maximum. A requested count is honoured only where
     it is safe; otherwise the smallest larger count that is, else the largest smaller one
     (A.6.2). Raises ``DoseNotDeliverableError`` when no count can give the dose.
+
+    Cached: a pure function of immutable values, and plans share their levels (15, 30, 45 mg).
     """
     division = _division(daily, requested, rule, form)
     # Stock coarser than the rules (only 10 mg unscored): a level it cannot divide safely
@@ -260,13 +294,21 @@ def administer(
     """
     if form.mg_per_ml is None:
         return _tablets(doses, form, days, used)
+    return _solution_supply(doses, form, days, form.mg_per_ml)
+
+
+@lru_cache(maxsize=4096)
+def _solution_supply(
+    doses: tuple[Decimal, ...], form: DoseForm, days: int, mg_per_ml: Decimal
+) -> tuple[tuple[Administration, ...], tuple[DispenseLine, ...]]:
+    """One step's doses of the oral solution and the mL that ``days`` days take (shared)."""
     times = DOSE_TIMES[len(doses)]
     administrations = tuple(
-        _solution_administration(time, dose, form.mg_per_ml)
+        _solution_administration(time, dose, mg_per_ml)
         for time, dose in zip(times, doses, strict=True)
     )
-    volume = sum(doses, Decimal(0)) / form.mg_per_ml * days
-    concentration = Concentration(form.mg_per_ml, DoseUnit.MG)
+    volume = sum(doses, Decimal(0)) / mg_per_ml * days
+    concentration = Concentration(mg_per_ml, DoseUnit.MG)
     return administrations, (
         DispenseLine(PreparationForm.ORAL_SOLUTION, volume, "mL", concentration=concentration),
     )
@@ -275,8 +317,17 @@ def administer(
 def _tablets(
     doses: tuple[Decimal, ...], form: DoseForm, days: int, used: set[Decimal]
 ) -> tuple[tuple[Administration, ...], tuple[DispenseLine, ...]]:
-    administrations, per_day = _tablet_step(doses, form, frozenset(used))
-    used.update(strength for strength, _ in per_day)
+    administrations, dispense, strengths = _tablet_supply(doses, form, days, frozenset(used))
+    used.update(strengths)
+    return administrations, dispense
+
+
+@lru_cache(maxsize=4096)
+def _tablet_supply(
+    doses: tuple[Decimal, ...], form: DoseForm, days: int, used: frozenset[Decimal]
+) -> tuple[tuple[Administration, ...], tuple[DispenseLine, ...], tuple[Decimal, ...]]:
+    """One step's administrations, what ``days`` days take, and the strengths it uses."""
+    administrations, per_day = _tablet_step(doses, form, used)
     # Halves are counted as halves here; the plan's total is rounded up per strength (A.6.3).
     dispense = tuple(
         DispenseLine(
@@ -285,7 +336,7 @@ def _tablets(
         )
         for strength, count in per_day
     )  # fmt: skip
-    return administrations, dispense
+    return administrations, dispense, tuple(strength for strength, _ in per_day)
 
 
 @lru_cache(maxsize=1024)
@@ -452,7 +503,7 @@ def lay_out(
         if child_weight_kg is not None:
             per_kg = mg_per_kg(sum(doses, Decimal(0)), child_weight_kg)
         steps.append(
-            make_step(
+            remembered_step(
                 index, start_day, end_day=end_day, start_date=start_date, unit=DoseUnit.MG,
                 administrations=administrations, dispense=dispense, mg_per_kg_day=per_kg,
             )

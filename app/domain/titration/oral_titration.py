@@ -40,6 +40,7 @@ from app.domain.titration.units import (
     round_to_strength,
 )
 
+NO_BENEFIT_REVIEW = FindingCode("no_benefit_review")
 REVIEW_TEXT = (
     "Six-week review (R-OA-10): if there is no benefit, taper off over at least 14 days; "
     "never stop abruptly."
@@ -150,7 +151,7 @@ def _first_level(
 
 
 def _dose_findings(regimen: OralRegimen, target: Decimal) -> tuple[FindingCode, ...]:
-    findings = [FindingCode("no_benefit_review")]  # R-OA-10
+    findings = [NO_BENEFIT_REVIEW]  # R-OA-10
     if regimen.soft_alert is not None and target > regimen.soft_alert:
         usual = f"Usual upper dose: {plain_number(regimen.soft_alert)} mg/day."
         findings.append(FindingCode("above_usual_dose", usual))

@@ -15,7 +15,7 @@ from app.domain.titration.overrides import apply_overrides
 from app.domain.titration.plan import Plan, PlanStatus, RenalAssessment, RenalBand
 from app.domain.titration.protocol import ProtocolRef
 from app.domain.titration.renal import assess_renal, is_end_stage
-from app.domain.titration.safety import SEVERITY_ORDER, ScreeningFacts, screen
+from app.domain.titration.safety import ScreeningFacts, screen, severity_first
 from app.domain.titration.taper import draft_oral_taper
 from app.domain.titration.units import DoseUnit
 from app.domain.titration.validation import patient_age, validate_request
@@ -50,7 +50,7 @@ def build_plan(request: PlanRequest, protocols: ProtocolSet) -> Plan:
         findings = never_block_a_taper(findings)
     status, applied = apply_overrides(findings, request.overrides)
     ready = status is PlanStatus.READY
-    refs = _unique((*draft.protocols, *protocols.refs))
+    refs = _plan_refs(draft.protocols, protocols)
     return Plan(
         status=status,
         plan_type=request.plan_type,
@@ -89,8 +89,18 @@ def never_block_a_taper(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
         else finding
         for finding in findings
     ]
-    return tuple(sorted(demoted, key=lambda f: (SEVERITY_ORDER.index(f.severity), f.code)))
+    return tuple(sorted(demoted, key=severity_first))
 
 
-def _unique(refs: tuple[ProtocolRef, ...]) -> tuple[ProtocolRef, ...]:
-    return tuple(dict.fromkeys(refs))
+def _plan_refs(drafted: tuple[ProtocolRef, ...], protocols: ProtocolSet) -> tuple[ProtocolRef, ...]:
+    """The draft's protocols first, then every other protocol of the set, each once.
+
+    Remembered per combination. The draft's refs are objects of ``protocols`` itself, so their
+    identities (cheaper to hash than the refs) name the combination; the remembered refs are
+    used only when they were made from equal refs.
+    """
+    made_from, refs = protocols.derived.remember(
+        ("plan_refs", *map(id, drafted)),
+        lambda: (drafted, tuple(dict.fromkeys((*drafted, *protocols.refs)))),
+    )
+    return refs if made_from == drafted else tuple(dict.fromkeys((*drafted, *protocols.refs)))

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
-from typing import Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from app.domain.titration.errors import ProtocolError
 
@@ -105,6 +105,43 @@ PARAMETER_SCHEMA: Mapping[str, Mapping[str, ParameterKind]] = {
 }  # fmt: skip
 
 
+T = TypeVar("T")
+MAX_REMEMBERED = 4096
+
+
+class Derived:
+    """Values computed from one loaded protocol (or protocol set) alone, each made once.
+
+    A loaded protocol never changes, so what follows from it alone (a dose form, a regimen
+    row) is made on first use and kept with it; the engine stays a pure function. Keys are
+    few and fixed by the code (never by a request), so the store cannot grow without bound.
+    """
+
+    __slots__ = ("_remembered", "_values")
+
+    def __init__(self) -> None:
+        self._values: dict[object, Any] = {}
+        self._remembered: dict[object, Any] = {}
+
+    def get(self, key: object, make: Callable[[], T]) -> T:
+        try:
+            value: T = self._values[key]
+        except KeyError:
+            value = self._values[key] = make()
+        return value
+
+    def remember(self, key: object, make: Callable[[], T]) -> T:
+        """Like ``get`` for keys made of request values (a patient's renal facts): at most
+        ``MAX_REMEMBERED`` are kept; at the limit the memory starts again."""
+        try:
+            value: T = self._remembered[key]
+        except KeyError:
+            if len(self._remembered) >= MAX_REMEMBERED:
+                self._remembered.clear()
+            value = self._remembered[key] = make()
+        return value
+
+
 @dataclass(frozen=True, slots=True)
 class PumpModel:
     """A pump the clinic implants and refills, with its reservoir volume (mL)."""
@@ -150,6 +187,7 @@ class Protocol:
     text_lists: Mapping[str, tuple[str, ...]]
     sources: Mapping[str, str]
     pumps: Mapping[str, tuple[PumpModel, ...]] = field(default_factory=dict)
+    derived: Derived = field(default_factory=Derived, init=False, repr=False, compare=False)
 
     def decimal(self, name: str) -> Decimal:
         return self.decimals[name]

@@ -50,12 +50,23 @@ def derive_regimen(
             raise MissingInputError(
                 "Children are dosed by weight: weight_kg is required.", field="weight_kg"
             )
-        regimen = _child_regimen(age, weight_kg, band, protocols)
-    else:
-        regimen = _adult_regimen(protocols.oral_adult)
-        elderly = protocols.oral_older_adult
-        if not age.is_under(elderly.integer("elderly_age_years")):
-            regimen = _combine(regimen, _row(elderly, "", "cap_mg_day", soft="soft_alert_mg_day"))
+        return _with_renal_row(_child_regimen(age, weight_kg, band, protocols), band, protocols)
+    elderly = not age.is_under(protocols.oral_older_adult.integer("elderly_age_years"))
+    # An adult's regimen follows from the protocols, the age group and the band alone.
+    return protocols.derived.get(
+        ("adult_regimen", elderly, band), lambda: _adult_regimen_for(elderly, band, protocols)
+    )
+
+
+def _adult_regimen_for(elderly: bool, band: RenalBand, protocols: ProtocolSet) -> OralRegimen:
+    regimen = _adult_regimen(protocols.oral_adult)
+    if elderly:
+        older = protocols.oral_older_adult
+        regimen = _combine(regimen, _row(older, "", "cap_mg_day", soft="soft_alert_mg_day"))
+    return _with_renal_row(regimen, band, protocols)
+
+
+def _with_renal_row(regimen: OralRegimen, band: RenalBand, protocols: ProtocolSet) -> OralRegimen:
     if band in RENAL_MODIFIER_BANDS:
         regimen = _combine(
             regimen, _row(protocols.oral_renal, f"{band.value}_", f"{band.value}_cap_mg_day")
@@ -140,6 +151,15 @@ def dose_count_rule(
 ) -> DoseCountRule:
     """Doses a day for this population (A.6.1): 4 for children (R-PED-2), 3 up to 60 mg/day
     and 4 above for adults (R-OA-7); single doses within ``max_single`` (A.6.2)."""
+    return protocols.derived.get(
+        ("dose_count_rule", max_single, child, taper),
+        lambda: _dose_count_rule(max_single, child=child, protocols=protocols, taper=taper),
+    )
+
+
+def _dose_count_rule(
+    max_single: Decimal, *, child: bool, protocols: ProtocolSet, taper: bool
+) -> DoseCountRule:
     adult = protocols.oral_adult
     if child:
         count = protocols.oral_paediatric.integer("doses_per_day")

@@ -22,7 +22,23 @@ def assess_renal(
 
     The dialysis flag always gives the ``dialysis`` band. Missing data gives ``unknown``
     (``missing_renal_inputs`` names what is missing).
+
+    Remembered per patient facts with the renal protocol: every preview of a planning session
+    asks again for the same patient (equal Decimals give equal, quantized results).
     """
+    facts = (
+        patient.sex, patient.weight_kg, patient.height_cm, patient.serum_creatinine,
+        patient.creatinine_clearance_ml_min, patient.dialysis, age.months, adult_age_years,
+    )  # fmt: skip
+    return renal.derived.remember(
+        ("assess_renal", facts),
+        lambda: _assess_renal(patient, age, adult_age_years=adult_age_years, renal=renal),
+    )
+
+
+def _assess_renal(
+    patient: Patient, age: Age, *, adult_age_years: int, renal: Protocol
+) -> RenalAssessment:
     if patient.creatinine_clearance_ml_min is not None:
         crcl = round_measurement(patient.creatinine_clearance_ml_min)
         assessment = RenalAssessment(

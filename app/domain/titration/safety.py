@@ -55,6 +55,25 @@ ITB_WITHDRAWAL_SIGNS = (
     "delivery urgently."
 )
 SEVERITY_ORDER = (Severity.BLOCK, Severity.MAJOR, Severity.MODERATE, Severity.INFO)
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
+
+
+def severity_first(finding: Finding) -> tuple[int, str]:
+    """Sort key of findings: most severe first, then by code."""
+    return _SEVERITY_RANK[finding.severity], finding.code
+
+
+# Every plan's counselling findings (R-OA-9, R-STOP, R-IT-W), the same values each time.
+_COUNSELLING = {
+    route: (
+        FindingCode("take_with_meals"),
+        FindingCode("driving"),
+        FindingCode(
+            "do_not_stop_abruptly", ITB_WITHDRAWAL_SIGNS if route is Route.INTRATHECAL else ""
+        ),
+    )
+    for route in Route
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +100,7 @@ def screen(
             if facts.route is Route.INTRATHECAL
             else ()
         ),
-        *_counselling_codes(facts),
+        *_COUNSELLING[facts.route],
         *extra,
     ]
     details: dict[str, list[str]] = {}
@@ -92,7 +111,7 @@ def screen(
             if finding_code.detail and finding_code.detail not in notes:
                 notes.append(finding_code.detail)
     findings = [protocols.findings.make(code, " ".join(notes)) for code, notes in details.items()]
-    return tuple(sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), f.code)))
+    return tuple(sorted(findings, key=severity_first))
 
 
 def _patient_codes(
@@ -149,13 +168,27 @@ def _age_and_renal_codes(
             yield FindingCode("elderly_renal_impairment")
 
 
-def _medication_codes(request: PlanRequest, protocols: ProtocolSet) -> Iterator[FindingCode]:
-    """A.6.9: every component of every entry; unrecognised words need a check by hand."""
-    matches: list[MedicationMatch] = [
-        protocols.medications.classify(name) for name in request.patient.medications
-    ]
+def _medication_codes(request: PlanRequest, protocols: ProtocolSet) -> tuple[FindingCode, ...]:
+    """A.6.9: every component of every entry; unrecognised words need a check by hand.
+
+    Remembered per medication list (with the two facts besides it that count): every
+    preview of a planning session screens the same patient's list again.
+    """
+    medications = request.patient.medications
+    alcohol = "alcohol_use" in request.patient.conditions
+    taper = request.plan_type is PlanType.ORAL_TAPER
+    return protocols.derived.remember(
+        ("medication_codes", medications, alcohol, taper),
+        lambda: tuple(_screen_medications(medications, alcohol, taper, protocols)),
+    )
+
+
+def _screen_medications(
+    medications: tuple[str, ...], alcohol: bool, taper: bool, protocols: ProtocolSet
+) -> Iterator[FindingCode]:
+    matches: list[MedicationMatch] = [protocols.medications.classify(name) for name in medications]
     depressants: dict[str, str] = {}
-    if "alcohol_use" in request.patient.conditions:
+    if alcohol:
         depressants["alcohol"] = "alcohol use"
     for match in matches:
         if not match.recognised:
@@ -165,7 +198,7 @@ def _medication_codes(request: PlanRequest, protocols: ProtocolSet) -> Iterator[
         for component in match.components:
             medication_class = component.medication_class
             if medication_class.finding == "baclofen_already_prescribed":
-                if request.plan_type is not PlanType.ORAL_TAPER:
+                if not taper:
                     yield FindingCode(medication_class.finding, f"Entered: {match.entered}.")
             elif medication_class.finding is not None:
                 yield FindingCode(medication_class.finding, f"Entered: {match.entered}.")
@@ -201,13 +234,6 @@ def _intrathecal_codes(
         yield FindingCode(
             "itb_high_withdrawal_risk", f"Injury level: {patient.spinal_injury_level}."
         )
-
-
-def _counselling_codes(facts: ScreeningFacts) -> Iterator[FindingCode]:
-    yield FindingCode("take_with_meals")
-    yield FindingCode("driving")
-    intrathecal = facts.route is Route.INTRATHECAL
-    yield FindingCode("do_not_stop_abruptly", ITB_WITHDRAWAL_SIGNS if intrathecal else "")
 
 
 def add_months(day: date, months: int) -> date:
