@@ -82,7 +82,7 @@ def stored_segments(
     as strings, the shape ``services.plan_codec.to_plain`` writes), read directly: the impact
     report reads 100,000 of them, and building every Step, Administration and Preparation
     first would cost as much as the engine. ``segments`` of a plan equals ``stored_segments``
-    of its stored form (tests/integration/services/test_impact_codec.py)."""
+    of its stored form (tests/unit/domain/test_impact_codec.py)."""
     chosen = []
     for step in steps:
         end = date.fromisoformat(step["end_date"])
