@@ -26,7 +26,7 @@ from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db.models import ProtocolVersionRecord
+from app.db.models import PlanProtocolReviewRecord, ProtocolVersionRecord
 from app.main import create_app
 from tests.browser.login import log_in_through_the_form
 from tests.browser.test_accessibility import axe_problems
@@ -65,6 +65,12 @@ def own_server(settings: Settings, migrated_engine: Engine) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         with Session(migrated_engine) as session:
+            # The approval flagged open plans for review (impact); those rows go first.
+            session.execute(
+                delete(PlanProtocolReviewRecord).where(
+                    PlanProtocolReviewRecord.protocol_version_id.not_in(before)
+                )
+            )
             session.execute(
                 delete(ProtocolVersionRecord).where(ProtocolVersionRecord.id.not_in(before))
             )
