@@ -207,7 +207,9 @@ def test_create_token_grants_the_protocol_scopes(cli_engine: Engine) -> None:
         ).one()
         seeded = session.scalars(select(ProtocolVersionRecord.protocol_id)).all()
     assert sorted(api.scopes) == ["protocols:approve", "protocols:write"]
-    assert len(seeded) == 9
+    # Ten protocols seeded at version 1; formulary_0001 added formulations and findings v2.
+    assert len(seeded) == 12
+    assert len(set(seeded)) == 10
 
 
 def test_the_first_admin_can_be_a_system_admin_and_only_an_admin(

@@ -14,6 +14,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.web.deps import get_session
 
 
+def _run(coroutine: Any) -> Any:
+    """asyncio.run in a thread of its own: the session's Chromium (sync Playwright) keeps an
+    event loop in the main thread, where asyncio.run refuses to start another."""
+    result: list[Any] = []
+    worker = threading.Thread(target=lambda: result.append(asyncio.run(coroutine)))
+    worker.start()
+    worker.join()
+    return result[0]
+
+
 def _request(factory: sessionmaker[Session]) -> Any:
     return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(sessionmaker=factory)))
 
@@ -38,7 +48,7 @@ def test_an_unused_session_is_closed_on_the_loop(session_factory: sessionmaker[S
         await dependency.aclose()
         return threads, threading.current_thread().name
 
-    threads, loop_thread = asyncio.run(run())
+    threads, loop_thread = _run(run())
     assert threads == [loop_thread]
 
 
@@ -53,7 +63,7 @@ def test_a_session_left_in_a_transaction_is_closed_in_a_worker_thread(
         await dependency.aclose()
         return threads, threading.current_thread().name, session.in_transaction()
 
-    threads, loop_thread, still_open = asyncio.run(run())
+    threads, loop_thread, still_open = _run(run())
     assert len(threads) == 1
     assert threads[0] != loop_thread
     assert not still_open

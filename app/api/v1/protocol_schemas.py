@@ -25,11 +25,10 @@ class PumpModelIn(InputModel):
 
 
 class ParameterValueIn(InputModel):
-    value: (
-        _Value
-        | Annotated[list[_Value], Field(max_length=50)]
-        | Annotated[list[PumpModelIn], Field(min_length=1, max_length=50)]
-    ) = Field(
+    # One list type whose items are either kind: two list types in one union cannot be told
+    # apart by generated clients (openapi-python-client's model then fails mypy); the protocol
+    # loader refuses an item of the wrong kind for its parameter (422 naming it).
+    value: _Value | Annotated[list[_Value | PumpModelIn], Field(max_length=50)] = Field(
         description="Decimals as strings (exact); a list for list parameters (empty when a "
         "formulary list stocks nothing); objects with model and reservoir_ml for pump_models."
     )

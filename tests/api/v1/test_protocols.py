@@ -310,4 +310,9 @@ def test_a_formulary_draft_is_checked_as_a_whole_and_against_the_hard_limits(
     assert "hard limit (10 to 50" in huge_pump.text
     no_model = draft(pump_models=[{"reservoir_ml": "20"}])
     assert no_model.status_code == 422
+    mixed = draft(pump_models=["20", {"model": "SynchroMed II", "reservoir_ml": "20"}])
+    assert mixed.status_code == 422, mixed.text
+    assert [e["loc"][1] for e in mixed.json()["errors"]] == ["parameters.pump_models"]
+    pump_in_a_stock_list = draft(tablet_strengths_mg=[{"model": "X", "reservoir_ml": "20"}])
+    assert pump_in_a_stock_list.status_code == 422, pump_in_a_stock_list.text
     assert draft(oral_solution_mg_per_ml=[]).status_code == 201  # no solution stocked

@@ -189,7 +189,7 @@ def _dose(dose: Dose | None) -> DoseOut | None:
     return DoseOut(value=format(dose.value, "f"), unit=dose.unit.value)
 
 
-def _plain(value: str | list[str] | list[PumpModelIn]) -> ParameterValue:
+def _plain(value: str | list[str | PumpModelIn]) -> ParameterValue:
     """The value as the protocol document writes it (pump models as plain objects)."""
     if isinstance(value, str):
         return value
