@@ -12,7 +12,9 @@ from app.domain.titration.protocol import Protocol, parse_protocol, read_protoco
 from app.domain.titration.protocol_limits import (
     ALLOWED_RANGES,
     HARD_LIMITS,
+    Bound,
     LimitProblem,
+    _bound,
     limit_problems,
 )
 from tests.unit.domain.test_properties import SETTINGS
@@ -43,6 +45,14 @@ def test_every_bound_names_a_parameter_of_its_protocol_and_a_source() -> None:
                 assert name in parameters
                 assert bound.source
                 assert bound.low is not None or bound.high is not None
+
+
+def test_a_bound_is_exact_and_an_open_side_stays_open() -> None:
+    # The tables are built once at import; the builder itself must keep "0.5" exact and
+    # never turn a missing side into a limit (a "None" low would refuse nothing, a 0 would).
+    assert _bound(None, "0.5", "src") == Bound(None, Decimal("0.5"), "src")
+    assert _bound("3", None, "src") == Bound(Decimal(3), None, "src")
+    assert _bound("0.1", "0.5", "src") == Bound(Decimal("0.1"), Decimal("0.5"), "src")
 
 
 def test_the_hard_limits_of_issue_17_refuse_with_their_reason() -> None:
