@@ -102,6 +102,9 @@ def problems(**changes: object) -> list[tuple[str, str]]:
     return [(p.field, p.message) for p in find_patient_problems(facts, today=TODAY)]
 
 
+NO_DATES = {"brain_injury_on": None, "serum_creatinine_on": None}
+
+
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
@@ -111,11 +114,11 @@ def problems(**changes: object) -> list[tuple[str, str]]:
         ({"preferred_language": "fr"}, ("preferred_language", "Language must be en, de or vi.")),
         ({"indication": "migraine"}, ("indication", "Choose one of the listed indications.")),
         (
-            {"birth_date": date(2026, 11, 23), "brain_injury_on": None, "serum_creatinine_on": None},
+            {"birth_date": date(2026, 11, 23), **NO_DATES},
             ("birth_date", "Birth date cannot be in the future."),
         ),
         (
-            {"birth_date": date(1895, 12, 31), "brain_injury_on": None, "serum_creatinine_on": None},
+            {"birth_date": date(1895, 12, 31), **NO_DATES},
             ("birth_date", "Birth date is more than 130 years ago."),
         ),
         (
@@ -166,14 +169,14 @@ def test_each_problem_is_one_message_in_the_words_the_form_shows(
     [
         {"given_name": "x" * 100, "family_name": "y"},
         # Born today, and a person of exactly 130 (by calendar year), are still plausible.
-        {"birth_date": TODAY, "brain_injury_on": None, "serum_creatinine_on": None},
-        {"birth_date": date(1896, 12, 31), "brain_injury_on": None, "serum_creatinine_on": None},
+        {"birth_date": TODAY, **NO_DATES},
+        {"birth_date": date(1896, 12, 31), **NO_DATES},
         # An injury or a creatinine on the day of birth or today lies between the two.
         {"brain_injury_on": VALID.birth_date, "serum_creatinine_on": VALID.birth_date},
         {"brain_injury_on": TODAY, "serum_creatinine_on": TODAY},
         {"serum_creatinine_value": Decimal("0.05")},
         {"serum_creatinine_value": Decimal("30")},
-        {"medications": ("m" * 100,) + tuple(f"drug{i}" for i in range(49))},
+        {"medications": ("m" * 100, *(f"drug{i}" for i in range(49)))},
         {"spinal_injury_level": "C8"},
         {"spinal_injury_level": "T12"},
         {"spinal_injury_level": "L5"},
