@@ -17,7 +17,7 @@ from app.domain.titration.oral_doses import (
 )
 from app.domain.titration.plan import Administration, Concentration, DispenseLine, Preparation
 from app.domain.titration.protocol import parse_protocol, read_protocol_bytes
-from app.domain.titration.units import Dose, DoseUnit
+from app.domain.titration.units import Dose, DoseUnit, round_up_to_whole
 from tests.unit.domain.builders import PROTOCOLS, codes, make_patient, plan_for
 
 D = Decimal
@@ -102,3 +102,12 @@ def test_a_dose_no_count_can_give_is_refused_naming_the_limits() -> None:
     with pytest.raises(DoseNotDeliverableError) as refused:
         divide(D("2.5"), None, ADULT_RULE, TABLETS)
     assert str(refused.value) == "2.5 mg/day cannot be given in at most 4 doses of at most 20 mg."
+
+
+@pytest.mark.parametrize(
+    ("quantity", "supplied"), [("2.5", 3), ("7.2", 8), ("0.5", 1), ("9", 9), ("3.5", 4)]
+)
+def test_a_part_of_a_tablet_over_the_plan_is_supplied_as_a_whole_tablet(
+    quantity: str, supplied: int
+) -> None:
+    assert round_up_to_whole(D(quantity)) == D(supplied)

@@ -27,6 +27,7 @@ from app.domain.titration import (
     calculate_refill,
 )
 from app.domain.titration.medications import normalise
+from app.domain.titration.safety import add_months
 from tests.unit.domain.builders import (
     PROTOCOLS,
     START,
@@ -407,3 +408,19 @@ def test_dates_outside_1900_to_2200_are_refused(overrides: dict[str, object], fi
     with pytest.raises(TitrationError) as refused:
         build_plan(make_request(**overrides), PROTOCOLS)
     assert refused.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (date(2025, 1, 15), 12, date(2026, 1, 15)),  # R-IT-3: injury + 12 months
+        (date(2025, 12, 31), 12, date(2026, 12, 31)),
+        (date(2024, 2, 29), 12, date(2025, 2, 28)),  # the month's last day
+        (date(2025, 11, 30), 3, date(2026, 2, 28)),
+        (date(2025, 1, 31), 25, date(2027, 2, 28)),
+    ],
+)
+def test_months_are_added_by_calendar_month_ending_on_the_months_last_day(
+    day: date, months: int, expected: date
+) -> None:
+    assert add_months(day, months) == expected
