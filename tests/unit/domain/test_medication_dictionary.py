@@ -187,3 +187,15 @@ def test_a_malformed_dictionary_is_refused_saying_where(edit: Any, message: str)
     with pytest.raises(ProtocolError) as refused:
         dictionary(edit)
     assert str(refused.value) == message
+
+
+def test_an_unknown_word_is_kept_as_typed_and_the_next_word_still_read() -> None:
+    match = dictionary().classify("Xyzcodone oxycodone 10 mg")
+    assert match.unrecognised == ("xyzcodone",)
+    assert [c.substance for c in match.components] == ["oxycodone"]
+    assert not match.recognised
+
+
+def test_normalising_keeps_letters_digits_and_percent_and_drops_accents() -> None:
+    assert normalise("Lidocain 5% Gel") == "lidocain 5% gel"
+    assert normalise("Đ-Ö/é,x") == "d o e x"

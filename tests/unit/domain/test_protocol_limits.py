@@ -64,6 +64,11 @@ def test_the_hard_limits_of_issue_17_refuse_with_their_reason() -> None:
         ("itb", "hard_limit_mcg_day", "2500"): "at most 2000",
         ("oral-taper", "step_fraction", "0.51"): "at most 0.5; A.2",
     }
+    (problem,) = limit_problems(edited("itb", ceiling_mcg_day="2001"))
+    assert problem.message == (
+        "2001 is outside the hard limit (at most 2000; A.6: 2000 mcg/day is the intrathecal "
+        "hard ceiling)"
+    )
     for (protocol_id, name, value), reason in cases.items():
         (problem,) = limit_problems(edited(protocol_id, **{name: value}))
         assert problem.parameter == name
