@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.domain.titration import DoseNotDeliverableError, PreparationForm, TimeOfDay
+from app.domain.titration import DoseNotDeliverableError, PlanType, PreparationForm, TimeOfDay
 from app.domain.titration.oral_doses import (
     DoseCountRule,
     divide,
@@ -111,3 +111,10 @@ def test_a_part_of_a_tablet_over_the_plan_is_supplied_as_a_whole_tablet(
     quantity: str, supplied: int
 ) -> None:
     assert round_up_to_whole(D(quantity)) == D(supplied)
+
+
+def test_a_dose_no_formulation_can_deliver_is_refused_in_those_words() -> None:
+    # An adult taper from 0.3 mg/day: neither 5 mg tablets nor 0.5 mg of solution give it.
+    with pytest.raises(DoseNotDeliverableError) as refused:
+        plan_for(plan_type=PlanType.ORAL_TAPER, current_daily_dose=Dose(D("0.3"), DoseUnit.MG))
+    assert str(refused.value) == "No formulation in the library can deliver these doses."
