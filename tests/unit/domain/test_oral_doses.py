@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
-from app.domain.titration import DoseNotDeliverableError, PlanType, PreparationForm, TimeOfDay
+from app.domain.titration import (
+    DoseNotDeliverableError,
+    Formulation,
+    PlanType,
+    PreparationForm,
+    TimeOfDay,
+    build_plan,
+)
 from app.domain.titration.oral_doses import (
     DoseCountRule,
     divide,
@@ -18,7 +26,7 @@ from app.domain.titration.oral_doses import (
 from app.domain.titration.plan import Administration, Concentration, DispenseLine, Preparation
 from app.domain.titration.protocol import parse_protocol, read_protocol_bytes
 from app.domain.titration.units import Dose, DoseUnit, round_up_to_whole
-from tests.unit.domain.builders import PROTOCOLS, codes, make_patient, plan_for
+from tests.unit.domain.builders import PROTOCOLS, codes, make_patient, make_request, plan_for
 
 D = Decimal
 TABLETS = tablet_form(PROTOCOLS.formulations)
@@ -118,3 +126,21 @@ def test_a_dose_no_formulation_can_deliver_is_refused_in_those_words() -> None:
     with pytest.raises(DoseNotDeliverableError) as refused:
         plan_for(plan_type=PlanType.ORAL_TAPER, current_daily_dose=Dose(D("0.3"), DoseUnit.MG))
     assert str(refused.value) == "No formulation in the library can deliver these doses."
+
+
+def test_the_volume_of_solution_follows_its_concentration() -> None:
+    document = json.loads(read_protocol_bytes("formulations"))
+    document["parameters"]["solution_mg_per_ml"]["value"] = "2"
+    two_per_ml = parse_protocol("formulations", json.dumps(document).encode())
+    request = make_request(formulation=Formulation.ORAL_SOLUTION)
+    plan = build_plan(request, replace(PROTOCOLS, formulations=two_per_ml))
+    first = plan.steps[0]  # 15 mg/day as 3 × 5 mg for three days: 2.5 mL a dose, 22.5 mL
+    assert [a.preparation.volume_ml for a in first.administrations if a.preparation] == [
+        D("2.5")
+    ] * 3
+    assert first.dispense == (
+        DispenseLine(
+            PreparationForm.ORAL_SOLUTION, D("22.5"), "mL",
+            concentration=Concentration(D(2), DoseUnit.MG),
+        ),
+    )  # fmt: skip
