@@ -12,6 +12,7 @@ from app.domain.titration import (
     IntervalTooShortError,
     InvalidInputError,
     Plan,
+    TargetAboveHardLimitError,
     WrongUnitError,
 )
 from tests.unit.domain.builders import codes, make_patient, mcg, mg, plan_for
@@ -81,3 +82,21 @@ def test_a_child_continuing_on_tablets_still_rises_towards_the_target() -> None:
     )  # fmt: skip
     plan = plan_for(patient=child, indication=Indication.CEREBRAL_PALSY, current_daily_dose=mg(20))
     assert _dailies(plan)[-1] == D(60)
+
+
+def test_a_zero_target_is_refused_naming_the_target() -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        plan_for(target_daily_dose=mg(0))
+    assert (refused.value.field, str(refused.value)) == (
+        "target_daily_dose", "The target daily dose must be above 0 mg.",
+    )  # fmt: skip
+
+
+def test_a_target_above_the_hard_limit_is_refused_naming_the_limit_and_why() -> None:
+    with pytest.raises(TargetAboveHardLimitError) as refused:
+        plan_for(target_daily_dose=mg(85))
+    assert (refused.value.field, str(refused.value)) == (
+        "target_daily_dose",
+        "Target 85 mg/day is above the hard limit of 80 mg/day for this patient (at most 4 "
+        "doses a day of at most 20 mg each).",
+    )
