@@ -100,3 +100,12 @@ def test_a_target_above_the_hard_limit_is_refused_naming_the_limit_and_why() -> 
         "Target 85 mg/day is above the hard limit of 80 mg/day for this patient (at most 4 "
         "doses a day of at most 20 mg each).",
     )
+
+
+def test_the_six_week_review_says_what_to_do_without_benefit() -> None:
+    (review,) = plan_for().milestones
+    assert (review.day, review.text) == (
+        43,
+        "Six-week review (R-OA-10): if there is no benefit, taper off over at least 14 days; "
+        "never stop abruptly.",
+    )
