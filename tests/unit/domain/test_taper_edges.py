@@ -6,8 +6,18 @@ from decimal import Decimal
 
 import pytest
 
-from app.domain.titration import InvalidInputError, MilestoneKind, Plan, PlanType, PreparationForm
-from tests.unit.domain.builders import codes, make_patient, mg, plan_for
+from app.domain.titration import (
+    InvalidInputError,
+    MilestoneKind,
+    MissingInputError,
+    Plan,
+    PlanType,
+    PreparationForm,
+    WrongUnitError,
+)
+from app.domain.titration.plan import Limits
+from app.domain.titration.units import Dose, DoseUnit
+from tests.unit.domain.builders import codes, make_patient, mcg, mg, plan_for
 
 D = Decimal
 
@@ -49,3 +59,26 @@ def test_a_taper_outside_7_to_21_days_is_refused_saying_the_range() -> None:
 def test_a_taper_without_a_reason_or_pregnancy_ends_with_the_general_stop() -> None:
     (stop,) = (m for m in taper("30").milestones if m.kind is MilestoneKind.STOP)
     assert stop.text.startswith("Stop: the taper is complete (R-STOP-4). ")
+
+
+def test_an_adults_tablet_taper_runs_from_the_current_dose_to_zero_without_extras() -> None:
+    plan = taper("30")
+    assert plan.limits == Limits(Dose(D(30), DoseUnit.MG), Dose(D(0), DoseUnit.MG))
+    assert all(step.mg_per_kg_day is None for step in plan.steps)  # only children's steps
+    assert "solution_only" not in codes(plan)
+
+
+@pytest.mark.parametrize(
+    ("current", "error", "message"),
+    [
+        (None, MissingInputError, "A taper needs the current daily dose."),
+        (mg(0), InvalidInputError, "The current daily dose must be above 0 mg."),
+        (mcg(30), WrongUnitError, "current_daily_dose is in mcg; this plan takes mg only."),
+    ],
+)
+def test_a_taper_without_a_usable_current_dose_is_refused_naming_it(
+    current: Dose | None, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as refused:
+        plan_for(plan_type=PlanType.ORAL_TAPER, current_daily_dose=current)
+    assert (refused.value.field, str(refused.value)) == ("current_daily_dose", message)  # type: ignore[attr-defined]
