@@ -18,6 +18,7 @@ from app.domain.titration import (
     TargetAboveHardLimitError,
     WrongUnitError,
 )
+from app.domain.titration.plan import Limits
 from app.domain.titration.units import Dose
 from tests.unit.domain.builders import codes, make_patient, mcg, mg, plan_for
 
@@ -97,6 +98,7 @@ def test_a_large_step_is_one_that_ends_above_500_not_at_500() -> None:
     assert "itb_large_step" not in codes(plan)
 
 
-def test_steps_are_numbered_from_1() -> None:
-    steps = titration(mcg(2000)).steps
-    assert [s.index for s in steps] == list(range(1, 10))
+def test_steps_are_numbered_from_1_and_a_target_is_the_limit() -> None:
+    plan = titration(mcg(2000))
+    assert [s.index for s in plan.steps] == list(range(1, 10))
+    assert plan.limits == Limits(mcg(2000), mcg(2000))
