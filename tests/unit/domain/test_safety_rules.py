@@ -424,3 +424,22 @@ def test_months_are_added_by_calendar_month_ending_on_the_months_last_day(
     day: date, months: int, expected: date
 ) -> None:
     assert add_months(day, months) == expected
+
+
+def test_findings_name_the_patients_own_facts() -> None:
+    plan = plan_for(
+        patient=make_patient(
+            medications=("oxycodone",), conditions=("alcohol_use",), serum_creatinine=None,
+            creatinine_clearance_ml_min=D(40),
+        ),
+    )  # fmt: skip
+    details = {f.code: f.message for f in plan.findings}
+    assert details["multiple_cns_depressants"].endswith(" Entered: alcohol use, oxycodone.")
+    assert details["opioid"].endswith(" Entered: oxycodone.")
+    assert details["moderate_renal_impairment"].endswith(" Creatinine clearance: 40 mL/min.")
+    infant = make_patient(
+        age_years=D("0.5"), weight_kg=D(7), serum_creatinine=None,
+        creatinine_clearance_ml_min=D(100),
+    )  # fmt: skip
+    young = {f.code: f.message for f in plan_for(patient=infant).findings}
+    assert young["age_under_1_year"].endswith(" Age: 6 months.")
