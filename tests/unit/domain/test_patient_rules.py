@@ -95,3 +95,94 @@ def test_a_pregnant_female_patient_is_plausible() -> None:
 
 def test_a_stored_indication_is_one_of_the_planners_codes() -> None:
     assert problem_fields(indication="multiple_sclerosis") == set()
+
+
+def problems(**changes: object) -> list[tuple[str, str]]:
+    facts = dataclasses.replace(VALID, **changes)  # type: ignore[arg-type]
+    return [(p.field, p.message) for p in find_patient_problems(facts, today=TODAY)]
+
+
+NO_DATES = {"brain_injury_on": None, "serum_creatinine_on": None}
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"mrn": "has space"}, ("mrn", "MRN: 1–40 letters, digits, '.', '/' or '-'.")),
+        ({"given_name": ""}, ("given_name", "Enter a name of 1–100 characters.")),
+        ({"sex": "other"}, ("sex", "Sex must be female or male.")),
+        ({"preferred_language": "fr"}, ("preferred_language", "Language must be en, de or vi.")),
+        ({"indication": "migraine"}, ("indication", "Choose one of the listed indications.")),
+        (
+            {"birth_date": date(2026, 11, 23), **NO_DATES},
+            ("birth_date", "Birth date cannot be in the future."),
+        ),
+        (
+            {"birth_date": date(1895, 12, 31), **NO_DATES},
+            ("birth_date", "Birth date is more than 130 years ago."),
+        ),
+        (
+            {"brain_injury_on": date(2026, 11, 23)},
+            ("brain_injury_date", "Brain injury date must lie between birth and today."),
+        ),
+        ({"weight_kg": Decimal("351")}, ("weight_kg", "Weight must be between 0.3 and 350 kg.")),
+        ({"height_cm": Decimal("251")}, ("height_cm", "Height must be between 20 and 250 cm.")),
+        (
+            {"creatinine_clearance_ml_min": Decimal("251")},
+            ("creatinine_clearance_ml_min", "Creatinine clearance must be 0–250 mL/min."),
+        ),
+        (
+            {"serum_creatinine_unit": "mmol/L"},
+            ("serum_creatinine", "Give the creatinine unit: mg/dL or umol/L."),
+        ),
+        (
+            {"serum_creatinine_value": Decimal("31")},
+            ("serum_creatinine", "Serum creatinine must be 0.05–30 mg/dL."),
+        ),
+        (
+            {"serum_creatinine_on": date(1979, 12, 31)},
+            ("serum_creatinine_on", "Creatinine date must lie between birth and today."),
+        ),
+        (
+            {"sex": "male", "breastfeeding": True},
+            ("pregnant", "Pregnancy and breastfeeding apply to female patients only."),
+        ),
+        (
+            {"medications": ("x" * 101,)},
+            ("medications", "Up to 50 medication names of 1–100 characters each."),
+        ),
+        ({"conditions": ("gout", "acne")}, ("conditions", "Unknown condition code: acne, gout.")),
+        (
+            {"spinal_injury_level": "C9"},
+            ("spinal_injury_level", "Spinal level like C6, T4, L1 or S2."),
+        ),
+    ],
+)
+def test_each_problem_is_one_message_in_the_words_the_form_shows(
+    changes: dict[str, object], expected: tuple[str, str]
+) -> None:
+    assert problems(**changes) == [expected]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"given_name": "x" * 100, "family_name": "y"},
+        # Born today, and a person of exactly 130 (by calendar year), are still plausible.
+        {"birth_date": TODAY, **NO_DATES},
+        {"birth_date": date(1896, 12, 31), **NO_DATES},
+        # An injury or a creatinine on the day of birth or today lies between the two.
+        {"brain_injury_on": VALID.birth_date, "serum_creatinine_on": VALID.birth_date},
+        {"brain_injury_on": TODAY, "serum_creatinine_on": TODAY},
+        {"serum_creatinine_value": Decimal("0.05")},
+        {"serum_creatinine_value": Decimal("30")},
+        {"medications": ("m" * 100, *(f"drug{i}" for i in range(49)))},
+        {"spinal_injury_level": "C8"},
+        {"spinal_injury_level": "T12"},
+        {"spinal_injury_level": "L5"},
+        {"spinal_injury_level": "S1"},
+        {"sex": "male", "pregnant": False, "breastfeeding": False},
+    ],
+)
+def test_values_on_the_edge_of_a_limit_are_plausible(changes: dict[str, object]) -> None:
+    assert problems(**changes) == []

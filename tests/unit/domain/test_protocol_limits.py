@@ -12,7 +12,9 @@ from app.domain.titration.protocol import Protocol, parse_protocol, read_protoco
 from app.domain.titration.protocol_limits import (
     ALLOWED_RANGES,
     HARD_LIMITS,
+    Bound,
     LimitProblem,
+    _bound,
     limit_problems,
 )
 from tests.unit.domain.test_properties import SETTINGS
@@ -45,6 +47,14 @@ def test_every_bound_names_a_parameter_of_its_protocol_and_a_source() -> None:
                 assert bound.low is not None or bound.high is not None
 
 
+def test_a_bound_is_exact_and_an_open_side_stays_open() -> None:
+    # The tables are built once at import; the builder itself must keep "0.5" exact and
+    # never turn a missing side into a limit (a "None" low would refuse nothing, a 0 would).
+    assert _bound(None, "0.5", "src") == Bound(None, Decimal("0.5"), "src")
+    assert _bound("3", None, "src") == Bound(Decimal(3), None, "src")
+    assert _bound("0.1", "0.5", "src") == Bound(Decimal("0.1"), Decimal("0.5"), "src")
+
+
 def test_the_hard_limits_of_issue_17_refuse_with_their_reason() -> None:
     cases = {
         ("oral-adult", "cap_outpatient_mg_day", "80.5"): "at most 80; R-OA-5",
@@ -54,6 +64,11 @@ def test_the_hard_limits_of_issue_17_refuse_with_their_reason() -> None:
         ("itb", "hard_limit_mcg_day", "2500"): "at most 2000",
         ("oral-taper", "step_fraction", "0.51"): "at most 0.5; A.2",
     }
+    (problem,) = limit_problems(edited("itb", ceiling_mcg_day="2001"))
+    assert problem.message == (
+        "2001 is outside the hard limit (at most 2000; A.6: 2000 mcg/day is the intrathecal "
+        "hard ceiling)"
+    )
     for (protocol_id, name, value), reason in cases.items():
         (problem,) = limit_problems(edited(protocol_id, **{name: value}))
         assert problem.parameter == name

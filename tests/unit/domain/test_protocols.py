@@ -17,7 +17,13 @@ from app.domain.titration import (
     load_protocols,
     round_to_strength,
 )
-from app.domain.titration.protocol import Ratio, read_protocol_bytes
+from app.domain.titration.findings import Route, Severity
+from app.domain.titration.protocol import (
+    PARAMETER_SCHEMA,
+    Ratio,
+    parse_protocol,
+    read_protocol_bytes,
+)
 from tests.unit.domain.builders import PROTOCOLS, plan_for
 
 IDS = (
@@ -30,7 +36,7 @@ VERSION_2 = {"formulations", "findings"}
 
 
 def test_every_protocol_reports_id_version_and_sha256_of_its_bytes() -> None:
-    refs = {ref.id: ref for ref in PROTOCOLS.refs}
+    refs = {ref.id: ref for ref in load_protocols().refs}
     assert set(refs) == set(IDS)
     for protocol_id in IDS:
         digest = hashlib.sha256(read_protocol_bytes(protocol_id)).hexdigest()
@@ -74,47 +80,217 @@ def _set(path: tuple[str, ...], value: object) -> Any:
 
 _DELETE = object()
 _P = "parameters"
+ALL_MISSING = f"oral-adult: parameters missing {sorted(PARAMETER_SCHEMA['oral-adult'])}, unknown []"
+NEEDS_EXACTLY = (
+    "findings.epilepsy: needs exactly ['message', 'overridable', 'routes', 'rule', 'severity', "
+    "'source']"
+)
 
 
 @pytest.mark.parametrize(
-    ("protocol_id", "edit"),
+    ("protocol_id", "edit", "message"),
     [
-        ("oral-adult", lambda _: b"{not json"),
-        ("oral-adult", _set(("id",), "other")),
-        ("oral-adult", _set(("version",), 1)),
-        ("oral-adult", _set((_P, "start_mg_day"), _DELETE)),
-        ("oral-adult", _set((_P, "extra"), {"value": "1", "unit": "", "source": "x"})),
-        ("oral-adult", _set((_P,), [])),
-        ("oral-adult", _set((_P, "start_mg_day"), {"value": "15"})),
-        ("oral-adult", _set((_P, "start_mg_day", "source"), " ")),
-        ("oral-adult", _set((_P, "start_mg_day", "value"), 15)),
-        ("oral-adult", _set((_P, "start_mg_day", "value"), "fifteen")),
-        ("oral-adult", _set((_P, "start_mg_day", "value"), "-15")),
-        ("oral-adult", _set((_P, "start_mg_day", "value"), "Infinity")),
-        ("oral-adult", _set((_P, "interval_days", "value"), "3.5")),
-        ("oral-adult", _set((_P, "remainder_priority", "value"), [])),
-        ("oral-renal", _set((_P, "mild_factor", "value"), "2/0")),
-        ("findings", _set(("findings",), {})),
-        ("findings", _set(("findings", "epilepsy", "severity"), "fatal")),
-        ("findings", _set(("findings", "epilepsy", "routes"), None)),
-        ("findings", _set(("findings", "epilepsy", "rule"), "")),
-        ("findings", _set(("findings", "driving", "overridable"), True)),
-        ("findings", _set(("findings", "epilepsy", "extra"), 1)),
-        ("medication-dictionary", _set(("substances",), [])),
-        ("medication-dictionary", _set(("substances", "x"), {"class": "nope", "names": [],
-                                                             "source": "s"})),
-        ("medication-dictionary", _set(("substances", "morphine", "names"), ["Oxycodone"])),
-        ("medication-dictionary", _set(("substances", "morphine", "names"), ["a b c d e"])),
-        ("medication-dictionary", _set(("classes", "opioid", "cns_depressant"), "no")),
-        ("medication-dictionary", _set(("classes", "opioid", "finding"), "no_such_finding")),
-        ("medication-dictionary", _set(("combinations", "targin", "components"), ["nope", "x"])),
-        ("medication-dictionary", _set(("ignored_words", "words"), "mg")),
+        (
+            "oral-adult",
+            lambda _: b"{not json",
+            "oral-adult: not valid JSON (Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1))",
+        ),
+        (
+            "oral-adult",
+            _set(("id",), "other"),
+            "oral-adult: the file must be an object with id 'oral-adult'",
+        ),
+        (
+            "oral-adult",
+            _set(("version",), 1),
+            "oral-adult: version and title must be non-empty strings",
+        ),
+        (
+            "oral-adult",
+            _set((_P, "start_mg_day"), _DELETE),
+            "oral-adult: parameters missing ['start_mg_day'], unknown []",
+        ),
+        (
+            "oral-adult",
+            _set((_P, "extra"), {"value": "1", "unit": "", "source": "x"}),
+            "oral-adult: parameters missing [], unknown ['extra']",
+        ),
+        ("oral-adult", _set((_P,), []), ALL_MISSING),
+        (
+            "oral-adult",
+            _set((_P, "start_mg_day"), {"value": "15"}),
+            "oral-adult.start_mg_day: needs exactly value, unit and source",
+        ),
+        (
+            "oral-adult",
+            _set((_P, "start_mg_day", "source"), " "),
+            "oral-adult.start_mg_day: unit and a non-empty source are required",
+        ),
+        (
+            "oral-adult",
+            _set((_P, "start_mg_day", "value"), 15),
+            "oral-adult.start_mg_day: expected a non-empty string, got 15",
+        ),
+        (
+            "oral-adult",
+            _set((_P, "start_mg_day", "value"), "fifteen"),
+            "oral-adult.start_mg_day: 'fifteen' is not a decimal number",
+        ),
+        (
+            "oral-adult",
+            _set((_P, "start_mg_day", "value"), "-15"),
+            "oral-adult.start_mg_day: expected a finite number ≥ 0, got '-15'",
+        ),
+        (
+            "oral-adult",
+            _set((_P, "start_mg_day", "value"), "Infinity"),
+            "oral-adult.start_mg_day: expected a finite number ≥ 0, got 'Infinity'",
+        ),
+        (
+            "oral-adult",
+            _set((_P, "interval_days", "value"), "3.5"),
+            "oral-adult.interval_days: expected a whole number, got 3.5",
+        ),
+        (
+            "oral-adult",
+            _set((_P, "remainder_priority", "value"), []),
+            "oral-adult.remainder_priority: expected a non-empty list",
+        ),
+        (
+            "oral-renal",
+            _set((_P, "mild_factor", "value"), "2/0"),
+            "oral-renal.mild_factor: the denominator must not be 0",
+        ),
+        ("findings", _set(("findings",), {}), "findings: 'findings' must be a non-empty object"),
+        (
+            "findings",
+            _set(("findings", "epilepsy", "severity"), "fatal"),
+            "findings.epilepsy: unknown severity or route ('fatal' is not a valid Severity)",
+        ),
+        (
+            "findings",
+            _set(("findings", "epilepsy", "routes"), None),
+            "findings.epilepsy: unknown severity or route ('NoneType' object is not iterable)",
+        ),
+        (
+            "findings",
+            _set(("findings", "epilepsy", "rule"), ""),
+            "findings.epilepsy: invalid rule, source, message or overridable flag",
+        ),
+        (
+            "findings",
+            _set(("findings", "driving", "overridable"), True),
+            "findings.driving: invalid rule, source, message or overridable flag",
+        ),
+        ("findings", _set(("findings", "epilepsy", "extra"), 1), NEEDS_EXACTLY),
+        (
+            "medication-dictionary",
+            _set(("substances",), []),
+            "medication-dictionary: classes, substances, combinations, ignored_words must be "
+            "objects",
+        ),
+        (
+            "medication-dictionary",
+            _set(("substances", "x"), {"class": "nope", "names": [], "source": "s"}),
+            "medication-dictionary.x: needs a known class, names, source",
+        ),
+        (
+            "medication-dictionary",
+            _set(("substances", "morphine", "names"), ["Oxycodone"]),
+            "medication-dictionary: empty, duplicate or too long name 'Oxycodone'",
+        ),
+        (
+            "medication-dictionary",
+            _set(("substances", "morphine", "names"), ["a b c d e"]),
+            "medication-dictionary: empty, duplicate or too long name 'a b c d e'",
+        ),
+        (
+            "medication-dictionary",
+            _set(("classes", "opioid", "cns_depressant"), "no"),
+            "medication-dictionary.opioid: needs finding, cns_depressant, source",
+        ),
+        (
+            "medication-dictionary",
+            _set(("classes", "opioid", "finding"), "no_such_finding"),
+            "medication-dictionary: unknown finding codes ['no_such_finding']",
+        ),
+        (
+            "medication-dictionary",
+            _set(("combinations", "targin", "components"), ["nope", "x"]),
+            "medication-dictionary.targin: needs known components and a source",
+        ),
+        (
+            "medication-dictionary",
+            _set(("ignored_words", "words"), "mg"),
+            "medication-dictionary: ignored_words.words must list words",
+        ),
+        (
+            "oral-adult",
+            _set(("title",), 5),
+            "oral-adult: version and title must be non-empty strings",
+        ),
+        ("oral-adult", _set((_P,), ["start_mg_day"]), ALL_MISSING),
+        (
+            "oral-adult",
+            _set((_P, "interval_days", "value"), "x"),
+            "oral-adult.interval_days: 'x' is not a decimal number",
+        ),
+        (
+            "oral-renal",
+            _set((_P, "mild_factor", "value"), 2),
+            "oral-renal.mild_factor: expected a non-empty string, got 2",
+        ),
+        (
+            "oral-renal",
+            _set((_P, "mild_factor", "value"), "x/3"),
+            "oral-renal.mild_factor: 'x' is not a decimal number",
+        ),
+        (
+            "oral-renal",
+            _set((_P, "mild_factor", "value"), "2/y"),
+            "oral-renal.mild_factor: 'y' is not a decimal number",
+        ),
+        (
+            "formulations",
+            _set((_P, "tablet_strengths_mg", "value"), []),
+            "formulations.tablet_strengths_mg: expected a non-empty list",
+        ),
+        (
+            "formulations",
+            _set((_P, "tablet_strengths_mg", "value"), ["5", "x"]),
+            "formulations.tablet_strengths_mg: 'x' is not a decimal number",
+        ),
+        (
+            "oral-adult",
+            _set((_P, "remainder_priority", "value"), "evening"),
+            "oral-adult.remainder_priority: expected a non-empty list",
+        ),
+        (
+            "oral-adult",
+            _set((_P, "remainder_priority", "value"), [""]),
+            "oral-adult.remainder_priority: expected a non-empty string, got ''",
+        ),
+        ("findings", _set(("findings", "epilepsy"), []), NEEDS_EXACTLY),
+        (
+            "findings",
+            _set(("findings", "epilepsy", "routes"), []),
+            "findings.epilepsy: invalid rule, source, message or overridable flag",
+        ),
+        (
+            "findings",
+            _set(("findings",), ["epilepsy"]),
+            "findings: 'findings' must be a non-empty object",
+        ),
     ],
-)  # fmt: skip
-def test_the_loader_refuses_malformed_protocols(protocol_id: str, edit: Any) -> None:
+)
+def test_the_loader_refuses_malformed_protocols_saying_where(
+    protocol_id: str, edit: Any, message: str
+) -> None:
     with pytest.raises(ProtocolError) as raised:
         load_protocols(_loader_with(protocol_id, edit))
     assert raised.value.code == "protocol_invalid"
+    assert str(raised.value) == message
 
 
 def test_ratios_without_a_denominator_are_whole_factors() -> None:
@@ -134,3 +310,54 @@ def test_a_dose_must_be_a_finite_non_negative_decimal(value: object) -> None:
 )
 def test_round_to_strength_always_rounds_down(amount: str, strength: str, expected: str) -> None:
     assert round_to_strength(Decimal(amount), Decimal(strength)) == Decimal(expected)
+
+
+def test_every_parameter_is_read_exactly_as_written_with_its_source() -> None:
+    for protocol_id, schema in PARAMETER_SCHEMA.items():
+        document = json.loads(read_protocol_bytes(protocol_id))
+        protocol = parse_protocol(protocol_id, read_protocol_bytes(protocol_id))
+        assert protocol.title == document["title"]
+        assert protocol.ref.version == document["version"]
+        for name, kind in schema.items():
+            entry = document["parameters"][name]
+            value = entry["value"]
+            assert protocol.sources[name] == entry["source"]
+            if kind == "decimal":
+                assert protocol.decimal(name) == Decimal(value)
+            elif kind == "integer":
+                assert protocol.integer(name) == int(value)
+            elif kind == "ratio":
+                numerator, _, denominator = value.partition("/")
+                assert protocol.ratio(name) == Ratio(Decimal(numerator), Decimal(denominator or 1))
+            elif kind == "decimal_list":
+                assert protocol.decimal_lists[name] == tuple(Decimal(v) for v in value)
+            else:
+                assert protocol.text_lists[name] == tuple(value)
+
+
+def test_every_finding_of_the_catalogue_is_read_as_written() -> None:
+    catalogue = load_protocols().findings
+    document = json.loads(read_protocol_bytes("findings"))
+    assert catalogue.ref.version == document["version"]
+    assert set(catalogue.rules) == set(document["findings"])
+    for code, entry in document["findings"].items():
+        rule = catalogue.rules[code]
+        assert (rule.code, rule.severity, rule.overridable) == (
+            code, Severity(entry["severity"]), entry["overridable"],
+        )  # fmt: skip
+        assert (rule.rule, rule.source, rule.message) == (
+            entry["rule"], entry["source"], entry["message"],
+        )  # fmt: skip
+        assert rule.routes == tuple(Route(route) for route in entry["routes"])
+
+
+def test_every_protocol_of_the_set_is_read_from_its_own_file() -> None:
+    protocols = load_protocols()
+    parameter_protocols = {
+        "oral-adult": protocols.oral_adult, "oral-older-adult": protocols.oral_older_adult,
+        "oral-renal": protocols.oral_renal, "oral-paediatric": protocols.oral_paediatric,
+        "oral-taper": protocols.oral_taper, "itb": protocols.itb,
+        "formulations": protocols.formulations,
+    }  # fmt: skip
+    for protocol_id, protocol in parameter_protocols.items():
+        assert protocol == parse_protocol(protocol_id, read_protocol_bytes(protocol_id))

@@ -13,6 +13,11 @@ from app.domain.titration import (
     WrongUnitError,
     calculate_refill,
 )
+from app.domain.titration.errors import (
+    ConcentrationOutOfRangeError,
+    RefillIntervalMissingError,
+    ReservoirOutOfRangeError,
+)
 from tests.unit.domain.builders import PROTOCOLS, mcg, mg
 
 FILL = date(2026, 12, 1)
@@ -107,3 +112,61 @@ def test_refill_refuses_a_fill_date_outside_1900_to_2200(fill_date: date) -> Non
     with pytest.raises(InvalidInputError) as refused:
         refill(fill_date=fill_date, daily_dose=mcg(100_000))
     assert refused.value.field == "fill_date"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "field", "message"),
+    [
+        (
+            {"alarm_volume_ml": None}, AlarmVolumeMissingError, "alarm_volume_ml",
+            "Enter the pump's low-reservoir alarm volume from the device; no date is guessed.",
+        ),
+        (
+            {"max_refill_interval_days": None}, RefillIntervalMissingError,
+            "max_refill_interval_days",
+            "Enter the maximum refill interval from the drug and device labelling; no date is "
+            "given without it.",
+        ),
+        (
+            {"fill_date": date(1899, 12, 31)}, InvalidInputError, "fill_date",
+            "The fill date must lie between 1900-01-01 and 2200-12-31.",
+        ),
+        (
+            {"concentration_mcg_per_ml": Decimal(49)}, ConcentrationOutOfRangeError,
+            "concentration_mcg_per_ml", "Pump concentration must be 50–2000 mcg/mL (R-IT-F1).",
+        ),
+        (
+            {"reservoir_ml": Decimal(51)}, ReservoirOutOfRangeError, "reservoir_ml",
+            "Pump reservoir must be 10–50 mL (device manuals).",
+        ),
+        (
+            {"alarm_volume_ml": Decimal(40)}, InvalidInputError, "refill",
+            "Refill needs reservoir > alarm volume ≥ 0, a positive concentration and dose, a "
+            "buffer of 3–5 days and a longer maximum interval.",
+        ),
+        (
+            {"reservoir_ml": Decimal(50), "alarm_volume_ml": Decimal(0),
+             "concentration_mcg_per_ml": Decimal(2000), "daily_dose": mcg(Decimal("0.0001"))},
+            InvalidInputError, "refill",
+            "These figures put the alarm or the refill beyond the calendar (year 1–9999): check "
+            "the dose, the concentration, the volumes and the fill date.",
+        ),
+        (
+            {"daily_dose": mg(400)}, WrongUnitError, "daily_dose",
+            "daily_dose is in mg; this plan takes mcg only.",
+        ),
+    ],
+)  # fmt: skip
+def test_each_refused_refill_names_its_field_and_says_what_to_enter(
+    overrides: dict[str, object], error: type[Exception], field: str, message: str
+) -> None:
+    with pytest.raises(error) as refused:
+        refill(**overrides)
+    assert (refused.value.field, str(refused.value)) == (field, message)  # type: ignore[attr-defined]
+
+
+def test_a_diluted_concentration_is_named_with_its_figure() -> None:
+    result = refill(concentration_mcg_per_ml=Decimal(250), daily_dose=mcg(100))
+    (diluted,) = result.findings
+    assert diluted.code == "diluted_concentration"
+    assert diluted.message.endswith(" Concentration: 250 mcg/mL.")

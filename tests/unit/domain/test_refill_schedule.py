@@ -131,3 +131,41 @@ def test_the_schedule_keeps_the_single_dose_safety_rules() -> None:
         over(rising, reservoir_ml=Decimal(51))
     with pytest.raises(ReservoirOutOfRangeError):
         over(rising, reservoir_ml=Decimal("9.9"))
+
+
+def test_refusals_over_a_schedule_name_the_plan_and_keep_the_buffer_rule() -> None:
+    with pytest.raises(InvalidInputError) as empty:
+        over(())
+    assert (empty.value.field, str(empty.value)) == (
+        "plan", "The plan has no schedule to refill for.",
+    )  # fmt: skip
+    with pytest.raises(InvalidInputError) as zero:
+        over((span(0, 3, 100), span(4, 8, 0)))
+    assert (zero.value.field, str(zero.value)) == (
+        "plan", "Every daily dose of the plan must be above 0.",
+    )  # fmt: skip
+    with pytest.raises(WrongUnitError) as milligrams:
+        over((span(0, 3, 100), DoseSpan(FILL, FILL, mg(5))))
+    assert milligrams.value.field == "daily_dose"
+    with pytest.raises(InvalidInputError) as buffer:
+        over((span(0, 3, 100),), refill_buffer_days=2)  # below the 3-5 day range
+    assert buffer.value.field == "refill"
+
+
+def test_the_fill_dates_dose_is_the_span_it_falls_in_up_to_its_last_day() -> None:
+    # 18 mL × 500 mcg/mL = 9000 mcg usable; the daily volume is the fill date's dose.
+    schedule = (span(-5, 0, 100), span(1, 5, 200), span(6, 9, 300))
+    assert over(schedule).daily_volume_ml == Decimal("0.2")  # the fill date ends span one
+    after = (span(-9, -7, 100), span(-6, -4, 200), span(-3, -1, 300))
+    assert over(after).daily_volume_ml == Decimal("0.6")  # after the schedule: its last dose
+
+
+def test_the_drug_is_spent_span_by_span_from_the_fill_date() -> None:
+    # 9000 mcg: two days of span one at 1000 (2000), then span two at 500 a day: its five
+    # days take 2500, then the last span at 4500 a day lasts 1 more day (4500 of 4500).
+    schedule = (span(-3, 1, 1000), span(2, 6, 500), span(7, 30, 4500))
+    assert over(schedule).days_to_alarm == Decimal(8)
+    # From a fill date inside span two (span one already over): 9000 / 500 = 18 days of span
+    # two would be needed, its five days take 2500, then 6500 / 4500 more at the last dose.
+    later = over(schedule, fill_date=FILL + timedelta(days=2))
+    assert later.days_to_alarm == Decimal(5) + Decimal(6500) / Decimal(4500)

@@ -31,8 +31,10 @@ from app.domain.titration import (
     calculate_refill,
 )
 from tests.unit.domain.builders import PROTOCOLS, START, codes, make_patient, make_request
+from tests.unit.domain.test_properties import EXAMPLES
 
-SETTINGS = settings(max_examples=300, deadline=None, derandomize=True)
+# 300 examples, or TITRATE_HYPOTHESIS_EXAMPLES (bench/mutation.py lowers it per mutant).
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
 BAND_ORDER = (RenalBand.SEVERE, RenalBand.MODERATE, RenalBand.MILD, RenalBand.NORMAL)
 
 

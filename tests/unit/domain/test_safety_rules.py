@@ -27,6 +27,7 @@ from app.domain.titration import (
     calculate_refill,
 )
 from app.domain.titration.medications import normalise
+from app.domain.titration.safety import add_months
 from tests.unit.domain.builders import (
     PROTOCOLS,
     START,
@@ -407,3 +408,38 @@ def test_dates_outside_1900_to_2200_are_refused(overrides: dict[str, object], fi
     with pytest.raises(TitrationError) as refused:
         build_plan(make_request(**overrides), PROTOCOLS)
     assert refused.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (date(2025, 1, 15), 12, date(2026, 1, 15)),  # R-IT-3: injury + 12 months
+        (date(2025, 12, 31), 12, date(2026, 12, 31)),
+        (date(2024, 2, 29), 12, date(2025, 2, 28)),  # the month's last day
+        (date(2025, 11, 30), 3, date(2026, 2, 28)),
+        (date(2025, 1, 31), 25, date(2027, 2, 28)),
+    ],
+)
+def test_months_are_added_by_calendar_month_ending_on_the_months_last_day(
+    day: date, months: int, expected: date
+) -> None:
+    assert add_months(day, months) == expected
+
+
+def test_findings_name_the_patients_own_facts() -> None:
+    plan = plan_for(
+        patient=make_patient(
+            medications=("oxycodone",), conditions=("alcohol_use",), serum_creatinine=None,
+            creatinine_clearance_ml_min=D(40),
+        ),
+    )  # fmt: skip
+    details = {f.code: f.message for f in plan.findings}
+    assert details["multiple_cns_depressants"].endswith(" Entered: alcohol use, oxycodone.")
+    assert details["opioid"].endswith(" Entered: oxycodone.")
+    assert details["moderate_renal_impairment"].endswith(" Creatinine clearance: 40 mL/min.")
+    infant = make_patient(
+        age_years=D("0.5"), weight_kg=D(7), serum_creatinine=None,
+        creatinine_clearance_ml_min=D(100),
+    )  # fmt: skip
+    young = {f.code: f.message for f in plan_for(patient=infant).findings}
+    assert young["age_under_1_year"].endswith(" Age: 6 months.")

@@ -26,3 +26,14 @@ def test_every_explicit_bidirectional_control_is_refused(control: str) -> None:
     problem = refused_character_problem(f"Ann{control}gnp")
     assert problem is not None
     assert "bidirectional" in problem
+
+
+def test_refusals_say_which_character_and_why_in_the_shown_words() -> None:
+    # The message is what the person who typed the text reads (form and problem+json alike).
+    assert refused_character_problem("A\x00B") == (
+        "Text may not contain the NUL character (U+0000)."
+    )
+    assert refused_character_problem("Ann\u202egnp") == (
+        "Text may not contain bidirectional control characters (U+202A–U+202E, "
+        "U+2066–U+2069): they reorder the text shown after them."
+    )

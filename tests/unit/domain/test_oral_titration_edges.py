@@ -1,0 +1,111 @@
+"""Oral titration (A.1, API §5.1) at the edges of its inputs: each refusal names its field,
+and a value on the edge of a rule is planned."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from app.domain.titration import (
+    Indication,
+    IntervalTooShortError,
+    InvalidInputError,
+    Plan,
+    TargetAboveHardLimitError,
+    WrongUnitError,
+)
+from tests.unit.domain.builders import codes, make_patient, mcg, mg, plan_for
+
+D = Decimal
+
+
+def _dailies(plan: Plan) -> list[Decimal]:
+    return [step.daily_dose.value for step in plan.steps]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "field"),
+    [
+        ({"current_daily_dose": mcg(25)}, WrongUnitError, "current_daily_dose"),
+        ({"target_daily_dose": mcg(60)}, WrongUnitError, "target_daily_dose"),
+        ({"step_interval_days": 2}, IntervalTooShortError, "step_interval_days"),
+    ],
+)
+def test_each_refused_titration_input_names_its_field(
+    overrides: dict[str, object], error: type[Exception], field: str
+) -> None:
+    with pytest.raises(error) as refused:
+        plan_for(**overrides)
+    assert refused.value.field == field  # type: ignore[attr-defined]
+
+
+def test_a_zero_current_dose_is_refused_in_words() -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        plan_for(current_daily_dose=mg(0))
+    assert str(refused.value) == "The current daily dose must be above 0 mg."
+
+
+def test_a_current_dose_or_target_of_1_mg_a_day_is_planned_on_the_solution() -> None:
+    # Above 0 is the rule: 1 mg/day is a (small) dose, given as 0.5 mg of 1 mg/mL twice.
+    assert _dailies(plan_for(current_daily_dose=mg(1), target_daily_dose=mg(1))) == [D(1)]
+    assert _dailies(plan_for(target_daily_dose=mg(1))) == [D(1)]
+
+
+def test_a_current_dose_at_the_cap_is_held_without_a_finding() -> None:
+    plan = plan_for(current_daily_dose=mg(80), target_daily_dose=mg(80))
+    assert _dailies(plan) == [D(80)]
+    assert "current_dose_above_maximum" not in codes(plan)
+
+
+def test_the_population_interval_itself_may_be_asked_for() -> None:
+    plan = plan_for(step_interval_days=3)
+    assert [(s.start_day, s.end_day) for s in plan.steps][:2] == [(1, 3), (4, 6)]
+
+
+def test_a_target_above_the_usual_dose_names_the_usual_upper_dose() -> None:
+    plan = plan_for(target_daily_dose=mg(75))
+    (finding,) = (f for f in plan.findings if f.code == "above_usual_dose")
+    assert finding.message.endswith(" Usual upper dose: 60 mg/day.")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found by mutation testing, not fixed here: for a 40 kg child continuing from "
+    "20 mg/day (4 x 5 mg) the per-dose increment 12/4 = 3 mg rounds down to 0 on 5 mg tablets, "
+    "so the plan holds 20 mg/day to day 42 instead of rising to the 60 mg/day target",
+)
+def test_a_child_continuing_on_tablets_still_rises_towards_the_target() -> None:
+    child = make_patient(
+        age_years=D(10), weight_kg=D(40), serum_creatinine=None,
+        creatinine_clearance_ml_min=D(100),
+    )  # fmt: skip
+    plan = plan_for(patient=child, indication=Indication.CEREBRAL_PALSY, current_daily_dose=mg(20))
+    assert _dailies(plan)[-1] == D(60)
+
+
+def test_a_zero_target_is_refused_naming_the_target() -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        plan_for(target_daily_dose=mg(0))
+    assert (refused.value.field, str(refused.value)) == (
+        "target_daily_dose", "The target daily dose must be above 0 mg.",
+    )  # fmt: skip
+
+
+def test_a_target_above_the_hard_limit_is_refused_naming_the_limit_and_why() -> None:
+    with pytest.raises(TargetAboveHardLimitError) as refused:
+        plan_for(target_daily_dose=mg(85))
+    assert (refused.value.field, str(refused.value)) == (
+        "target_daily_dose",
+        "Target 85 mg/day is above the hard limit of 80 mg/day for this patient (at most 4 "
+        "doses a day of at most 20 mg each).",
+    )
+
+
+def test_the_six_week_review_says_what_to_do_without_benefit() -> None:
+    (review,) = plan_for().milestones
+    assert (review.day, review.text) == (
+        43,
+        "Six-week review (R-OA-10): if there is no benefit, taper off over at least 14 days; "
+        "never stop abruptly.",
+    )
