@@ -201,13 +201,17 @@ def _interval(request: PlanRequest, regimen: OralRegimen) -> int:
     return request.step_interval_days
 
 
-def _per_day_levels(first: Decimal, regimen: OralRegimen, target: Decimal) -> list[Decimal]:
-    """Adults: +step mg/day each level (R-OA-2) from the first level up to the target."""
+def _per_day_levels(
+    first: Decimal, regimen: OralRegimen, target: Decimal, step: Decimal | None = None
+) -> list[Decimal]:
+    """Adults: +step mg/day each level (R-OA-2) from the first level up to the target;
+    ``step`` when given is the regimen's rounded down to what the form delivers."""
+    rise = regimen.step if step is None else step
     dailies = [first]
     daily = first
     # R-REN-5: no escalation on dialysis (step 0).
-    while daily < target and regimen.step > 0:
-        daily = min(daily + regimen.step, target)
+    while daily < target and rise > 0:
+        daily = min(daily + rise, target)
         dailies.append(daily)
     return dailies
 
@@ -218,16 +222,24 @@ def _per_dose_levels(
     """Children: four equal doses, each raised by step ÷ 4 rounded down (R-PED-2, SC-17).
 
     When four doses of the first level cannot be delivered (tablets for a light child) the
-    levels rise by the daily step instead, and each level takes its own count (A.6.1).
+    levels rise by the daily step instead, and each level takes its own count (A.6.1). When
+    the step ÷ 4 rounds down to nothing, they rise by the daily step rounded down to what
+    the tablets deliver, never above the step.
     """
     count = rule.count_up_to
     dose = round_to_strength(first / count, form.step)
     if dose < form.step:
         return _per_day_levels(first, regimen, target)
     increment = round_to_strength(regimen.step / count, form.step)
+    if increment < form.step:
+        # 12 mg/day is 3 mg a dose: on 5 mg tablets the plan would never rise. The daily step
+        # as the tablets deliver it instead (10 mg/day), so no rise is above the step.
+        return _per_day_levels(
+            dose * count, regimen, target, round_to_strength(regimen.step, form.step)
+        )
     top = round_to_strength(target / count, form.step)
     dailies = [dose * count]
-    while increment > 0 and dose < top:
+    while dose < top:
         dose = min(dose + increment, top)
         dailies.append(dose * count)
     return dailies

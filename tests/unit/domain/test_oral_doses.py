@@ -29,7 +29,7 @@ from app.domain.titration.units import Dose, DoseUnit, round_up_to_whole
 from tests.unit.domain.builders import PROTOCOLS, codes, make_patient, make_request, plan_for
 
 D = Decimal
-TABLETS = tablet_form(PROTOCOLS.formulations)
+TABLETS = tablet_form(PROTOCOLS.formulations, PROTOCOLS.formulary)
 ONE_MG_PER_ML = Concentration(D(1), DoseUnit.MG)
 ADULT_RULE = DoseCountRule(3, D(60), 4, 4, D(20), D(10), ("evening", "morning", "night", "midday"))
 
@@ -88,16 +88,17 @@ def test_tablets_deliver_positive_whole_multiples_of_5_mg(amount: str, delivered
     assert TABLETS.delivers(D(amount)) is delivered
 
 
-def _formulations(strengths: list[str], scored: list[str]):  # type: ignore[no-untyped-def]
-    document = json.loads(read_protocol_bytes("formulations"))
+def _stock(strengths: list[str], scored: list[str]):  # type: ignore[no-untyped-def]
+    document = json.loads(read_protocol_bytes("formulary"))
     document["parameters"]["tablet_strengths_mg"]["value"] = strengths
     document["parameters"]["scored_tablet_strengths_mg"]["value"] = scored
-    return parse_protocol("formulations", json.dumps(document).encode())
+    return parse_protocol("formulary", json.dumps(document).encode())
 
 
 def test_half_a_scored_tablet_is_the_increment_when_it_is_the_smallest_piece() -> None:
-    assert tablet_form(_formulations(["10", "20"], ["10", "20"])).step == D(5)
-    assert tablet_form(_formulations(["10", "20"], ["20"])).step == D(10)
+    rules = PROTOCOLS.formulations
+    assert tablet_form(rules, _stock(["10", "20"], ["10", "20"])).step == D(5)
+    assert tablet_form(rules, _stock(["10", "20"], ["20"])).step == D(10)
 
 
 def test_equal_consecutive_levels_are_merged_and_the_later_ones_kept() -> None:
@@ -129,11 +130,11 @@ def test_a_dose_no_formulation_can_deliver_is_refused_in_those_words() -> None:
 
 
 def test_the_volume_of_solution_follows_its_concentration() -> None:
-    document = json.loads(read_protocol_bytes("formulations"))
-    document["parameters"]["solution_mg_per_ml"]["value"] = "2"
-    two_per_ml = parse_protocol("formulations", json.dumps(document).encode())
+    document = json.loads(read_protocol_bytes("formulary"))
+    document["parameters"]["oral_solution_mg_per_ml"]["value"] = ["2"]
+    two_per_ml = parse_protocol("formulary", json.dumps(document).encode())
     request = make_request(formulation=Formulation.ORAL_SOLUTION)
-    plan = build_plan(request, replace(PROTOCOLS, formulations=two_per_ml))
+    plan = build_plan(request, replace(PROTOCOLS, formulary=two_per_ml))
     first = plan.steps[0]  # 15 mg/day as 3 × 5 mg for three days: 2.5 mL a dose, 22.5 mL
     assert [a.preparation.volume_ml for a in first.administrations if a.preparation] == [
         D("2.5")

@@ -252,14 +252,9 @@ NEEDS_EXACTLY = (
             "oral-renal.mild_factor: 'y' is not a decimal number",
         ),
         (
-            "formulations",
-            _set((_P, "tablet_strengths_mg", "value"), []),
-            "formulations.tablet_strengths_mg: expected a non-empty list",
-        ),
-        (
-            "formulations",
+            "formulary",
             _set((_P, "tablet_strengths_mg", "value"), ["5", "x"]),
-            "formulations.tablet_strengths_mg: 'x' is not a decimal number",
+            "formulary.tablet_strengths_mg: 'x' is not a decimal number",
         ),
         (
             "oral-adult",
@@ -329,8 +324,13 @@ def test_every_parameter_is_read_exactly_as_written_with_its_source() -> None:
             elif kind == "ratio":
                 numerator, _, denominator = value.partition("/")
                 assert protocol.ratio(name) == Ratio(Decimal(numerator), Decimal(denominator or 1))
-            elif kind == "decimal_list":
+            elif kind in ("decimal_list", "decimal_set"):
                 assert protocol.decimal_lists[name] == tuple(Decimal(v) for v in value)
+            elif kind == "pump_models":
+                pumps = protocol.pumps[name]
+                assert [(p.model, p.reservoir_ml) for p in pumps] == [
+                    (v["model"], Decimal(v["reservoir_ml"])) for v in value
+                ]
             else:
                 assert protocol.text_lists[name] == tuple(value)
 
