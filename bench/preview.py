@@ -16,7 +16,12 @@ median. Goals (issue 12): json ≥ 0.5×, fragment ≥ 0.3×. Every response mus
 counts the others; the bench fails on any). The per-request log line is at INFO level; the
 servers run at WARNING, as the figures are about the framework path.
 
-    .venv/bin/python bench/preview.py [--rounds 3] [--seconds 10]
+With `--before TREE` (another checkout with its own `.venv`, e.g. the main branch), that
+tree's `titrate serve` runs beside this one on the same database and a fourth target,
+`fragment@before`, drives its live preview in the same alternating rounds: a before/after
+comparison in one run.
+
+    .venv/bin/python bench/preview.py [--rounds 3] [--seconds 10] [--before /work/main]
 """
 
 from __future__ import annotations
@@ -128,6 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--before", type=Path, help="another checkout to compare, e.g. main")
     args = parser.parse_args()
     binary = ensure_wrk()
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -153,6 +159,12 @@ def main() -> None:
         log = tmp / "servers.log"
         titrate = server.serve_titrate(env, app_port, 1, log)
         bare = server.serve_bare(env, bare_port, 1, log)
+        before_port = server.free_port()
+        before = (
+            server.serve_titrate(env, before_port, 1, log, tree=args.before)
+            if args.before
+            else None
+        )
         try:
             base = f"http://127.0.0.1:{app_port}"
             with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {writer}"}) as api:
@@ -171,6 +183,16 @@ def main() -> None:
                                  "Content-Type": "application/x-www-form-urlencoded",
                                  "Cookie": cookie, "X-CSRF-Token": csrf, "HX-Request": "true"})),
             }  # fmt: skip
+            if before is not None:
+                before_base = f"http://127.0.0.1:{before_port}"
+                before_cookie, before_csrf = log_in(before_base)
+                targets["fragment@before"] = (
+                    f"{before_base}/patients/{patient_id}/plans/preview",
+                    lua_script(tmp / "before.lua", urlencode(FORM), {
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "Cookie": before_cookie, "X-CSRF-Token": before_csrf,
+                        "HX-Request": "true"}),
+                )  # fmt: skip
             for url, script in targets.values():  # warm-up, and a check of the answers
                 wrk(binary, url, script, 2)
             runs: dict[str, list[Run]] = {name: [] for name in targets}
@@ -179,13 +201,15 @@ def main() -> None:
                     run = wrk(binary, url, script, args.seconds)
                     runs[name].append(run)
                     print(
-                        f"round {round_no}  {name:<9} {run.rate:8.0f} req/s  "
+                        f"round {round_no}  {name:<15} {run.rate:8.0f} req/s  "
                         f"p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms  "
                         f"non-2xx {run.bad}  socket errors {run.socket_errors}"
                     )
         finally:
             server.stop(titrate)
             server.stop(bare)
+            if before is not None:
+                server.stop(before)
     medians = {name: statistics.median(r.rate for r in rs) for name, rs in runs.items()}
     bad = sum(r.bad for rs in runs.values() for r in rs)
     print(
@@ -193,10 +217,14 @@ def main() -> None:
         f"{args.rounds} alternating rounds; load average {os.getloadavg()[0]:.2f}"
     )
     for name, rate in medians.items():
-        print(f"{name:<9} median {rate:8.0f} req/s")
-    for name, goal in (("json", 0.5), ("fragment", 0.3)):
-        ratio = medians[name] / medians["bare"]
-        print(f"ratio {name} preview / bare: {ratio:.2f}  (goal ≥ {goal})")
+        print(f"{name:<15} median {rate:8.0f} req/s")
+    goals = {"json": 0.5, "fragment": 0.3, "fragment@before": 0.3}
+    for name, goal in goals.items():
+        if name in medians:
+            ratio = medians[name] / medians["bare"]
+            print(f"ratio {name} preview / bare: {ratio:.2f}  (goal ≥ {goal})")
+    if "fragment@before" in medians:
+        print(f"fragment after / before: {medians['fragment'] / medians['fragment@before']:.2f}")
     print(f"non-2xx responses: {bad}")
     timeouts = sum(r.socket_errors for rs in runs.values() for r in rs)
     print(f"socket errors (incl. wrk's 2 s client timeouts): {timeouts}")

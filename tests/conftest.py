@@ -25,6 +25,7 @@ from app.db.audit_chain import AuditKey, AuditKeys, derive_key, install_keys
 from app.db.engine import make_engine
 from app.main import create_app
 from app.services import auth as auth_service
+from app.services import session_cache
 from app.services.token_cache import VERIFIED_TOKENS
 from tests.browser.chromium import browser  # noqa: F401 (the one Chromium of the session)
 from tests.factories.users import ensure_standard_users
@@ -135,10 +136,13 @@ def client(app: FastAPI, session_factory: sessionmaker[Session]) -> Iterator[Tes
 
 @pytest.fixture(autouse=True)
 def _fresh_token_cache() -> Iterator[None]:
-    """Each test starts with no verified tokens remembered (services/token_cache.py)."""
+    """Each test starts with no verified tokens or login sessions remembered
+    (services/token_cache.py, services/session_cache.py)."""
     VERIFIED_TOKENS.clear()
+    session_cache.VERIFIED_SESSIONS.clear()
     yield
     VERIFIED_TOKENS.clear()
+    session_cache.VERIFIED_SESSIONS.clear()
 
 
 @pytest.fixture(autouse=True)

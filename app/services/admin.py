@@ -19,7 +19,7 @@ from app.db.repositories import clinics as clinic_repo
 from app.db.repositories import users as user_repo
 from app.db.repositories.accounts import TokenRow, UserRow
 from app.domain.patients import FieldProblem
-from app.services import audit, auth, password_reset, token_cache
+from app.services import audit, auth, password_reset, session_cache, token_cache
 from app.services.audit import AuditEntry
 from app.services.context import Actor, utc_now
 from app.services.errors import Forbidden, InvalidInput, NotFound
@@ -100,6 +100,7 @@ def set_user_active(session: Session, *, actor: Actor, user_id: int, active: boo
     entry = AuditEntry(action, "user", str(user.id), detail=detail, clinic_id=user.clinic_id)
     audit.record(session, actor, entry)
     session.commit()
+    session_cache.forget_user(user_id)  # refused on this instance's next request
 
 
 def reset_password(session: Session, *, actor: Actor, user_id: int) -> ResetLink:
@@ -129,6 +130,7 @@ def change_role(session: Session, *, actor: Actor, user_id: int, role: str) -> N
         ),
     )
     session.commit()
+    session_cache.forget_user(user_id)  # the next request carries the new role
 
 
 def list_tokens(session: Session, *, actor: Actor) -> list[TokenRow]:

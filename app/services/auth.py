@@ -23,7 +23,7 @@ from app.db.models import ROLES, ApiTokenRecord, UserRecord, UserSessionRecord
 from app.db.repositories import users as user_repo
 from app.domain.patients import FieldProblem
 from app.domain.text import refused_character_problem
-from app.services import audit, rate_limit, token_cache
+from app.services import audit, rate_limit, session_cache, token_cache
 from app.services.audit import AuditEntry
 from app.services.context import SYSTEM, Actor, utc_now
 from app.services.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
@@ -188,7 +188,9 @@ def set_display_name(
     user.display_name, user.professional_title = display_name, professional_title
     entry = AuditEntry("user.rename", "user", str(user.id), detail=detail, clinic_id=user.clinic_id)
     audit.record(session, actor, entry)
+    user_id = user.id
     session.commit()
+    session_cache.forget_user(user_id)  # pages name the user from the cached session
 
 
 def name_problems(display_name: str | None, title: str | None) -> tuple[FieldProblem, ...]:
@@ -303,15 +305,32 @@ def _password_matches(password_hash: str | None, password: str) -> bool:
         return False
 
 
+# resume_session moves a session's idle clock at most this often: accurate enough for an
+# idle limit of minutes, without a write per request.
+IDLE_CLOCK_STEP = timedelta(seconds=30)
+
+
 def resume_session(session: Session, *, session_id: str, policy: SessionPolicy) -> LoginSession:
-    """The session behind a cookie, if it is still alive; touches its idle clock."""
+    """The session behind a cookie, if it is still alive; touches its idle clock.
+
+    From services.session_cache when verified in the last few seconds on this instance and no
+    idle-clock write is due, else checked in the database and remembered."""
+    cached = session_cache.lookup(session_id)
+    if cached is not None:
+        return cached
+    generation = session_cache.generation()  # before the read: see session_cache.remember
     try:
-        return _resume(session, session_id=session_id, policy=policy)
+        login, usable_until = _resume(session, session_id=session_id, policy=policy)
     finally:
         _end_read(session)
+    session_cache.remember(session_id, login, usable_until, read_since=generation)
+    return login
 
 
-def _resume(session: Session, *, session_id: str, policy: SessionPolicy) -> LoginSession:
+def _resume(
+    session: Session, *, session_id: str, policy: SessionPolicy
+) -> tuple[LoginSession, datetime]:
+    """The live session and until when a cached copy may stand for it (session_cache)."""
     # A plain read first: every page request passes here, and on SQLite a BEGIN IMMEDIATE
     # per request would queue all of them behind the one write lock. Only the rare write
     # (ending an idle session, touching the idle clock) opens a write transaction.
@@ -323,18 +342,25 @@ def _resume(session: Session, *, session_id: str, policy: SessionPolicy) -> Logi
     if login is None or login.ended_at is not None or now >= login.expires_at:
         raise AuthenticationFailed("no such session")
     idle = now - login.last_seen_at > policy.idle
-    # Touch at most every 30 s: the idle clock stays accurate without a write per request.
-    if idle or now - login.last_seen_at > timedelta(seconds=30):
+    resumed = None
+    if user is not None and user.is_active:
+        # Read before _touch commits, which expires every loaded record.
+        resumed = LoginSession(
+            session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id,
+            display_name=user.display_name or user.username,
+            system_admin=user.is_system_admin, must_change_password=user.must_change_password,
+        )  # fmt: skip
+    expires_at, last_seen_at = login.expires_at, login.last_seen_at
+    if idle or now - last_seen_at > IDLE_CLOCK_STEP:
         _touch(session, login, now, end=idle)
+        last_seen_at = now
     if idle:
         raise AuthenticationFailed("session idle for too long")
-    if user is None or not user.is_active:
+    if resumed is None:
         raise AuthenticationFailed("user disabled")
-    return LoginSession(
-        session_id, user.id, user.username, user.role, login.csrf_token, user.clinic_id,
-        display_name=user.display_name or user.username,
-        system_admin=user.is_system_admin, must_change_password=user.must_change_password,
-    )  # fmt: skip
+    # A cached copy must never outlive the session, nor stand in for a due idle-clock write.
+    usable_until = min(expires_at, last_seen_at + min(policy.idle, IDLE_CLOCK_STEP))
+    return resumed, usable_until
 
 
 def _touch(session: Session, login: UserSessionRecord, now: datetime, *, end: bool) -> None:
@@ -368,6 +394,7 @@ def log_out(session: Session, *, session_id: str, actor: Actor) -> None:
     login.ended_at = utc_now()
     audit.record(session, actor, AuditEntry("logout", "user", str(login.user_id)))
     session.commit()
+    session_cache.forget_session(session_id)  # refused on this instance's next request
 
 
 def create_token(
@@ -492,4 +519,6 @@ def change_password(
     audit.record(
         session, actor, AuditEntry("user.password_change", "user", str(user.id), detail=detail)
     )
+    user_id = user.id
     session.commit()
+    session_cache.forget_user(user_id)  # its sessions ended: refused on the next request

@@ -22,7 +22,7 @@ from app.db.models import PasswordResetLinkRecord, UserRecord
 from app.db.repositories import accounts as account_repo
 from app.db.repositories import users as user_repo
 from app.domain.patients import FieldProblem
-from app.services import audit, auth
+from app.services import audit, auth, session_cache
 from app.services.audit import AuditEntry
 from app.services.context import Actor, utc_now
 from app.services.errors import InvalidInput, NotFound
@@ -74,8 +74,10 @@ def issue_link(
         "user.password_reset", "user", str(user.id), detail=detail, clinic_id=user.clinic_id
     )
     audit.record(session, actor, entry)
+    user_id, username = user.id, user.username
     session.commit()
-    return ResetLink(secret, user.username, link.expires_at)
+    session_cache.forget_user(user_id)  # its sessions ended: refused on the next request
+    return ResetLink(secret, username, link.expires_at)
 
 
 def username_for_link(session: Session, *, secret: str) -> str:
@@ -127,4 +129,6 @@ def set_password_by_link(
     detail = {"reset_link": link.id, "sessions_ended": ended}
     entry = AuditEntry("user.password_set", "user", str(user.id), detail=detail)
     audit.record(session, as_user, entry)
+    user_id = user.id
     session.commit()
+    session_cache.forget_user(user_id)  # its sessions ended: refused on the next request

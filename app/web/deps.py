@@ -17,6 +17,7 @@ from app.config import Settings
 from app.domain.text import refused_character_problem
 from app.refusals import AuditedRefusal
 from app.services import auth as auth_service
+from app.services import session_cache
 from app.services.auth import LoginSession, SessionPolicy
 from app.services.context import Actor
 from app.services.errors import AuthenticationFailed
@@ -85,22 +86,32 @@ def session_policy(settings: Settings) -> SessionPolicy:
     )
 
 
-def optional_login(
-    request: Request, session: SessionDep, settings: SettingsDep
-) -> LoginSession | None:
+async def optional_login(request: Request, settings: SettingsDep) -> LoginSession | None:
+    """The live login session behind the cookie, or None.
+
+    Async: a session verified in the last few seconds (services.session_cache) costs no
+    database work and no thread hop; only a check in the database goes to a worker thread,
+    with its own Session and short transactions (it may write the idle clock)."""
     session_id = request.cookies.get(session_cookie_name(request))
     if not session_id:
         return None
-    try:
-        login = auth_service.resume_session(
-            session, session_id=session_id, policy=session_policy(settings)
-        )
-    except AuthenticationFailed:
-        return None
+    login = session_cache.lookup(session_id)
+    if login is None:
+        try:
+            login = await run_in_threadpool(_resume, request, session_id, settings)
+        except AuthenticationFailed:
+            return None
     # Pages render the token into hidden fields and <body hx-headers> (see templating.render).
     request.state.csrf_token = login.csrf_token
     request.state.display_name = login.display_name
     return login
+
+
+def _resume(request: Request, session_id: str, settings: Settings) -> LoginSession:
+    with request.app.state.sessionmaker() as session:
+        return auth_service.resume_session(
+            session, session_id=session_id, policy=session_policy(settings)
+        )
 
 
 OptionalLogin = Annotated[LoginSession | None, Depends(optional_login)]
@@ -126,7 +137,7 @@ class PasswordChangeRequired(HTTPException):
         super().__init__(403, "Choose a new password first.")
 
 
-def signed_in(request: Request, login: OptionalLogin) -> Actor:
+async def signed_in(request: Request, login: OptionalLogin) -> Actor:  # no I/O
     """Any live session, also one that must change its password first (the account pages)."""
     if login is None:
         raise LoginRequired()

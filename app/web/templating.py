@@ -11,12 +11,14 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from starlette.datastructures import URL
 from starlette.responses import Response
 
 from app.printing.i18n import DEFAULT_LANGUAGE, translations
 from app.printing.numbers import format_decimal as format_decimal  # re-exported for pages
 from app.services.permissions import can
 from app.services.plans import MAX_NOTE_LENGTH, MAX_REASON_LENGTH
+from app.web import route_paths
 from app.web.deps import CSRF_FIELD
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -45,7 +47,15 @@ def _person(context: Context, username: str) -> str:
     return people.get(username, username)
 
 
+@pass_context
+def _url_for(context: Context, name: str, /, **path_params: Any) -> URL:
+    request: Request = context["request"]
+    return route_paths.url_for(request, name, **path_params)
+
+
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+# Starlette's url_for, with each route's path remembered (web/route_paths.py).
+templates.env.globals["url_for"] = _url_for
 templates.env.add_extension("jinja2.ext.i18n")
 # Clinician pages are English but go through the same catalogues as the patient documents, so
 # _() and {% trans %} work in every template.

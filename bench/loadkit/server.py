@@ -40,10 +40,13 @@ def titrate(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 
 
 def serve_titrate(
-    env: dict[str, str], port: int, workers: int, log: Path
+    env: dict[str, str], port: int, workers: int, log: Path, *, tree: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
-    return _start([*command, "--workers", str(workers)], env, port, "/healthz", log)
+    """`titrate serve` from this checkout, or from another `tree` with its own `.venv` (a
+    before/after comparison in one run, on the same database)."""
+    python = str(tree / ".venv" / "bin" / "python") if tree else sys.executable
+    command = [python, "-m", "app.cli", "serve", "--port", str(port)]
+    return _start([*command, "--workers", str(workers)], env, port, "/healthz", log, cwd=tree)
 
 
 def serve_bare(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
@@ -78,12 +81,18 @@ def workers_of(process: subprocess.Popen[bytes]) -> list[Worker]:
 
 
 def _start(
-    command: list[str], env: dict[str, str], port: int, probe: str, log: Path
+    command: list[str],
+    env: dict[str, str],
+    port: int,
+    probe: str,
+    log: Path,
+    *,
+    cwd: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a server whose output goes to `log` (the figures need a quiet terminal)."""
     with log.open("ab") as output:
         process = subprocess.Popen(
-            command, env=env, cwd=ROOT, start_new_session=True, stdout=output, stderr=output
+            command, env=env, cwd=cwd or ROOT, start_new_session=True, stdout=output, stderr=output
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

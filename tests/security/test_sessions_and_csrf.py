@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import UserRecord, UserSessionRecord
-from app.services import auth
+from app.services import auth, session_cache
 from app.services.auth import sha256_hex
 from tests.factories.patients import patient_payload
 from tests.factories.routes import iter_routes
@@ -140,7 +140,14 @@ def test_an_idle_session_expires(client: TestClient, db: Session) -> None:
     )
     stored.last_seen_at -= timedelta(minutes=16)
     db.commit()
+    # The edit stands for sixteen minutes passing; this instance's verified-session cache
+    # (services/session_cache.py) would have let its entry go after 5 of those seconds.
+    session_cache.VERIFIED_SESSIONS.clear()
     assert client.get("/patients").status_code == 303
+    db.expire_all()
+    stored = db.scalar(select(UserSessionRecord).where(UserSessionRecord.id == stored.id))
+    assert stored is not None
+    assert stored.ended_at is not None
 
 
 def test_passwords_are_argon2id_above_the_owasp_floor(
