@@ -4,6 +4,7 @@ and a value on the edge of a rule is planned."""
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 
@@ -80,7 +81,7 @@ def test_a_child_continuing_on_tablets_still_rises_towards_the_target() -> None:
     # Found by mutation testing: 12 mg/day ÷ 4 = 3 mg a dose rounded down to nothing on 5 mg
     # tablets held 20 mg/day to day 42. The daily step instead, never a rise above it.
     assert dailies[0] == D(20)
-    assert all(D(0) < b - a <= D(12) for a, b in zip(dailies, dailies[1:], strict=False))
+    assert all(D(0) < b - a <= D(12) for a, b in pairwise(dailies))
 
 
 def test_a_zero_target_is_refused_naming_the_target() -> None:
