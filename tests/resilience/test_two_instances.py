@@ -13,12 +13,14 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from app.services import session_cache
 from tests.resilience import invariants
 from tests.resilience.servers import (
     Server,
@@ -150,14 +152,20 @@ def test_a_csrf_token_from_a_page_of_one_instance_is_accepted_by_the_other(
 def test_logging_out_on_one_instance_ends_the_session_on_the_other(
     instances: tuple[Server, Server],
 ) -> None:
+    """At once on the instance that logged out; on the other within the verified-session
+    cache's bound (services/session_cache.py, LIFETIME_SECONDS), as ARCHITECTURE.md says."""
     first, second = instances
     session_id = log_in(first)
     assert page(second, session_id).status_code == 200
     token = csrf_token_of(page(first, session_id).text)
     logged_out = post_form(first, session_id, "/logout", {"csrf_token": token})
     assert logged_out.status_code == 303, logged_out.text
-    assert is_login_redirect(page(second, session_id))
     assert is_login_redirect(page(first, session_id))
+    ended = time.monotonic()
+    while not is_login_redirect(page(second, session_id)):
+        # The bound plus a margin for a loaded machine: a ceiling, not a speed requirement.
+        assert time.monotonic() - ended < session_cache.LIFETIME_SECONDS + 5
+        time.sleep(0.2)
 
 
 def test_an_idempotency_key_used_on_one_instance_and_retried_on_the_other_makes_one_plan(
