@@ -28,6 +28,7 @@ import os
 import re
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -40,6 +41,7 @@ from loadkit.timing import percentiles
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
+from app.db.audit_chain import AuditKey, AuditKeys, derive_key, install_keys
 from app.db.models import AuditEventRecord
 from app.domain.patients import PatientFacts
 from app.services import auth
@@ -58,6 +60,7 @@ class Tally:
     server_errors: int = 0
     busy: int = 0
     other_failures: int = 0
+    other_statuses: Counter[int] = field(default_factory=Counter)
     saves: int = 0
 
     def count(self, response: httpx.Response, ok: tuple[int, ...]) -> bool:
@@ -68,14 +71,16 @@ class Tally:
             return False
         if response.status_code not in ok:
             self.other_failures += 1
+            self.other_statuses[response.status_code] += 1
             return False
         return True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Clinician:
     username: str
     patient_id: int
+    open_plan_id: str | None = None  # the saver's last plan, which its next save replaces
 
 
 def _facts(n: int) -> PatientFacts:
@@ -156,11 +161,17 @@ async def type_into_planner(
 async def save_plans(
     client: httpx.AsyncClient, clinician: Clinician, until: float, tally: Tally
 ) -> None:
+    # One open plan per patient and route (issue 15): each save after the first replaces the
+    # plan the last one made, as a clinician starting over would.
     while time.monotonic() < until:
         started = time.monotonic()
-        response = await client.post(f"/patients/{clinician.patient_id}/plans", data=SAVE_FORM)
+        form = dict(SAVE_FORM)
+        if clinician.open_plan_id is not None:
+            form["supersedes_plan_id"] = clinician.open_plan_id
+        response = await client.post(f"/patients/{clinician.patient_id}/plans", data=form)
         if tally.count(response, (303,)):
             tally.saves += 1
+            clinician.open_plan_id = response.headers["location"].rstrip("/").rsplit("/", 1)[-1]
         await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
 
 
@@ -209,13 +220,18 @@ def locked_in_logs(logs: list[Path]) -> int:
     return sum(t.count("database is locked") + t.count("database busy") for t in texts)
 
 
+BENCH_SECRET = "bench-web-load-secret-not-for-production-0123456789"
+
+
 def run(database: Database, levels: list[int], seconds: float, label: str) -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         env = {
             **os.environ, "TITRATE_DATABASE_URL": database.url, "TITRATE_ENVIRONMENT": "dev",
-            "TITRATE_LOG_LEVEL": "WARNING",
+            "TITRATE_LOG_LEVEL": "WARNING", "TITRATE_SECRET_KEY": BENCH_SECRET,
         }  # fmt: skip
+        # The users and patients set_up writes are audited here, keyed as the servers key theirs.
+        install_keys(AuditKeys(AuditKey(derive_key(BENCH_SECRET))))
         people = set_up(database, env, max(*levels, FLAT_OUT_CLINICIANS) + SAVERS)
         savers, typists_all = people[:SAVERS], people[SAVERS:]
         logs = [tmp / "server-1.log", tmp / "server-2.log"]
@@ -252,7 +268,9 @@ def run(database: Database, levels: list[int], seconds: float, label: str) -> No
                     f"{tally.saves:>5} {rows / n:>13.2f} {os.getloadavg()[0]:>5.2f}"
                 )
                 if tally.other_failures:
-                    print(f"    {tally.other_failures} answers with an unexpected status")
+                    codes = sorted(tally.other_statuses.items())
+                    statuses = ", ".join(f"{code}: {count}" for code, count in codes)
+                    print(f"    {tally.other_failures} unexpected answers, by status: {statuses}")
         finally:
             for process in processes:
                 server.stop(process)
