@@ -80,13 +80,16 @@ class ProtocolFeed:
             return False
         return self._today() != self._day or self._clock() - self._checked_at >= self.check_seconds
 
-    def refresh(self, session: Session) -> ProtocolSet:
+    def refresh(self, session: Session, *, now: bool = False) -> ProtocolSet:
         """Look at the database (if due) and return the set now in force. Called from a
-        worker thread; two threads never look at once (the second returns the current set)."""
-        if not self._lock.acquire(blocking=False):
+        worker thread; two threads never look at once (the second returns the current set).
+
+        ``now``: look whether or not a look is due, after a look under way: an approval made
+        by this process is in use from its very next request."""
+        if not self._lock.acquire(blocking=now):
             return self.current
         try:
-            if not self.due():
+            if not now and not self.due():
                 return self.current
             day = self._today()
             with read_only(session):

@@ -19,6 +19,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from app.api.v1.schemas import decimal_to_json_number
 from app.domain.titration.findings import Finding
 from app.domain.titration.plan import (
     Administration,
@@ -68,11 +69,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 
 def number(value: Decimal) -> int | float:
     """`decimal_to_json_number` with `ExactNumber`'s limit of four decimal places."""
-    if value == value.to_integral_value():
-        return int(value)
-    if value.quantize(_FOUR_PLACES) != value:
+    if value != value.to_integral_value() and value.quantize(_FOUR_PLACES) != value:
         raise ValueError(f"{value} has more than four decimal places")
-    return float(value)
+    return decimal_to_json_number(value)
 
 
 def _optional_number(value: Decimal | None) -> int | float | None:

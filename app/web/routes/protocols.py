@@ -99,10 +99,9 @@ def approve_version(
         except Conflict as exc:  # its author (self_approval), or approved by someone else
             form.error, status = _conflict_message(exc), 409
         else:
-            # As the API does: an approval in force today reaches this process's engine now;
-            # other workers read it when they restart (ARCHITECTURE.md, "Pick-up").
-            if effective_from <= utc_now().date():
-                request.app.state.protocols = protocol_service.load_effective(session)
+            # This process uses the approval from its next request; others within the feed's
+            # check interval (ARCHITECTURE.md, "Pick-up").
+            request.app.state.protocols = request.app.state.protocol_feed.refresh(session, now=True)
             url = request.url_for("protocols:detail", protocol_id=protocol_id)
             return redirect(request, f"{url}#version-{record.version}")
     return _detail_page(request, session, clinician, protocol_id, approval=form, status=status)

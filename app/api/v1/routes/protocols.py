@@ -1,9 +1,9 @@
 """Protocols a pharmacist can change safely (API.md §5.6): list, versions, drafts, approval,
 and the impact of a version on the clinic's open plans.
 
-An approval that is in force today reloads this process's ProtocolSet at once; other workers
-and instances pick it up within their check interval (services/protocol_feed.py,
-ARCHITECTURE.md "Protocols").
+An approval is used by this process from its next request (its protocol feed looks at once);
+other workers and instances pick it up within their check interval
+(services/protocol_feed.py, ARCHITECTURE.md "Protocols").
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from app.db.models import ProtocolVersionRecord
 from app.domain.titration import Dose
 from app.services import protocol_impact
 from app.services import protocols as protocol_service
-from app.services.context import Actor, utc_now
+from app.services.context import Actor
 from app.services.protocols import ParameterChange, ParameterValue
 
 router = APIRouter(tags=["protocols"])
@@ -124,8 +124,8 @@ def approve_version(
         session, actor=client, protocol_id=protocol_id, version=version,
         effective_from=body.effective_from,
     )  # fmt: skip
-    if body.effective_from <= utc_now().date():
-        request.app.state.protocols = protocol_service.load_effective(session)
+    # This process uses it from its next request; others within the feed's check interval.
+    request.app.state.protocols = request.app.state.protocol_feed.refresh(session, now=True)
     return version_out(record)
 
 
