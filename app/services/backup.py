@@ -198,7 +198,9 @@ def backup_postgresql(database_url: str, target: Path) -> BackupResult:
     engine = create_engine(database_url)
     try:
         counts_at_start = _engine_counts(engine)
-        with Session(engine) as session:
+        # One snapshot for the head and every row: under READ COMMITTED a write committed
+        # between the head's read and the rows' read looked like rows the chain never linked.
+        with Session(engine.execution_options(isolation_level="REPEATABLE READ")) as session:
             chain = verify_chain(session)
     finally:
         engine.dispose()
