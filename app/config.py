@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import time
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     # How often (seconds) each process looks for a newly approved protocol version
     # (services/protocol_feed.py): the bound on how late another worker uses it.
     protocol_check_seconds: float = Field(default=5.0, ge=0, le=3600)
+    # Processes an impact report or an approval spreads the recomputation of a large clinic's
+    # open plans over (services/impact_scan.py). 0: one per core of the machine.
+    impact_workers: int = Field(default=0, ge=0, le=64)
     # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips);
     # behind a TLS proxy this makes cookies Secure and URLs https. Empty (the default): no
     # proxy is trusted, the direct peer is the client (anyone on the host could otherwise
@@ -75,6 +79,11 @@ class Settings(BaseSettings):
     # README "Connecting an EHR". Titrate's own public address is the CDS Hooks JWT audience.
     ehrs: list[EhrConnection] = Field(default_factory=list)
     public_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def scan_workers(self) -> int:
+        """How many processes a protocol impact scan may use."""
+        return self.impact_workers or os.cpu_count() or 1
 
     def ehr(self, ehr_id: str) -> EhrConnection | None:
         return next((connection for connection in self.ehrs if connection.id == ehr_id), None)

@@ -3,14 +3,15 @@
 Seeds a SQLite file (migrated, then bulk inserts: made-up patients, one active plan each,
 version 1 built by the real engine from a realistic mix — adult, older adult, renal and
 paediatric oral titrations, oral tapers, intrathecal titrations and screenings), drafts
-oral-adult with 7-day steps, and prints the report's wall time and plans/s next to the
-engine alone building the same plans under the same draft in the same run.
+oral-adult with 7-day steps, and prints the report's wall time and plans/s in one process and
+on every core (services/impact_scan.py), next to the engine alone building the same plans
+under the same draft in one process, in the same run.
 
 Seeding: the engine builds `DISTINCT` different requests (ages, weights, kidneys, targets,
 start dates) and the plans reuse them in turn, so seeding takes seconds; the report itself
 caches nothing and recomputes every one of the 100,000 plans.
 
-Run: .venv/bin/python bench/impact.py [--plans 100000] [--keep FILE]
+Run: .venv/bin/python bench/impact.py [--plans 100000] [--workers N] [--keep FILE]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import tempfile
 import time
@@ -163,6 +165,7 @@ def main() -> None:
     install_keys(AuditKeys(AuditKey(derive_key("bench-impact-secret-not-for-production"))))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plans", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--keep", type=Path, help="seed this SQLite file and keep it")
     args = parser.parse_args()
     path = args.keep or Path(tempfile.mkdtemp(prefix="titrate-impact-")) / "impact.db"
@@ -176,11 +179,17 @@ def main() -> None:
             session, actor=actor, protocol_id="oral-adult",
             changes={"interval_days": ParameterChange("7", "bench: weekly steps")},
         )  # fmt: skip
-        started = time.perf_counter()
-        report = protocol_impact.impact_of_version(
-            session, actor=actor, protocol_id="oral-adult", version=draft.version
-        )
-        report_seconds = time.perf_counter() - started
+        report_seconds: dict[int, float] = {}
+        digests: dict[int, str] = {}
+        for workers in (1, args.workers):
+            started = time.perf_counter()
+            report = protocol_impact.impact_of_version(
+                session, actor=actor, protocol_id="oral-adult", version=draft.version,
+                workers=workers,
+            )  # fmt: skip
+            report_seconds[workers] = time.perf_counter() - started
+            changed = repr(sorted(c.plan_id for c in report.changed)).encode()
+            digests[workers] = hashlib.sha256(changed).hexdigest()[:16]
         # The engine alone: the same requests (decoded beforehand), the same draft.
         protocol_set = protocol_impact.substituted(session, draft, on=report.since)
         requests = [
@@ -192,14 +201,14 @@ def main() -> None:
     for request in requests:
         build_plan(request, protocol_set)
     engine_seconds = time.perf_counter() - started
-    print(f"impact report: {report.checked} plans in {report_seconds:.2f} s "
-          f"({report.checked / report_seconds:,.0f} plans/s); changed {len(report.changed)}, "
-          f"unchanged {report.unchanged}, failed {len(report.failed)}")  # fmt: skip
-    print(f"engine alone:  {len(requests)} plans in {engine_seconds:.2f} s "
+    print(f"changed {len(report.changed)}, unchanged {report.unchanged}, "
+          f"failed {len(report.failed)} of {report.checked}")  # fmt: skip
+    for workers, took in report_seconds.items():
+        print(f"impact report, {workers} process(es): {report.checked} plans in {took:.2f} s "
+              f"({report.checked / took:,.0f} plans/s; report / engine alone "
+              f"{took / engine_seconds:.2f}); changed plans digest {digests[workers]}")  # fmt: skip
+    print(f"engine alone, 1 process: {len(requests)} plans in {engine_seconds:.2f} s "
           f"({len(requests) / engine_seconds:,.0f} plans/s)")  # fmt: skip
-    print(f"report / engine: {report_seconds / engine_seconds:.2f}")
-    digest = hashlib.sha256(repr(sorted(c.plan_id for c in report.changed)).encode()).hexdigest()
-    print(f"changed plans digest: {digest[:16]}")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,6 @@ long the engine runs); the audit row of a report is written in a short transacti
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,44 +22,14 @@ from sqlalchemy.orm import Session
 from app.db.models import ProtocolVersionRecord
 from app.db.repositories import protocol_impact as impact_repo
 from app.db.repositories import protocols as protocol_repo
-from app.db.repositories.protocol_impact import StoredPlan
-from app.domain.titration import ProtocolSet, TitrationError, build_plan, load_protocols
-from app.domain.titration.impact import (
-    Difference,
-    first_difference,
-    segments,
-    stored_segments,
-)
-from app.domain.titration.plan import PlanStatus
+from app.domain.titration import ProtocolSet, load_protocols
 from app.services import audit
 from app.services.audit import AuditEntry
 from app.services.context import Actor, stored_kind, utc_now
 from app.services.errors import NotFound
+from app.services.impact_scan import ChangedPlan, FailedPlan, scan
 from app.services.permissions import clinic_scope, require
-from app.services.plan_codec import request_from_plain
 from app.services.reads import read_only
-
-UNREADABLE = "the stored version cannot be read back into an engine request"
-
-
-@dataclass(frozen=True, slots=True)
-class ChangedPlan:
-    plan_id: int
-    patient_id: int
-    version: int
-    difference: Difference
-    # The recomputed plan's status: "blocked" means a revision would be refused as it stands.
-    status: PlanStatus
-
-
-@dataclass(frozen=True, slots=True)
-class FailedPlan:
-    """A plan the engine could not recompute under the version, and the engine's reason."""
-
-    plan_id: int
-    patient_id: int
-    version: int
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,20 +48,23 @@ class ImpactReport:
 
 
 def impact_of_version(
-    session: Session, *, actor: Actor, protocol_id: str, version: int, since: date | None = None
-) -> ImpactReport:
+    session: Session, *, actor: Actor, protocol_id: str, version: int,
+    since: date | None = None, workers: int = 1,
+) -> ImpactReport:  # fmt: skip
     """The open plans of the actor's clinic whose schedule the version would change from
-    ``since`` (default: its effective date, or today for a draft or a past date)."""
+    ``since`` (default: its effective date, or today for a draft or a past date), computed
+    on up to ``workers`` processes (services/impact_scan.py)."""
     require(actor, "protocol.draft")
     clinic_id = clinic_scope(actor)
     with read_only(session):
         record = _version(session, protocol_id, version)
         since = since or _default_since(record)
-        protocols = substituted(session, record, on=since)
+        contents = substituted_contents(session, record, on=since)
+        plans = impact_repo.open_plans(session, clinic_id)
         changed: list[ChangedPlan] = []
         failed: list[FailedPlan] = []
         checked = 0
-        for outcome in compare(impact_repo.open_plans(session, clinic_id), protocols, since):
+        for outcome in scan(plans, contents, since, workers=workers):
             checked += 1
             if isinstance(outcome, ChangedPlan):
                 changed.append(outcome)
@@ -117,8 +88,9 @@ def impact_of_version(
 
 
 def plans_to_review(
-    session: Session, *, actor: Actor, protocol_id: str, version: int, effective_from: date
-) -> list[tuple[int, int, date]]:
+    session: Session, *, actor: Actor, protocol_id: str, version: int, effective_from: date,
+    workers: int = 1,
+) -> list[tuple[int, int, date]]:  # fmt: skip
     """(plan id, plan version, first differing day) of every open plan, of every clinic,
     whose schedule the draft would change once approved from ``effective_from``. Runs
     before the approval's write transaction (read-only); an approval that will be refused
@@ -132,47 +104,32 @@ def plans_to_review(
             or effective_from < utc_now().date()
         ):
             return []
-        protocols = substituted(session, record, on=effective_from)
+        contents = substituted_contents(session, record, on=effective_from)
+        plans = impact_repo.open_plans(session, None)
         return [
             (outcome.plan_id, outcome.version, outcome.difference.on)
-            for outcome in compare(impact_repo.open_plans(session, None), protocols, effective_from)
+            for outcome in scan(plans, contents, effective_from, workers=workers)
             if isinstance(outcome, ChangedPlan)
         ]
 
 
 def substituted(session: Session, record: ProtocolVersionRecord, *, on: date) -> ProtocolSet:
     """The protocols in force on ``on`` with ``record`` in place of its protocol's version."""
+    contents = substituted_contents(session, record, on=on)
+    return load_protocols(lambda protocol_id: contents[protocol_id])
+
+
+def substituted_contents(
+    session: Session, record: ProtocolVersionRecord, *, on: date
+) -> dict[str, bytes]:
+    """The stored content of each protocol in force on ``on``, ``record``'s in place of its
+    protocol's version: what a scan's worker processes build their protocol set from."""
     contents = {
         pid: version.content.encode("utf-8")
         for pid, version in protocol_repo.effective(session, on).items()
     }
     contents[record.protocol_id] = record.content.encode("utf-8")
-    return load_protocols(lambda protocol_id: contents[protocol_id])
-
-
-def compare(
-    plans: Iterator[StoredPlan], protocols: ProtocolSet, since: date
-) -> Iterator[ChangedPlan | FailedPlan | None]:
-    """For each stored plan: how its recomputation differs from ``since`` on (None: not)."""
-    for stored in plans:
-        try:
-            request = request_from_plain(json.loads(stored.input_json))
-            old = stored_segments(json.loads(stored.plan_json).get("steps") or (), since)
-        except (KeyError, TypeError, ValueError, ArithmeticError):
-            yield FailedPlan(stored.plan_id, stored.patient_id, stored.version, UNREADABLE)
-            continue
-        try:
-            plan = build_plan(request, protocols)
-        except TitrationError as error:
-            yield FailedPlan(stored.plan_id, stored.patient_id, stored.version, error.message)
-            continue
-        difference = first_difference(old, segments(plan.steps, since), since)
-        if difference is None:
-            yield None
-        else:
-            yield ChangedPlan(
-                stored.plan_id, stored.patient_id, stored.version, difference, plan.status
-            )
+    return contents
 
 
 def _version(session: Session, protocol_id: str, version: int) -> ProtocolVersionRecord:

@@ -208,15 +208,17 @@ def draft_version(
 
 
 def approve_version(
-    session: Session, *, actor: Actor, protocol_id: str, version: int, effective_from: date
-) -> ProtocolVersionRecord:
-    """Approve a draft from ``effective_from`` (today or later); never its author's own."""
+    session: Session, *, actor: Actor, protocol_id: str, version: int, effective_from: date,
+    scan_workers: int = 1,
+) -> ProtocolVersionRecord:  # fmt: skip
+    """Approve a draft from ``effective_from`` (today or later); never its author's own. The
+    open plans it changes are found on up to ``scan_workers`` processes."""
     require(actor, "protocol.approve")
     # The plans it changes are found before the write transaction (a read-only scan that can
     # take seconds) and stored with the approval; see services/protocol_impact.py.
     to_review = protocol_impact.plans_to_review(
         session, actor=actor, protocol_id=protocol_id, version=version,
-        effective_from=effective_from,
+        effective_from=effective_from, workers=scan_workers,
     )  # fmt: skip
     _protocol(session, protocol_id)
     record = protocol_repo.version(session, protocol_id, version)

@@ -92,6 +92,7 @@ def approve_version(
             record = protocol_service.approve_version(
                 session, actor=clinician, protocol_id=protocol_id, version=version,
                 effective_from=effective_from,
+                scan_workers=request.app.state.settings.scan_workers,
             )  # fmt: skip
         except InvalidInput as exc:
             form.error = " ".join(problem.message for problem in exc.problems)

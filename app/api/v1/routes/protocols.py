@@ -123,6 +123,7 @@ def approve_version(
     record = protocol_service.approve_version(
         session, actor=client, protocol_id=protocol_id, version=version,
         effective_from=body.effective_from,
+        scan_workers=request.app.state.settings.scan_workers,
     )  # fmt: skip
     # This process uses it from its next request; others within the feed's check interval.
     request.app.state.protocols = request.app.state.protocol_feed.refresh(session, now=True)
@@ -137,6 +138,7 @@ def approve_version(
 def version_impact(
     protocol_id: str,
     version: int,
+    request: Request,
     session: SessionDep,
     client: ProtocolsWriter,
     since: Annotated[
@@ -152,8 +154,9 @@ def version_impact(
     change, each with its first differing day, step and daily doses; plans the engine could
     not recompute under it, with the reason; and counts."""
     report = protocol_impact.impact_of_version(
-        session, actor=client, protocol_id=protocol_id, version=version, since=since
-    )
+        session, actor=client, protocol_id=protocol_id, version=version, since=since,
+        workers=request.app.state.settings.scan_workers,
+    )  # fmt: skip
     return ImpactOut(
         protocol_id=report.protocol_id, version=report.version,
         status=report.status,
