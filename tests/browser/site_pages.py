@@ -254,6 +254,13 @@ def _protocol_pages() -> list[SitePage]:
         SitePage("protocol-itb-prescriber", detail, PRESCRIBER, "/protocols/itb"),
         SitePage("protocol-draft", draft, PHARMACIST, "/protocols/oral-adult/draft"),
         SitePage("protocol-draft-itb", draft, PHARMACIST, "/protocols/itb/draft"),
+        # The impact of a version on the seeded clinic's open plans (version 1: in force).
+        SitePage(
+            "protocol-impact",
+            "/protocols/{protocol_id}/versions/{version}/impact",
+            PHARMACIST,
+            "/protocols/oral-adult/versions/1/impact",
+        ),
     ]
 
 

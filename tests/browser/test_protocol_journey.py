@@ -1,6 +1,7 @@
 """Four eyes on a protocol in a real Chromium (issue 17): pharmacist A drafts oral-adult with
 a changed parameter and its source (a refused draft first), cannot approve it; pharmacist B
-approves it from today; a prescriber's new plan then uses the new version.
+reads which open plans it would change, then approves it from today; a prescriber's new plan
+then uses the new version.
 
 The approval changes what the engine uses, so this runs on a server of its own (the shared
 live server keeps the protocols it started with) and puts the protocol versions back as it
@@ -31,7 +32,7 @@ from app.main import create_app
 from tests.browser.login import log_in_through_the_form
 from tests.browser.test_accessibility import axe_problems
 from tests.browser.timeouts import TIMEOUT_MS
-from tests.factories.clinics import default_clinic_id, make_patient_in, make_user
+from tests.factories.clinics import default_clinic_id, make_patient_in, make_plan_for, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -83,15 +84,17 @@ def own_server(settings: Settings, migrated_engine: Engine) -> Iterator[str]:
             session.commit()
 
 
-def _people(engine: Engine) -> tuple[str, int]:
-    """A second pharmacist (unique name) and a made-up patient, committed and closed."""
+def _people(engine: Engine) -> tuple[str, int, int]:
+    """A second pharmacist (unique name), a made-up patient without a plan, and the open
+    oral plan (from 2031-03-03) of another, committed and closed."""
     with Session(engine, expire_on_commit=False) as session:
         clinic_id = default_clinic_id(session)
         second = f"pia.{uuid.uuid4().hex[:8]}"
         make_user(session, username=second, role="pharmacist", clinic_id=clinic_id)
         patient = make_patient_in(session, clinic_id)
+        plan = make_plan_for(session, clinic_id, make_patient_in(session, clinic_id).id)
         session.commit()
-        return second, patient.id
+        return second, patient.id, plan.id
 
 
 def _context(browser: Browser, base_url: str) -> BrowserContext:
@@ -118,7 +121,7 @@ def _accessible(page: Page) -> None:
 def test_a_second_pharmacist_approves_a_draft_and_new_plans_use_it(
     browser: Browser, own_server: str, migrated_engine: Engine, screenshot_dir: Path
 ) -> None:
-    second, patient_id = _people(migrated_engine)
+    second, patient_id, open_plan_id = _people(migrated_engine)
     errors: list[str] = []
 
     # Pharmacist A: the list, then the draft form of oral-adult.
@@ -195,13 +198,27 @@ def test_a_second_pharmacist_approves_a_draft_and_new_plans_use_it(
     page.goto("/protocols")
     expect(page.locator("#protocol-oral-adult .drafts")).to_contain_text("1 to approve")
     page.goto("/protocols/oral-adult")
+    # First: which open plans of the clinic it would change (the open plan steps weekly).
+    page.get_by_role("link", name=f"Which open plans would version {version} change?").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Impact of oral-adult version {version}"
+    )
+    row = page.locator(
+        "#changed-plans tr", has=page.get_by_role("link", name=f"Plan {open_plan_id}")
+    )
+    expect(row).to_contain_text("2031-03-06")
+    expect(row).to_contain_text("30 mg/day")
+    expect(row).to_contain_text("15 mg/day")
+    _accessible(page)
+    _shot(page, screenshot_dir, "06-impact")
+    page.get_by_role("link", name="Back to the protocol").click()
     page.get_by_role("button", name=f"Approve version {version}").click()
     expect(page.locator(f"#version-{version}").get_by_role("heading")).to_have_text(
         f"Version {version} — approved (in force)"
     )
     expect(page.locator(f"#version-{version}")).to_contain_text(second)
     expect(page.locator("#in-force")).to_have_text(f"version {version}")
-    _shot(page, screenshot_dir, "06-approved")
+    _shot(page, screenshot_dir, "07-approved")
     approver.close()
 
     # A prescriber's new plan uses it: weekly steps, and the plan names the version.
@@ -220,7 +237,7 @@ def test_a_second_pharmacist_approves_a_draft_and_new_plans_use_it(
     expect(page).to_have_url(re.compile(r"/plans/\d+$"))
     used = page.locator("#protocols-used")
     expect(used).to_contain_text(f"Protocols: oral-adult v{version}")
-    _shot(page, screenshot_dir, "07-plan")
+    _shot(page, screenshot_dir, "08-plan")
     used.get_by_role("link", name=f"oral-adult v{version}").click()
     expect(page).to_have_url(re.compile(rf"/protocols/oral-adult#version-{version}$"))
     expect(page.get_by_role("button", name=re.compile("Approve"))).to_have_count(0)

@@ -242,3 +242,36 @@ def test_a_formulary_draft_from_the_form_keeps_the_pumps_and_drops_a_strength(
     )
     assert refused.status_code == 422
     assert "hard limit" in refused.text
+
+
+def test_a_drafter_sees_which_open_plans_a_draft_would_change_before_anyone_approves_it(
+    client: TestClient, db: Session
+) -> None:
+    clinic_id = default_clinic_id(db)
+    plan = make_plan_for(db, clinic_id, make_patient_in(db, clinic_id).id)  # from 2031-03-03
+    csrf = _as(client, "phil.pharmacist")
+    made = _draft(client, csrf, interval_days=("7", "Clinic guideline 2026-04: weekly steps"))
+    assert made.status_code == 303  # type: ignore[attr-defined]
+    number = int(made.headers["location"].rsplit("-", 1)[1])  # type: ignore[attr-defined]
+    impact_url = f"/protocols/oral-adult/versions/{number}/impact"
+    assert f'{impact_url}">Which open plans' in client.get("/protocols/oral-adult").text
+
+    page = client.get(impact_url)
+    assert page.status_code == 200
+    assert f"Impact of oral-adult version {number}" in page.text
+    row = re.search(
+        rf'<tr>\s*<th scope="row"><a href="[^"]*/plans/{plan.id}">.*?</tr>', page.text, re.S
+    )
+    assert row, "the changed plan is not listed"
+    cells = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row.group(0)))
+    # 15 mg/day for 3 days, then the 30 mg/day target under version 1; weekly steps keep
+    # 15 mg/day until day 7.
+    assert "2031-03-06" in cells
+    assert "step 1" in cells
+    assert "daily dose 30 mg/day 15 mg/day" in cells
+    assert int(_field_error(page.text, "count-changed")) >= 1
+    assert _versions(db)[-1] == (number, "draft")  # a report changes nothing
+
+    for username in ("paula.prescriber", "vera.viewer"):
+        _as(client, username)
+        assert client.get(impact_url).status_code == 403

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from app.db.models import ProtocolVersionRecord
 from app.domain.titration.protocol_editing import editable_parameters
-from app.services import people
+from app.services import people, protocol_impact
 from app.services import protocols as protocol_service
 from app.services.context import Actor, utc_now
 from app.services.errors import Conflict, InvalidInput
@@ -70,6 +70,24 @@ def create_draft(
             url = request.url_for("protocols:detail", protocol_id=protocol_id)
             return redirect(request, f"{url}#version-{record.version}")
     return _draft_page(request, clinician, base, form, status=422)
+
+
+@router.get("/{protocol_id}/versions/{version}/impact", name="protocols:impact")
+def version_impact(
+    request: Request,
+    protocol_id: str,
+    version: int,
+    session: SessionDep,
+    clinician: CurrentClinician,
+) -> Response:
+    """Which open plans of the clinic this version would change, before a second pharmacist
+    approves it (the same report as the API's, issue 17 item 4)."""
+    report = protocol_impact.impact_of_version(
+        session, actor=clinician, protocol_id=protocol_id, version=version,
+        workers=request.app.state.settings.scan_workers,
+    )  # fmt: skip
+    context = {"report": report, "clinician": clinician}
+    return render(request, "protocols/impact.html", context)
 
 
 @router.post("/{protocol_id}/versions/{version}/approve", name="protocols:approve")
