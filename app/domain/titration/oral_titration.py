@@ -58,6 +58,32 @@ def draft_oral_titration(
     the cap: a higher dose is brought to the cap, with ``current_dose_above_maximum``).
     """
     regimen = derive_regimen(age, request.patient.weight_kg, renal.band, protocols)
+    if regimen.per_dose_steps:  # a child: dosed by weight throughout
+        return _titration(request, regimen, protocols)
+    # An adult's draft follows from the regimen (one per age group and renal band) and the
+    # request's dosing fields below, nothing else: the live preview and the impact report
+    # meet the same combination again and again. The regimen is named by identity: the
+    # protocol set holds it as long as it holds this memory (Derived.get), so the identity
+    # is never reused. Doses and the weight by their exact digits (30 and 30.0 differ in
+    # the plan's limits).
+    key = (
+        "adult_titration", id(regimen), request.start_date, _digits(request.target_daily_dose),
+        _digits(request.current_daily_dose), request.setting, request.step_interval_days,
+        request.doses_per_day, request.formulation, _weight_digits(request),
+    )  # fmt: skip
+    return protocols.derived.remember(key, lambda: _titration(request, regimen, protocols))
+
+
+def _digits(dose: Dose | None) -> tuple[object, ...] | None:
+    return None if dose is None else (dose.value.as_tuple(), dose.unit)
+
+
+def _weight_digits(request: PlanRequest) -> object:
+    weight = request.patient.weight_kg
+    return None if weight is None else weight.as_tuple()
+
+
+def _titration(request: PlanRequest, regimen: OralRegimen, protocols: ProtocolSet) -> Draft:
     adult = protocols.oral_adult
     target, limit_findings, max_daily = _settle_target(
         request, regimen, adult.integer("max_doses_per_day")

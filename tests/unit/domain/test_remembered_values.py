@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -9,6 +12,7 @@ import pytest
 from app.domain.titration import (
     Plan,
     PlanRequest,
+    TitrationError,
     build_plan,
     draft,
     load_protocols,
@@ -18,8 +22,8 @@ from app.domain.titration import (
 from app.domain.titration import findings as findings_module
 from app.domain.titration import medications as medications_module
 from app.domain.titration import protocol as protocol_module
-from app.domain.titration.protocol import Derived
-from tests.unit.domain.builders import make_patient, make_request, mg
+from app.domain.titration.protocol import Derived, read_protocol_bytes
+from tests.unit.domain.builders import creatinine, make_patient, make_request, mg
 
 
 def test_a_derived_value_is_made_once() -> None:
@@ -67,7 +71,7 @@ def test_remembered_protocol_refs_are_used_only_for_the_refs_they_were_made_from
     assert set(refs) == set(protocols.refs)
 
 
-def _fresh_plan(request: PlanRequest) -> Plan:
+def _fresh_plan(request: PlanRequest, read: Callable[[str], bytes] = read_protocol_bytes) -> Plan:
     """The plan of an engine that remembers nothing: fresh protocols, every cache emptied."""
     for cached in (
         oral_doses.divide, oral_doses._tablet_supply, oral_doses._solution_supply,
@@ -77,7 +81,7 @@ def _fresh_plan(request: PlanRequest) -> Plan:
         cached.cache_clear()
     steps._remembered_steps.clear()
     draft._remembered_totals.clear()
-    return build_plan(request, load_protocols())
+    return build_plan(request, load_protocols(read))
 
 
 def test_many_children_on_the_solution_get_the_answers_of_a_fresh_engine(
@@ -103,3 +107,54 @@ def test_remembered_dispense_totals_start_again_at_their_limit(
         totals = build_plan(request, shared).dispense
         assert len(draft._remembered_totals) == 1
         assert repr(totals) == repr(_fresh_plan(request).dispense)
+
+
+def test_an_adults_remembered_titration_is_used_only_for_the_same_dosing_fields() -> None:
+    """Each request differs from the one before it in one field the adult titration reads
+    (or in a Decimal's digits only); on shared protocols each plan equals a fresh engine's.
+    The protocols allow 25 mg doses, so 90 mg/day can be given (in hospital only)."""
+    from datetime import timedelta
+
+    from app.domain.titration import Formulation, Setting
+
+    read = _adult_max_single_dose("25")
+    light = make_patient(weight_kg=Decimal(80), serum_creatinine=creatinine("0.4"))
+    base = make_request(target_daily_dose=mg(30), patient=light)
+    requests = [
+        base,
+        replace(base, target_daily_dose=mg("30.0")),
+        replace(base, target_daily_dose=mg(45)),
+        replace(base, current_daily_dose=mg(20)),
+        replace(base, current_daily_dose=mg("20.0")),
+        replace(base, start_date=base.start_date + timedelta(days=1)),
+        replace(base, setting=Setting.INPATIENT, target_daily_dose=mg(90)),
+        replace(base, target_daily_dose=mg(90)),  # refused as an outpatient
+        replace(base, step_interval_days=7),
+        replace(base, doses_per_day=2),
+        replace(base, formulation=Formulation.ORAL_SOLUTION),
+        # Too light for tablets, the kidneys in the same band (the same regimen).
+        replace(base, patient=replace(light, weight_kg=Decimal(30))),
+        replace(base, patient=replace(light, weight_kg=Decimal("30.0"))),
+        replace(base, patient=replace(light, age_years=Decimal(70))),  # the older adults' row
+    ]
+    shared = load_protocols(read)
+    for request in requests * 2:  # the second round meets every combination again
+        assert _outcome(lambda request=request: build_plan(request, shared)) == _outcome(
+            lambda request=request: _fresh_plan(request, read)
+        ), request
+
+
+def _adult_max_single_dose(value: str) -> Callable[[str], bytes]:
+    document = json.loads(read_protocol_bytes("oral-adult"))
+    document["parameters"]["max_single_dose_mg"]["value"] = value
+    changed = json.dumps(document).encode()
+    return lambda protocol_id: (
+        changed if protocol_id == "oral-adult" else read_protocol_bytes(protocol_id)
+    )
+
+
+def _outcome(make: Callable[[], Plan]) -> str:
+    try:
+        return repr(make())
+    except TitrationError as error:
+        return f"refused: {error.message}"
