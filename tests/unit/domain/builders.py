@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import importlib
+import pkgutil
+from dataclasses import fields, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from app.domain import titration
 from app.domain.titration import (
     CreatinineUnit,
     Dose,
@@ -16,14 +19,52 @@ from app.domain.titration import (
     Plan,
     PlanRequest,
     PlanType,
+    ProtocolSet,
     SerumCreatinine,
     Sex,
     build_plan,
+    draft,
     load_protocols,
+    steps,
 )
+from app.domain.titration.protocol import Derived, Protocol
 
 PROTOCOLS = load_protocols()
 START = date(2026, 12, 1)
+
+
+_ENGINE_MODULES = tuple(
+    importlib.import_module(f"app.domain.titration.{module.name}")
+    for module in pkgutil.iter_modules(titration.__path__)
+)
+
+
+def forget_remembered_values(protocols: ProtocolSet = PROTOCOLS) -> None:
+    """Empty everything the engine remembers (ARCHITECTURE.md, "The engine's memory"): the
+    module caches and the memories of ``protocols`` and of each of its protocols. Before
+    every domain test (conftest.py), so each test computes what it asserts: a value another
+    test left behind would hide a wrong rule from that test, and from mutation testing,
+    which runs only the tests that reached the mutated function."""
+    for module in _ENGINE_MODULES:
+        for value in vars(module).values():
+            if (
+                hasattr(value, "cache_clear")
+                and getattr(value, "__module__", "") == module.__name__
+            ):
+                value.cache_clear()  # an lru_cache of that module
+    steps._remembered_steps.clear()
+    draft._remembered_totals.clear()
+    memories: list[Derived] = [protocols.derived]
+    memories += [
+        value.derived
+        for value in (getattr(protocols, field.name) for field in fields(protocols))
+        if isinstance(value, Protocol)
+    ]
+    for memory in memories:
+        memory._values.clear()
+        memory._remembered.clear()
+    protocols.medications._remembered.clear()
+    protocols.findings._remembered.clear()
 
 
 def mg(value: str | int) -> Dose:

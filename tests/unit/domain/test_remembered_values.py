@@ -16,14 +16,19 @@ from app.domain.titration import (
     build_plan,
     draft,
     load_protocols,
-    oral_doses,
     steps,
 )
 from app.domain.titration import findings as findings_module
 from app.domain.titration import medications as medications_module
 from app.domain.titration import protocol as protocol_module
 from app.domain.titration.protocol import Derived, read_protocol_bytes
-from tests.unit.domain.builders import creatinine, make_patient, make_request, mg
+from tests.unit.domain.builders import (
+    creatinine,
+    forget_remembered_values,
+    make_patient,
+    make_request,
+    mg,
+)
 
 
 def test_a_derived_value_is_made_once() -> None:
@@ -73,14 +78,7 @@ def test_remembered_protocol_refs_are_used_only_for_the_refs_they_were_made_from
 
 def _fresh_plan(request: PlanRequest, read: Callable[[str], bytes] = read_protocol_bytes) -> Plan:
     """The plan of an engine that remembers nothing: fresh protocols, every cache emptied."""
-    for cached in (
-        oral_doses.divide, oral_doses._tablet_supply, oral_doses._solution_supply,
-        oral_doses._tablet_step, oral_doses._strength_for, oral_doses._solution_administration,
-        steps.milestone_on,
-    ):  # fmt: skip
-        cached.cache_clear()
-    steps._remembered_steps.clear()
-    draft._remembered_totals.clear()
+    forget_remembered_values()
     return build_plan(request, load_protocols(read))
 
 
