@@ -5,8 +5,10 @@ The engine remembers what follows from the protocols alone and small immutable v
 (dose forms, levels, findings, a patient's renal estimate; ARCHITECTURE.md, "The engine's
 memory"), so the same request repeated (the live preview's case: the patient stays, the
 plan fields change) is its fast path. `oral_titration, 1,000 patients` cycles through
-distinct patients, which the patient-level memories do not help: the honest
-figure for a stream of different patients.
+1,000 different patients again and again (a clinic's day: the same patients come back);
+`oral_titration, 20,000 first seen` builds 20,000 requests once each, every one with a
+start date and weight no request before it had, so no request-keyed memory can help: the
+floor for a stream of new requests.
 
 Run: .venv/bin/python bench/engine.py   (stdlib only: time.perf_counter, tracemalloc)
 """
@@ -98,6 +100,24 @@ def distinct_patients(count: int) -> tuple[PlanRequest, ...]:
     )
 
 
+def first_seen_per_second(count: int) -> float:
+    """One pass over ``count`` requests that share no start date and weight with any other,
+    on freshly loaded protocols (which remember nothing yet)."""
+    requests = [
+        dataclasses.replace(
+            request,
+            start_date=date.fromordinal(BASE.start_date.toordinal() + n),
+            patient=dataclasses.replace(request.patient, weight_kg=Decimal(50) + Decimal(n) / 1000),
+        )
+        for n, request in enumerate(distinct_patients(1000) * (count // 1000))
+    ]
+    protocols = load_protocols()
+    started = time.perf_counter()
+    for request in requests:
+        build_plan(request, protocols)
+    return len(requests) / (time.perf_counter() - started)
+
+
 def seconds_per_plan(make: Callable[[], object], repeats: int = 300) -> float:
     started = time.perf_counter()
     for _ in range(repeats):
@@ -122,6 +142,7 @@ def main() -> None:
         print(f"{name:22} {rate:9.0f} plans/s   peak {memory:7.1f} KiB")
     rate = cycle_per_second(distinct_patients(1000), protocols)
     print(f"{'oral_titration, 1,000 patients':30} {rate:9.0f} plans/s")
+    print(f"{'oral_titration, 20,000 first seen':30} {first_seen_per_second(20_000):9.0f} plans/s")
     # Same patient, ITB titration over 84 days (12 weeks) versus 364 days (52 weeks):
     # one step per distinct daily dose, so the cost grows with the horizon.
     itb = CASES["itb_titration"]
