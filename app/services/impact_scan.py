@@ -2,17 +2,22 @@
 every core the machine has.
 
 The impact report and an approval recompute every open plan: 100,000 in a large clinic, each
-a JSON decode, an engine run and a schedule comparison, all pure CPU work on values. One
-Python process uses one core, so a large scan is cut into batches of ``BATCH`` stored plans
-and handed to a pool of worker processes while this process goes on reading the next rows
-from the database. A scan of one batch or less (every test clinic, most real ones) runs here
-and starts no process.
+two JSON decodes, an engine run and a schedule comparison, all CPU work in Python, which
+uses one core per process. So a large scan is cut into batches of ``BATCH`` plan ids and
+handed to a pool of worker processes; each worker reads its batch's rows itself (its own
+read-only transaction) and sends back only the outcomes that are not "unchanged". This
+process reads nothing but the ids: shipping the rows (≈ 7 KB of JSON each) through pipes
+would make it the bottleneck. A scan of one batch or less (every test clinic, most real
+ones), or of a database other processes cannot open (SQLite in memory), runs here and starts
+no process.
 
 Workers come from a *forkserver*, not from ``fork``: the server that asks has threads (the
 thread pool, the protocol feed), and a child forked from a threaded process can inherit a
 lock another thread held. Each worker builds the protocol set once from the protocols'
-stored bytes; outcomes come back in plan order, so the report reads the same whichever way
-it ran (tests/services/test_impact_scan.py compares both ways).
+stored bytes. Outcomes come back in plan order, so the report reads the same whichever way
+it ran (tests/integration/services/test_impact_scan.py compares both ways). A worker reads
+a little later than the ids were listed: a plan closed meanwhile is left out, one revised
+meanwhile is compared in its new version.
 """
 
 from __future__ import annotations
@@ -20,22 +25,25 @@ from __future__ import annotations
 import json
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from itertools import chain, islice
 
-from app.db.repositories.protocol_impact import StoredPlan
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.engine import make_engine, make_sessionmaker
+from app.db.repositories.protocol_impact import StoredPlan, open_plan_ids, open_plans
 from app.domain.titration import ProtocolSet, TitrationError, build_plan, load_protocols
 from app.domain.titration.impact import Difference, first_difference, segments, stored_segments
 from app.domain.titration.plan import PlanStatus
 from app.services.plan_codec import request_from_plain
+from app.services.reads import read_only
 
 UNREADABLE = "the stored version cannot be read back into an engine request"
 BATCH = 2000
-# Batches queued per worker: enough that no worker waits for this process's next read,
-# few enough that 100,000 plans' JSON text is never all in memory at once.
+# Batches queued per worker: enough that no worker waits for the next, few enough that the
+# outcomes of a 100,000-plan scan never wait in memory all at once.
 QUEUED_PER_WORKER = 2
 
 
@@ -59,35 +67,44 @@ class FailedPlan:
     reason: str
 
 
-Outcome = ChangedPlan | FailedPlan | None  # None: the schedule does not change
+Outcome = ChangedPlan | FailedPlan
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """How many open plans were compared, and those that change or could not be recomputed,
+    by plan id."""
+
+    checked: int
+    outcomes: tuple[Outcome, ...]
 
 
 def scan(
-    plans: Iterable[StoredPlan],
-    contents: Mapping[str, bytes],
+    session: Session,
+    clinic_id: int | None,
+    contents: dict[str, bytes],
     since: date,
     *,
     workers: int = 1,
     batch: int = BATCH,
-) -> Iterator[Outcome]:
-    """One outcome per stored plan, in order: how its recomputation under the protocols whose
-    stored ``contents`` are given differs from ``since`` on. ``workers`` > 1 spreads batches
-    of ``batch`` plans over that many processes once there is more than one batch."""
-    batches = _batches(plans, batch)
-    first = next(batches, None)
-    if first is None:
-        return
-    second = next(batches, None)
-    every = chain([first] if second is None else [first, second], batches)
-    if second is None or workers <= 1:
-        protocols = _protocol_set(contents)
-        for chunk in every:
-            yield from compare(chunk, protocols, since)
-        return
-    yield from _in_workers(every, contents, since, workers)
+) -> ScanResult:
+    """Compare every open plan (of one clinic; of all for None) recomputed under the
+    protocols whose stored ``contents`` are given with its current version, from ``since``
+    on, on up to ``workers`` processes. Runs in a read-only transaction of ``session``."""
+    url = session.get_bind().engine.url
+    with read_only(session):
+        ids = open_plan_ids(session, clinic_id)
+        if workers <= 1 or len(ids) <= batch or url.database in (None, "", ":memory:"):
+            protocols = _protocol_set(contents)
+            return _tally(compare(open_plans(session, clinic_id), protocols, since))
+    batches = [ids[start : start + batch] for start in range(0, len(ids), batch)]
+    database_url = url.render_as_string(hide_password=False)
+    return _in_workers(batches, database_url, clinic_id, contents, since, workers)
 
 
-def compare(plans: Iterable[StoredPlan], protocols: ProtocolSet, since: date) -> Iterator[Outcome]:
+def compare(
+    plans: Iterable[StoredPlan], protocols: ProtocolSet, since: date
+) -> Iterator[Outcome | None]:
     """For each stored plan: how its recomputation differs from ``since`` on (None: not)."""
     for stored in plans:
         try:
@@ -110,45 +127,64 @@ def compare(plans: Iterable[StoredPlan], protocols: ProtocolSet, since: date) ->
             )
 
 
-def _batches(plans: Iterable[StoredPlan], size: int) -> Iterator[list[StoredPlan]]:
-    rows = iter(plans)
-    while chunk := list(islice(rows, size)):
-        yield chunk
+def _tally(outcomes: Iterable[Outcome | None]) -> ScanResult:
+    checked, kept = 0, []
+    for outcome in outcomes:
+        checked += 1
+        if outcome is not None:
+            kept.append(outcome)
+    return ScanResult(checked, tuple(kept))
 
 
-def _protocol_set(contents: Mapping[str, bytes]) -> ProtocolSet:
+def _protocol_set(contents: dict[str, bytes]) -> ProtocolSet:
     return load_protocols(lambda protocol_id: contents[protocol_id])
 
 
 def _in_workers(
-    batches: Iterable[list[StoredPlan]],
-    contents: Mapping[str, bytes],
+    batches: Sequence[list[int]],
+    database_url: str,
+    clinic_id: int | None,
+    contents: dict[str, bytes],
     since: date,
     workers: int,
-) -> Iterator[Outcome]:
+) -> ScanResult:
     context = multiprocessing.get_context("forkserver")
     # Imported once in the fork server, so each worker starts with the engine loaded.
     context.set_forkserver_preload([__name__])
+    checked, kept = 0, list[Outcome]()
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(dict(contents),)
-    ) as pool:
-        pending: deque[Future[list[Outcome]]] = deque()
-        for chunk in batches:
-            pending.append(pool.submit(_compare_in_worker, chunk, since))
+        min(workers, len(batches)), mp_context=context,
+        initializer=_start_worker, initargs=(database_url, contents),
+    ) as pool:  # fmt: skip
+        pending: deque[Future[ScanResult]] = deque()
+        for ids in batches:
+            pending.append(pool.submit(_scan_in_worker, ids, clinic_id, since))
             if len(pending) >= QUEUED_PER_WORKER * workers:
-                yield from pending.popleft().result()
+                checked, kept = _add(pending.popleft().result(), checked, kept)
         while pending:
-            yield from pending.popleft().result()
+            checked, kept = _add(pending.popleft().result(), checked, kept)
+    return ScanResult(checked, tuple(kept))
 
 
-_worker_protocols: ProtocolSet | None = None  # set once in each worker process
+def _add(part: ScanResult, checked: int, kept: list[Outcome]) -> tuple[int, list[Outcome]]:
+    kept.extend(part.outcomes)
+    return checked + part.checked, kept
 
 
-def _start_worker(contents: dict[str, bytes]) -> None:
-    global _worker_protocols
+# Set once in each worker process by _start_worker.
+_worker_protocols: ProtocolSet | None = None
+_worker_sessions: sessionmaker[Session] | None = None
+
+
+def _start_worker(database_url: str, contents: dict[str, bytes]) -> None:
+    global _worker_protocols, _worker_sessions
     _worker_protocols = _protocol_set(contents)
+    _worker_sessions = make_sessionmaker(make_engine(database_url))
 
 
-def _compare_in_worker(chunk: Sequence[StoredPlan], since: date) -> list[Outcome]:
-    assert _worker_protocols is not None, "the pool's initializer sets the protocols"
-    return list(compare(chunk, _worker_protocols, since))
+def _scan_in_worker(ids: list[int], clinic_id: int | None, since: date) -> ScanResult:
+    assert _worker_protocols is not None, "set by the pool's initializer"
+    assert _worker_sessions is not None, "set by the pool's initializer"
+    with _worker_sessions() as session, read_only(session):
+        plans = open_plans(session, clinic_id, ids)
+        return _tally(compare(plans, _worker_protocols, since))

@@ -8,8 +8,9 @@ stored version from that day on (``domain.titration.impact``). At approval,
 changes (``plan_protocol_review``) in its own transaction; the worklist shows them as
 "protocol updated — review". A saved version is never rewritten.
 
-The scan runs in a read-only transaction (on SQLite it never takes the write lock, however
-long the engine runs); the audit row of a report is written in a short transaction after it.
+The scan (``services/impact_scan.py``, on every core for a large clinic) reads in read-only
+transactions (on SQLite they never take the write lock, however long the engine runs); the
+audit row of a report is written in a short transaction after it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from app.db.models import ProtocolVersionRecord
-from app.db.repositories import protocol_impact as impact_repo
 from app.db.repositories import protocols as protocol_repo
 from app.domain.titration import ProtocolSet, load_protocols
 from app.services import audit
@@ -60,19 +60,11 @@ def impact_of_version(
         record = _version(session, protocol_id, version)
         since = since or _default_since(record)
         contents = substituted_contents(session, record, on=since)
-        plans = impact_repo.open_plans(session, clinic_id)
-        changed: list[ChangedPlan] = []
-        failed: list[FailedPlan] = []
-        checked = 0
-        for outcome in scan(plans, contents, since, workers=workers):
-            checked += 1
-            if isinstance(outcome, ChangedPlan):
-                changed.append(outcome)
-            elif isinstance(outcome, FailedPlan):
-                failed.append(outcome)
-    report = ImpactReport(
-        protocol_id, version, record.status, since, checked, tuple(changed), tuple(failed)
-    )
+    result = scan(session, clinic_id, contents, since, workers=workers)
+    changed = tuple(o for o in result.outcomes if isinstance(o, ChangedPlan))
+    failed = tuple(o for o in result.outcomes if isinstance(o, FailedPlan))
+    checked = result.checked
+    report = ImpactReport(protocol_id, version, record.status, since, checked, changed, failed)
     audit.record(
         session,
         actor,
@@ -105,12 +97,11 @@ def plans_to_review(
         ):
             return []
         contents = substituted_contents(session, record, on=effective_from)
-        plans = impact_repo.open_plans(session, None)
-        return [
-            (outcome.plan_id, outcome.version, outcome.difference.on)
-            for outcome in scan(plans, contents, effective_from, workers=workers)
-            if isinstance(outcome, ChangedPlan)
-        ]
+    return [
+        (outcome.plan_id, outcome.version, outcome.difference.on)
+        for outcome in scan(session, None, contents, effective_from, workers=workers).outcomes
+        if isinstance(outcome, ChangedPlan)
+    ]
 
 
 def substituted(session: Session, record: ProtocolVersionRecord, *, on: date) -> ProtocolSet:

@@ -6,11 +6,12 @@ batches, so 100,000 plans cost their JSON text and no more.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVarTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
 from app.db.models import (
@@ -22,6 +23,7 @@ from app.db.models import (
 )
 
 BATCH = 1000
+Columns = TypeVarTuple("Columns")
 OPEN_STATES = ("active", "on_hold")
 
 
@@ -48,28 +50,39 @@ class ReviewFlag:
     created_at: datetime
 
 
-def open_plans(session: Session, clinic_id: int | None) -> Iterator[StoredPlan]:
-    """Every open plan's current version (of one clinic; every clinic for None), by plan id,
-    read in batches of ``BATCH`` rows."""
-    query = (
+def open_plans(
+    session: Session, clinic_id: int | None, ids: Sequence[int] | None = None
+) -> Iterator[StoredPlan]:
+    """Every open plan's current version (of one clinic; every clinic for None; only those
+    of ``ids`` when given), by plan id, read in batches of ``BATCH`` rows."""
+    query = _open(
         select(
             PlanRecord.id, PlanRecord.patient_id, PlanVersionRecord.number,
             PlanVersionRecord.input_json, PlanVersionRecord.plan_json,
-        )
-        .join(PlanVersionRecord, PlanVersionRecord.plan_id == PlanRecord.id)
-        .join(PatientRecord, PatientRecord.id == PlanRecord.patient_id)
-        .where(
-            PlanRecord.state.in_(OPEN_STATES),
-            PlanVersionRecord.number == PlanRecord.current_version,
-            PatientRecord.archived_at.is_(None),
-        )
+        ).join(PlanVersionRecord, PlanVersionRecord.plan_id == PlanRecord.id),
+        clinic_id,
+    ).where(PlanVersionRecord.number == PlanRecord.current_version)  # fmt: skip
+    if ids is not None:
+        query = query.where(PlanRecord.id.in_(ids))
+    for row in session.execute(query.execution_options(yield_per=BATCH)):
+        yield StoredPlan(*row)
+
+
+def open_plan_ids(session: Session, clinic_id: int | None) -> list[int]:
+    """The ids of the plans ``open_plans`` reads, in the same order (a few bytes each: what
+    a scan's worker processes are handed, to read the rows themselves)."""
+    return list(session.scalars(_open(select(PlanRecord.id), clinic_id)))
+
+
+def _open(query: Select[*Columns], clinic_id: int | None) -> Select[*Columns]:
+    query = (
+        query.join(PatientRecord, PatientRecord.id == PlanRecord.patient_id)
+        .where(PlanRecord.state.in_(OPEN_STATES), PatientRecord.archived_at.is_(None))
         .order_by(PlanRecord.id)
-        .execution_options(yield_per=BATCH)
-    )  # fmt: skip
+    )
     if clinic_id is not None:
         query = query.where(PatientRecord.clinic_id == clinic_id)
-    for row in session.execute(query):
-        yield StoredPlan(*row)
+    return query
 
 
 def add_review_flags(
