@@ -12,6 +12,7 @@ from app.domain.titration import (
     IntrathecalInput,
     InvalidInputError,
     MilestoneKind,
+    MissingInputError,
     Plan,
     PlanType,
     StepPercentOutOfRangeError,
@@ -102,3 +103,58 @@ def test_steps_are_numbered_from_1_and_a_target_is_the_limit() -> None:
     plan = titration(mcg(2000))
     assert [s.index for s in plan.steps] == list(range(1, 10))
     assert plan.limits == Limits(mcg(2000), mcg(2000))
+
+
+def _from_bolus(bolus: Dose | None, hours: str | None) -> Plan:
+    return plan_for(
+        plan_type=PlanType.ITB_TITRATION, patient=PATIENT,
+        indication=Indication.SPINAL_CORD_INJURY,
+        intrathecal=IntrathecalInput(
+            effective_bolus=bolus, effect_duration_hours=None if hours is None else D(hours),
+            step_percent=D(10), days=3,
+        ),
+    )  # fmt: skip
+
+
+BOLUS_REFUSED = (
+    "The effective bolus must be above 0 and at most 100 mcg (R-IT-S5); "
+    "the effect duration cannot be negative."
+)
+WRONG_UNIT = "intrathecal.effective_bolus is in mg; this plan takes mcg only."
+BOLUS_MISSING = "Titration needs the effective screening bolus and how long its effect lasted."
+
+
+@pytest.mark.parametrize(
+    ("bolus", "hours", "error", "message"),
+    [
+        (None, "6", MissingInputError, BOLUS_MISSING),
+        (mcg(50), None, MissingInputError, BOLUS_MISSING),
+        (mg(50), "6", WrongUnitError, WRONG_UNIT),
+        (mcg(0), "6", InvalidInputError, BOLUS_REFUSED),
+        (mcg(101), "6", InvalidInputError, BOLUS_REFUSED),
+        (mcg(50), "-0.5", InvalidInputError, BOLUS_REFUSED),
+    ],
+)  # fmt: skip
+def test_a_titration_without_a_usable_screening_bolus_is_refused_on_the_bolus_field(
+    bolus: Dose | None, hours: str | None, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as refused:
+        _from_bolus(bolus, hours)
+    assert (refused.value.field, str(refused.value)) == ("intrathecal.effective_bolus", message)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("bolus", "hours", "first_day"),
+    [
+        ("100", "0", "200"),  # the largest bolus, an effect of no measurable length: 2 ×
+        ("50", "8", "100"),  # up to 8 hours: twice the bolus (R-IT-P1)
+        ("50", "8.01", "50"),  # longer than 8 hours: the bolus itself
+        ("33.3", "6", "66"),  # 66.6 mcg/day, rounded down to whole micrograms
+        ("0.6", "6", "1"),  # 1.2 mcg/day, rounded down to 1
+    ],
+)
+def test_the_first_daily_dose_follows_from_the_bolus_and_how_long_it_worked(
+    bolus: str, hours: str, first_day: str
+) -> None:
+    plan = _from_bolus(mcg(bolus), hours)
+    assert plan.steps[0].daily_dose == mcg(first_day)
