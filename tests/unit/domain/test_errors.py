@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -203,6 +204,27 @@ def test_itb_child_spinal_origin_and_age_under_4_findings() -> None:
     )
     assert {"itb_age_under_4", "itb_child_spinal_origin"} <= codes(plan)
     assert plan.status is PlanStatus.BLOCKED
+
+
+def test_only_a_spinal_origin_in_a_child_is_flagged_and_a_high_injury_names_its_level() -> None:
+    child = make_patient(age_years=D(8), weight_kg=D(25), serum_creatinine=None)
+
+    def intrathecal(indication: Indication, level: str | None = None) -> set[str]:
+        patient = replace(child, spinal_injury_level=level)
+        return codes(
+            plan_for(plan_type=PlanType.ITB_SCREENING, patient=patient, indication=indication)
+        )
+
+    assert "itb_child_spinal_origin" in intrathecal(Indication.SPINAL_CORD_INJURY)
+    assert "itb_child_spinal_origin" in intrathecal(Indication.MULTIPLE_SCLEROSIS)
+    for other in (Indication.CEREBRAL_PALSY, Indication.BRAIN_INJURY, Indication.PARKINSONISM):
+        assert "itb_child_spinal_origin" not in intrathecal(other), other
+    adult = make_patient(spinal_injury_level="T4")
+    plan = plan_for(
+        plan_type=PlanType.ITB_SCREENING, patient=adult, indication=Indication.SPINAL_CORD_INJURY
+    )
+    (high,) = (f for f in plan.findings if f.code == "itb_high_withdrawal_risk")
+    assert high.message.endswith(" Injury level: T4.")
 
 
 def test_itb_active_infection_blocks_only_intrathecal_plans() -> None:

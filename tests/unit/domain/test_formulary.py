@@ -336,6 +336,33 @@ def test_a_refill_at_a_concentration_the_clinic_does_not_stock_is_major() -> Non
     assert refill("250") == ["diluted_concentration:info"]
 
 
+def test_the_unstocked_concentration_finding_names_the_concentration_and_the_stock() -> None:
+    def details(concentration: str, protocols: ProtocolSet = PROTOCOLS) -> list[str]:
+        result = calculate_refill(
+            reservoir_ml=D(20), alarm_volume_ml=D(2), concentration_mcg_per_ml=D(concentration),
+            daily_dose=Dose(D(100), DoseUnit.MCG), fill_date=START,
+            max_refill_interval_days=180, protocols=protocols,
+        )  # fmt: skip
+        rules = protocols.findings.rules
+        return [
+            f"{f.code}:{f.message.removeprefix(rules[f.code].message)}" for f in result.findings
+        ]
+
+    assert details("750") == [
+        "concentration_not_stocked: Concentration: 750 mcg/mL; the formulary stocks "
+        "500, 1000, 2000 mcg/mL."
+    ]
+    # The lowest marketed strength itself is not a dilution: unstocked, it is named as such.
+    only_2000 = stock(intrathecal_pump_mcg_per_ml=["2000"])
+    assert details("500", only_2000) == [
+        "concentration_not_stocked: Concentration: 500 mcg/mL; the formulary stocks 2000 mcg/mL."
+    ]
+    nothing = stock(intrathecal_pump_mcg_per_ml=[])
+    assert details("1000", nothing) == [
+        "concentration_not_stocked: Concentration: 1000 mcg/mL; the formulary stocks none mcg/mL."
+    ]
+
+
 @st.composite
 def adult_tablet_requests(draw: st.DrawFn) -> PlanRequest:
     """Adults on tablets (the random oral requests are mostly children or refused)."""

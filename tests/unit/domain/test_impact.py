@@ -119,3 +119,21 @@ def test_steps_ended_before_the_comparison_day_are_left_out_and_change_nothing()
         whole = first_difference(segments(old), segments(new), since)
         cut = first_difference(segments(old, since), segments(new, since), since)
         assert cut == whole
+
+
+def test_a_schedule_that_runs_longer_differs_on_the_first_day_the_other_gives_nothing() -> None:
+    shorter = (_step(1, 1, 10, "5", "5", "5"),)
+    longer = (_step(1, 1, 20, "5", "5", "5"),)
+    difference = first_difference(segments(shorter), segments(longer), DAY1)
+    assert difference is not None
+    assert difference.on == DAY1 + timedelta(days=10)  # day 11, not a later boundary
+    assert (difference.change, difference.old_dose) == (Change.DOSE, None)
+
+
+def test_a_step_split_in_two_with_the_same_doses_is_no_difference() -> None:
+    """The second schedule starts a step on day 10, the first schedule's last day: that day
+    is still the first schedule's step, with the same doses."""
+    whole = (_step(1, 1, 10, "5", "5", "5"), _step(2, 11, 12, "10", "10", "10"))
+    split = (_step(1, 1, 9, "5", "5", "5"), _step(2, 10, 10, "5", "5", "5"),
+             _step(3, 11, 12, "10", "10", "10"))  # fmt: skip
+    assert first_difference(segments(whole), segments(split), DAY1) is None

@@ -109,3 +109,17 @@ def test_the_six_week_review_says_what_to_do_without_benefit() -> None:
         "Six-week review (R-OA-10): if there is no benefit, taper off over at least 14 days; "
         "never stop abruptly.",
     )
+
+
+def test_a_childs_target_above_its_age_bands_usual_dose_is_named_with_that_dose() -> None:
+    """R-PED-6: a 3-year-old's band (2–6 years) usually goes to 30 mg/day; the cap is
+    40 mg/day (2 mg/kg of 20 kg; under 8 years), so 35 mg/day is allowed with the finding."""
+    child = make_patient(
+        age_years=D(3), weight_kg=D(20), serum_creatinine=None,
+        creatinine_clearance_ml_min=D(100),
+    )  # fmt: skip
+    plan = plan_for(patient=child, indication=Indication.CEREBRAL_PALSY, target_daily_dose=mg(35))
+    (finding,) = (f for f in plan.findings if f.code == "above_usual_dose")
+    assert finding.message.endswith(" Usual upper dose: 30 mg/day.")
+    usual = plan_for(patient=child, indication=Indication.CEREBRAL_PALSY, target_daily_dose=mg(30))
+    assert "above_usual_dose" not in codes(usual)

@@ -88,3 +88,32 @@ def test_the_diff_names_each_changed_value_and_source_and_nothing_else() -> None
     (remainder,) = parameter_diff(ORAL_ADULT, lists)
     assert remainder.new_value == "morning, evening"
     assert not remainder.source_changed
+
+
+def test_the_diff_lists_a_parameter_a_version_added_or_removed_with_its_unit() -> None:
+    """A new protocol version may add a parameter or drop one (formulations v2 dropped the
+    stock, which moved to the formulary); the diff shows each beside its absence."""
+    document = json.loads(ORAL_ADULT)
+    added = dict(document["parameters"])
+    added["weekend_steps"] = {"value": "0", "unit": "steps", "source": "Clinic 2026"}
+    with_added = json.dumps({**document, "parameters": added})
+    (new,) = parameter_diff(ORAL_ADULT, with_added)
+    assert (new.name, new.unit, new.old_value, new.new_value) == (
+        "weekend_steps",
+        "steps",
+        None,
+        "0",
+    )
+    assert (new.old_source, new.new_source) == (None, "Clinic 2026")
+    (gone,) = parameter_diff(with_added, ORAL_ADULT)
+    assert (gone.name, gone.unit, gone.old_value, gone.new_value) == (
+        "weekend_steps",
+        "steps",
+        "0",
+        None,
+    )
+    assert (gone.old_source, gone.new_source) == ("Clinic 2026", None)
+    unitless = dict(added, weekend_steps={"value": "0", "source": "Clinic 2026"})
+    (bare,) = parameter_diff(ORAL_ADULT, json.dumps({**document, "parameters": unitless}))
+    assert bare.unit == ""
+    assert parameter_diff(ORAL_ADULT, json.dumps({"id": "oral-adult"}))[0].new_value is None

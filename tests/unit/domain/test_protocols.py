@@ -266,6 +266,31 @@ NEEDS_EXACTLY = (
             _set((_P, "remainder_priority", "value"), [""]),
             "oral-adult.remainder_priority: expected a non-empty string, got ''",
         ),
+        (
+            "oral-paediatric",
+            _set((_P, "band_upper_mg_day", "value"), ["20", "x"]),
+            "oral-paediatric.band_upper_mg_day: 'x' is not a decimal number",
+        ),
+        (
+            "oral-paediatric",
+            _set((_P, "band_upper_mg_day", "value"), "20"),
+            "oral-paediatric.band_upper_mg_day: expected a non-empty list",
+        ),
+        (
+            "formulary",
+            _set((_P, "pump_models", "value"), {"model": "A", "reservoir_ml": "20"}),
+            "formulary.pump_models: expected a non-empty list",
+        ),
+        (
+            "formulary",
+            _set((_P, "pump_models", "value"), [{"model": 5, "reservoir_ml": "20"}]),
+            "formulary.pump_models: expected a non-empty string, got 5",
+        ),
+        (
+            "formulary",
+            _set((_P, "pump_models", "value"), [{"model": "A", "reservoir_ml": "x"}]),
+            "formulary.pump_models: 'x' is not a decimal number",
+        ),
         ("findings", _set(("findings", "epilepsy"), []), NEEDS_EXACTLY),
         (
             "findings",
