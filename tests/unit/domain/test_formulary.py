@@ -122,6 +122,8 @@ def test_only_10_mg_unscored_and_no_solution_blocks_the_plan_with_a_finding() ->
     assert not finding.overridable
     assert finding.source
     assert "15 mg/day" in finding.message
+    # The limits still say what the patient may reach (the planner shows them beside the block).
+    assert (plan.limits.max_daily_dose, plan.limits.target_daily_dose) == (mg(80), mg(60))
     taper = build_plan(
         make_request(plan_type=PlanType.ORAL_TAPER, current_daily_dose=mg(30)), protocols
     )

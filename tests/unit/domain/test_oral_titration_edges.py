@@ -123,3 +123,15 @@ def test_a_childs_target_above_its_age_bands_usual_dose_is_named_with_that_dose(
     assert finding.message.endswith(" Usual upper dose: 30 mg/day.")
     usual = plan_for(patient=child, indication=Indication.CEREBRAL_PALSY, target_daily_dose=mg(30))
     assert "above_usual_dose" not in codes(usual)
+
+
+def test_an_older_adults_target_above_their_usual_dose_names_it() -> None:
+    """R-OA elderly row: usually up to 40 mg/day (the adults' 60 does not apply)."""
+    older = make_patient(age_years=D(70))
+    (finding,) = (
+        f
+        for f in plan_for(patient=older, target_daily_dose=mg(50)).findings
+        if f.code == "above_usual_dose"
+    )
+    assert finding.message.endswith(" Usual upper dose: 40 mg/day.")
+    assert "above_usual_dose" not in codes(plan_for(patient=older, target_daily_dose=mg(40)))

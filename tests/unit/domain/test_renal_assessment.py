@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
+from app.domain.titration import InvalidInputError
 from app.domain.titration.plan import RenalAssessment, RenalBand, RenalMethod, WeightBasis
 from tests.unit.domain.builders import creatinine, make_patient, plan_for
 
@@ -42,3 +45,14 @@ def test_without_a_creatinine_there_is_no_method_and_no_figure() -> None:
     assert plan_for(patient=make_patient(serum_creatinine=None)).renal == RenalAssessment(
         None, RenalBand.UNKNOWN, RenalMethod.NONE, WeightBasis.NONE
     )
+
+
+def test_a_height_too_small_for_the_ideal_weight_formula_is_refused_on_the_height() -> None:
+    """Devine: 50 kg + 2.3 kg per inch above 5 feet is 0 kg at about 97.2 cm; taller is fine."""
+    with pytest.raises(InvalidInputError) as refused:
+        plan_for(patient=make_patient(height_cm=D(97), weight_kg=D(40)))
+    assert (refused.value.field, str(refused.value)) == (
+        "height_cm", "Height too small for the ideal body weight formula."
+    )  # fmt: skip
+    tall_enough = plan_for(patient=make_patient(height_cm=D(100), weight_kg=D(40)))
+    assert tall_enough.renal.ideal_weight_kg == D("2.6")
