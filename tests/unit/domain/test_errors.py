@@ -148,8 +148,11 @@ def test_invalid_requests_raise_coded_errors(
 
 def test_override_needs_a_reason() -> None:
     patient = make_patient(conditions=("epilepsy",))
-    with pytest.raises(OverrideReasonMissingError):
+    with pytest.raises(OverrideReasonMissingError) as raised:
         plan_for(patient=patient, overrides=(Override("epilepsy", "  "),))
+    assert (raised.value.field, raised.value.message) == (
+        "overrides", "The override of 'epilepsy' needs a reason."
+    )  # fmt: skip
 
 
 def test_hypersensitivity_can_never_be_overridden() -> None:
@@ -158,6 +161,9 @@ def test_hypersensitivity_can_never_be_overridden() -> None:
     with pytest.raises(OverrideNotAllowedError) as raised:
         plan_for(patient=patient, overrides=(Override("hypersensitivity", "tested"),))
     assert raised.value.code == "override_not_allowed"
+    assert (raised.value.field, raised.value.message) == (
+        "overrides", "'hypersensitivity' can never be overridden."
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -172,8 +178,12 @@ def test_an_override_must_name_a_present_block_finding_once(
     overrides: tuple[Override, ...],
 ) -> None:
     patient = make_patient(dialysis=True)
-    with pytest.raises(OverrideNotApplicableError):
+    with pytest.raises(OverrideNotApplicableError) as raised:
         plan_for(patient=patient, overrides=overrides)
+    assert (raised.value.field, raised.value.message) == (
+        "overrides",
+        f"{overrides[-1].code!r} is not a block finding of this plan (or is listed twice).",
+    )
 
 
 def test_one_override_does_not_lift_another_block() -> None:
@@ -276,3 +286,57 @@ def test_itb_steps_never_fall_when_rounding_down_a_tiny_dose() -> None:
         **ITB, target_daily_dose=mcg("0.5"), intrathecal=IntrathecalInput(mcg(25), D(6))
     )
     assert [s.daily_dose.value for s in plan.steps] == [D("0.5")]
+
+
+def test_a_child_without_a_weight_is_refused_on_the_weight() -> None:
+    child = make_patient(age_years=D(6), weight_kg=None, serum_creatinine=None)
+    with pytest.raises(MissingInputError) as raised:
+        plan_for(patient=child, indication=Indication.CEREBRAL_PALSY)
+    assert (raised.value.field, raised.value.message) == (
+        "weight_kg", "Children are dosed by weight: weight_kg is required."
+    )  # fmt: skip
+
+
+def test_findings_name_the_facts_they_were_raised_for() -> None:
+    def message(code: str, **request: object) -> str:
+        (finding,) = (f for f in plan_for(**request).findings if f.code == code)
+        return finding.message
+
+    assert message("not_indicated", indication=Indication.PARKINSONISM).endswith(
+        " Indication: parkinsonism."
+    )
+    diazepam = make_patient(medications=("Diazepam 5 mg",))
+    (depressant,) = (
+        f for f in plan_for(patient=diazepam).findings if "Entered: Diazepam 5 mg." in f.message
+    )
+    assert depressant.code
+
+
+def test_renal_findings_name_the_clearance_or_say_it_is_not_known() -> None:
+    def messages(patient: object) -> dict[str, str]:
+        return {f.code: f.message for f in plan_for(patient=patient).findings}
+
+    esrd = messages(make_patient(serum_creatinine=None, creatinine_clearance_ml_min=D(12)))
+    assert esrd["end_stage_renal_disease"].endswith(" Creatinine clearance: 12 mL/min.")
+    on_dialysis = messages(make_patient(serum_creatinine=None, dialysis=True))
+    (dialysis,) = (m for m in on_dialysis.values() if "Creatinine clearance" in m)
+    assert dialysis.endswith(" Creatinine clearance: not known.")
+
+
+def test_an_older_adults_clearance_counts_as_impaired_only_below_60() -> None:
+    def codes_at(clearance: str) -> set[str]:
+        older = make_patient(
+            age_years=D(70), serum_creatinine=None, creatinine_clearance_ml_min=D(clearance)
+        )
+        return codes(plan_for(patient=older))
+
+    assert "elderly_renal_impairment" not in codes_at("60")
+    assert "elderly_renal_impairment" in codes_at("59.9")
+
+
+def test_an_age_in_years_counts_only_whole_months_lived() -> None:
+    """1.99 years is 23 months (not 24): the infants' band, usually up to 20 mg/day."""
+    toddler = make_patient(age_years=D("1.99"), weight_kg=D(14), serum_creatinine=None,
+                           creatinine_clearance_ml_min=D(100))  # fmt: skip
+    plan = plan_for(patient=toddler, indication=Indication.CEREBRAL_PALSY)
+    assert plan.limits.target_daily_dose == mg(20)

@@ -385,3 +385,15 @@ def test_adults_doses_are_deliverable_from_the_stock_and_never_above_the_request
     protocols: ProtocolSet, request: PlanRequest
 ) -> None:
     _check_deliverable(protocols, request)
+
+
+def test_the_plans_dispense_total_rounds_half_tablets_up_to_whole_tablets_once() -> None:
+    """A taper from 35 mg/day on scored 10 mg tablets takes 31.5 tablets over its steps: the
+    pharmacy hands out 32, never half a tablet and never a rounding per step."""
+    only_10 = stock(tablet_strengths_mg=["10"], scored_tablet_strengths_mg=["10"])
+    plan = build_plan(
+        make_request(plan_type=PlanType.ORAL_TAPER, current_daily_dose=mg(35)), only_10
+    )
+    assert sum(line.quantity for step in plan.steps for line in step.dispense) == D("31.5")
+    (line,) = plan.dispense
+    assert (line.quantity, line.quantity_unit, line.tablet_strength) == (D(32), "tablet", mg(10))
