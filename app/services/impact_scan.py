@@ -99,7 +99,7 @@ def scan(
             return _tally(compare(open_plans(session, clinic_id), protocols, since))
     batches = [ids[start : start + batch] for start in range(0, len(ids), batch)]
     database_url = url.render_as_string(hide_password=False)
-    return _in_workers(batches, database_url, clinic_id, contents, since, workers)
+    return _in_workers(batches, database_url, contents, since, workers)
 
 
 def compare(
@@ -143,7 +143,6 @@ def _protocol_set(contents: dict[str, bytes]) -> ProtocolSet:
 def _in_workers(
     batches: Sequence[list[int]],
     database_url: str,
-    clinic_id: int | None,
     contents: dict[str, bytes],
     since: date,
     workers: int,
@@ -158,7 +157,7 @@ def _in_workers(
     ) as pool:  # fmt: skip
         pending: deque[Future[ScanResult]] = deque()
         for ids in batches:
-            pending.append(pool.submit(_scan_in_worker, ids, clinic_id, since))
+            pending.append(pool.submit(_scan_in_worker, ids, since))
             if len(pending) >= QUEUED_PER_WORKER * workers:
                 checked, kept = _add(pending.popleft().result(), checked, kept)
         while pending:
@@ -182,9 +181,11 @@ def _start_worker(database_url: str, contents: dict[str, bytes]) -> None:
     _worker_sessions = make_sessionmaker(make_engine(database_url))
 
 
-def _scan_in_worker(ids: list[int], clinic_id: int | None, since: date) -> ScanResult:
+def _scan_in_worker(ids: list[int], since: date) -> ScanResult:
     assert _worker_protocols is not None, "set by the pool's initializer"
     assert _worker_sessions is not None, "set by the pool's initializer"
     with _worker_sessions() as session, read_only(session):
-        plans = open_plans(session, clinic_id, ids)
+        # By id alone: the ids were listed within the clinic's scope, and a clinic filter
+        # here leads SQLite to walk every patient of the clinic for each batch.
+        plans = open_plans(session, None, ids)
         return _tally(compare(plans, _worker_protocols, since))
