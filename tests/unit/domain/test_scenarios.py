@@ -6,7 +6,9 @@ from datetime import date
 from decimal import Decimal
 
 from app.domain.titration import (
+    ENGINE_VERSION,
     CreatinineUnit,
+    DoseUnit,
     Indication,
     IntrathecalInput,
     MilestoneKind,
@@ -15,6 +17,7 @@ from app.domain.titration import (
     PlanType,
     PreparationForm,
     RenalBand,
+    Route,
     Severity,
     Sex,
     TaperReason,
@@ -39,6 +42,11 @@ D = Decimal
 def test_sc01_standard_adult_reaches_60_mg_on_day_10() -> None:
     plan = plan_for()
     assert plan.status is PlanStatus.READY
+    # What the plan says it is: stored with it, and read by every export and print.
+    assert (plan.plan_type, plan.route, plan.unit) == (
+        PlanType.ORAL_TITRATION, Route.ORAL, DoseUnit.MG
+    )  # fmt: skip
+    assert plan.engine_version == ENGINE_VERSION
     assert plan.renal.crcl_ml_min == D("117.3")
     assert plan.renal.band is RenalBand.NORMAL
     assert daily_doses(plan) == [15, 30, 45, 60]

@@ -75,9 +75,13 @@ def test_an_age_is_required_in_one_of_two_ways() -> None:
 
 
 def test_the_edges_themselves_are_not_refused() -> None:
-    """A brain injury on the start date, 130 years, 4 doses a day."""
+    """A brain injury on the start date, 130 years, 4 doses a day, the plausibility limits,
+    the last day of 2200."""
     for overrides in (
         patient(brain_injury_date=START), patient(age_years=D(130)),
+        patient(weight_kg=D(350)), patient(height_cm=D(250)),
+        patient(serum_creatinine=None, creatinine_clearance_ml_min=D(250)),
+        {"start_date": date(2200, 12, 31)},
         {"doses_per_day": 4},
         patient(serum_creatinine=SerumCreatinine(D("0.9"), CreatinineUnit.MG_DL)),
     ):  # fmt: skip
