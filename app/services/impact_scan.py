@@ -182,8 +182,8 @@ def _start_worker(database_url: str, contents: dict[str, bytes]) -> None:
 
 
 def _scan_in_worker(ids: list[int], since: date) -> ScanResult:
-    assert _worker_protocols is not None, "set by the pool's initializer"
-    assert _worker_sessions is not None, "set by the pool's initializer"
+    if _worker_protocols is None or _worker_sessions is None:
+        raise RuntimeError("a scan worker runs only in a pool that set it up (_start_worker)")
     with _worker_sessions() as session, read_only(session):
         # By id alone: the ids were listed within the clinic's scope, and a clinic filter
         # here leads SQLite to walk every patient of the clinic for each batch.
