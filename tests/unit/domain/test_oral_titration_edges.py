@@ -135,3 +135,17 @@ def test_an_older_adults_target_above_their_usual_dose_names_it() -> None:
     )
     assert finding.message.endswith(" Usual upper dose: 40 mg/day.")
     assert "above_usual_dose" not in codes(plan_for(patient=older, target_daily_dose=mg(40)))
+
+
+def test_a_child_with_moderate_renal_impairment_takes_the_renal_row_too() -> None:
+    """R-REN-8 and R-PED-11: the paediatric mg/kg values take the renal factor, and the
+    adults' renal row (7-day steps, 30 mg/day target, 40 mg/day cap) still bounds them: a
+    60 kg 15-year-old would otherwise go to 60 mg/day in 3-day steps."""
+    child = make_patient(
+        age_years=D(15), weight_kg=D(60), serum_creatinine=None,
+        creatinine_clearance_ml_min=D(40),
+    )  # fmt: skip
+    plan = plan_for(patient=child, indication=Indication.CEREBRAL_PALSY)
+    assert (plan.limits.max_daily_dose, plan.limits.target_daily_dose) == (mg(40), mg(30))
+    assert {step.end_day - step.start_day + 1 for step in plan.steps[:-1]} == {7}
+    assert _dailies(plan)[-1] == D(30)
