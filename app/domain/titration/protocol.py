@@ -237,6 +237,8 @@ def parse_protocol(protocol_id: str, raw: bytes) -> Protocol:
         values.store(f"{protocol_id}.{name}", name, kind, value)
     if protocol_id == "formulary":
         _check_formulary(values.decimal_lists)
+    if protocol_id == "oral-paediatric":
+        _check_age_bands(values.decimal_lists)
     return Protocol(
         ref, title, values.decimals, values.integers, values.ratios,
         values.decimal_lists, values.text_lists, values.sources, values.pumps,
@@ -252,6 +254,21 @@ def _check_formulary(stock: Mapping[str, tuple[Decimal, ...]]) -> None:
         listed = ", ".join(f"{strength:f}" for strength in sorted(unstocked))
         raise ProtocolError(
             f"formulary.scored_tablet_strengths_mg: {listed} mg is not a stocked tablet strength"
+        )
+
+
+def _check_age_bands(lists: Mapping[str, tuple[Decimal, ...]]) -> None:
+    """R-PED-6: every child falls in one age band, and each band has its usual upper dose (an
+    edited protocol that broke this would fail every child's plan, not be refused)."""
+    starts, uppers = lists["band_from_months"], lists["band_upper_mg_day"]
+    if len(starts) != len(uppers):
+        raise ProtocolError(
+            "oral-paediatric.band_upper_mg_day: one usual upper dose per age band "
+            f"({len(starts)} bands in band_from_months, {len(uppers)} doses)"
+        )
+    if starts[0] != 0 or list(starts) != sorted(set(starts)):
+        raise ProtocolError(
+            "oral-paediatric.band_from_months: the bands start at 0 months and ascend"
         )
 
 

@@ -277,6 +277,27 @@ NEEDS_EXACTLY = (
             "oral-paediatric.band_upper_mg_day: expected a non-empty list",
         ),
         (
+            "oral-paediatric",
+            _set((_P, "band_upper_mg_day", "value"), ["20", "30", "40"]),
+            "oral-paediatric.band_upper_mg_day: one usual upper dose per age band "
+            "(4 bands in band_from_months, 3 doses)",
+        ),
+        (
+            "oral-paediatric",
+            _set((_P, "band_from_months", "value"), ["12", "24", "72", "96"]),
+            "oral-paediatric.band_from_months: the bands start at 0 months and ascend",
+        ),
+        (
+            "oral-paediatric",
+            _set((_P, "band_from_months", "value"), ["0", "72", "24", "96"]),
+            "oral-paediatric.band_from_months: the bands start at 0 months and ascend",
+        ),
+        (
+            "oral-paediatric",
+            _set((_P, "band_from_months", "value"), ["0", "24", "24", "96"]),
+            "oral-paediatric.band_from_months: the bands start at 0 months and ascend",
+        ),
+        (
             "formulary",
             _set((_P, "pump_models", "value"), {"model": "A", "reservoir_ml": "20"}),
             "formulary.pump_models: expected a non-empty list",
