@@ -212,6 +212,8 @@ SHOWS_NO_FREE_TEXT = {
     "/protocols": "protocol ids, their packaged titles, versions, hashes and dates: no typed text",
     "/api/v1/protocols/{protocol_id}/versions/{version}/impact": "ids, dates, doses with units "
     "and the engine's own refusal messages: no typed text of a patient or a draft",
+    "/protocols/{protocol_id}/versions/{version}/impact": "the same report as a page: ids, "
+    "dates, doses with units and the engine's own refusal messages (autoescaped)",
     "/account/reset/{secret}": "password fields and the username (ASCII letters, digits, '.' "
     "and '_' by rule), never a display name",
 }
