@@ -305,6 +305,9 @@ def test_findings_name_the_facts_they_were_raised_for() -> None:
     assert message("not_indicated", indication=Indication.PARKINSONISM).endswith(
         " Indication: parkinsonism."
     )
+    lithium = make_patient(medications=("Lithium 400 mg",))
+    (interaction,) = (f for f in plan_for(patient=lithium).findings if f.code == "lithium")
+    assert interaction.message.endswith(" Entered: Lithium 400 mg.")
     diazepam = make_patient(medications=("Diazepam 5 mg",))
     (depressant,) = (
         f for f in plan_for(patient=diazepam).findings if "Entered: Diazepam 5 mg." in f.message

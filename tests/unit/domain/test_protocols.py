@@ -277,6 +277,16 @@ NEEDS_EXACTLY = (
             "oral-paediatric.band_upper_mg_day: expected a non-empty list",
         ),
         (
+            "formulary",
+            _set((_P, "tablet_strengths_mg", "value"), []),
+            "formulary.tablet_strengths_mg: stock at least one tablet strength",
+        ),
+        (
+            "formulary",
+            _set((_P, "scored_tablet_strengths_mg", "value"), ["10", "25", "7.5"]),
+            "formulary.scored_tablet_strengths_mg: 7.5, 25 mg is not a stocked tablet strength",
+        ),
+        (
             "oral-paediatric",
             _set((_P, "band_upper_mg_day", "value"), ["20", "30", "40"]),
             "oral-paediatric.band_upper_mg_day: one usual upper dose per age band "
@@ -341,8 +351,9 @@ def test_ratios_without_a_denominator_are_whole_factors() -> None:
 
 @pytest.mark.parametrize("value", [Decimal(-1), Decimal("NaN"), 5])
 def test_a_dose_must_be_a_finite_non_negative_decimal(value: object) -> None:
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(InvalidInputError) as refused:
         Dose(value, DoseUnit.MG)  # type: ignore[arg-type]
+    assert refused.value.message == f"A dose must be a finite, non-negative Decimal: {value!r}"
 
 
 @pytest.mark.parametrize(
