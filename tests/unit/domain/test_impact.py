@@ -137,3 +137,11 @@ def test_a_step_split_in_two_with_the_same_doses_is_no_difference() -> None:
     split = (_step(1, 1, 9, "5", "5", "5"), _step(2, 10, 10, "5", "5", "5"),
              _step(3, 11, 12, "10", "10", "10"))  # fmt: skip
     assert first_difference(segments(whole), segments(split), DAY1) is None
+
+
+def test_a_step_that_ends_on_the_day_the_other_schedule_starts_one_still_covers_that_day() -> None:
+    """Both schedules give 15 mg/day throughout; the first's step ends on day 10, the day the
+    second's longer step starts: day 10 is covered by both."""
+    first = (_step(1, 1, 10, "5", "5", "5"), _step(2, 11, 20, "5", "5", "5"))
+    second = (_step(1, 1, 9, "5", "5", "5"), _step(2, 10, 20, "5", "5", "5"))
+    assert first_difference(segments(first), segments(second), DAY1) is None
