@@ -308,6 +308,11 @@ def test_findings_name_the_facts_they_were_raised_for() -> None:
     lithium = make_patient(medications=("Lithium 400 mg",))
     (interaction,) = (f for f in plan_for(patient=lithium).findings if f.code == "lithium")
     assert interaction.message.endswith(" Entered: Lithium 400 mg.")
+    on_baclofen = make_patient(medications=("Lioresal 10 mg",))
+    (duplicate,) = (
+        f for f in plan_for(patient=on_baclofen).findings if f.code == "baclofen_already_prescribed"
+    )
+    assert duplicate.message.endswith(" Entered: Lioresal 10 mg.")
     diazepam = make_patient(medications=("Diazepam 5 mg",))
     (depressant,) = (
         f for f in plan_for(patient=diazepam).findings if "Entered: Diazepam 5 mg." in f.message
