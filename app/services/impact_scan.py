@@ -90,7 +90,8 @@ def scan(
 ) -> ScanResult:
     """Compare every open plan (of one clinic; of all for None) recomputed under the
     protocols whose stored ``contents`` are given with its current version, from ``since``
-    on, on up to ``workers`` processes. Runs in a read-only transaction of ``session``."""
+    on, on up to ``workers`` processes. Reads in read-only transactions: ``session``'s, and
+    each worker's own."""
     url = session.get_bind().engine.url
     with read_only(session):
         ids = open_plan_ids(session, clinic_id)
