@@ -1,6 +1,6 @@
 """Verified web login sessions, remembered for a few seconds so that the live preview's every
 keystroke does not open a database transaction (and hop to a worker thread) to check its
-cookie again. Modelled on services/token_cache.py.
+cookie again. The mechanism is services/verified_cache.py's, shared with token_cache.py.
 
 The one interface to the cache (ARCHITECTURE.md, "Token verification and revocation"):
 
@@ -25,89 +25,34 @@ The one interface to the cache (ARCHITECTURE.md, "Token verification and revocat
 
 from __future__ import annotations
 
-import hashlib
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from app.services.context import utc_now
+from app.services.verified_cache import LIFETIME_SECONDS, MAX_ENTRIES, VerifiedCache
 
 if TYPE_CHECKING:
     from app.services.auth import LoginSession
 
-LIFETIME_SECONDS = 5.0
-MAX_ENTRIES = 10_000
+__all__ = [
+    "LIFETIME_SECONDS", "MAX_ENTRIES", "VERIFIED_SESSIONS", "VerifiedSessions",
+    "forget_session", "forget_user", "generation", "lookup", "remember",
+]  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    login: LoginSession
-    fresh_until: float  # on the monotonic clock
-    usable_until: datetime  # wall clock, UTC: see the module docstring
-
-
-class VerifiedSessions:
-    def __init__(
-        self,
-        *,
-        lifetime_seconds: float = LIFETIME_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-        max_entries: int = MAX_ENTRIES,
-    ) -> None:
-        self._lifetime = lifetime_seconds
-        self._clock = clock
-        self._max_entries = max_entries
-        self._entries: dict[str, _Entry] = {}
-        self._lock = threading.Lock()
-        self._generation = 0  # counts forget calls
-
-    def generation(self) -> int:
-        return self._generation
-
+class VerifiedSessions(VerifiedCache["LoginSession"]):
     def lookup(self, session_id: str) -> LoginSession | None:
-        key = _key(session_id)
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if self._clock() >= entry.fresh_until or utc_now() >= entry.usable_until:
-            with self._lock:
-                if self._entries.get(key) is entry:
-                    del self._entries[key]
-            return None
-        return entry.login
+        return self._lookup(session_id)
 
     def remember(
         self, session_id: str, login: LoginSession, usable_until: datetime, *, read_since: int
     ) -> None:
-        entry = _Entry(login, self._clock() + self._lifetime, usable_until)
-        with self._lock:
-            if self._generation != read_since:
-                return  # a forget ran while this was read: it may predate the change
-            if len(self._entries) >= self._max_entries:
-                self._entries.clear()  # many distinct sessions: start again rather than grow
-            self._entries[_key(session_id)] = entry
+        self._remember(session_id, login, usable_until, read_since=read_since)
 
     def forget_session(self, session_id: str) -> None:
-        with self._lock:
-            self._generation += 1
-            self._entries.pop(_key(session_id), None)
+        self._forget_secret(session_id)
 
     def forget_user(self, user_id: int) -> None:
-        with self._lock:
-            self._generation += 1
-            for key in [k for k, e in self._entries.items() if e.login.user_id == user_id]:
-                del self._entries[key]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-def _key(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
+        self._forget_where(lambda login: login.user_id == user_id)
 
 
 # One per process: uvicorn's workers are processes, so each holds its own. The functions below

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.db.models import UserRecord, UserSessionRecord
 from app.main import create_app
-from app.services import auth, session_cache
+from app.services import auth, session_cache, verified_cache
 from app.services.auth import LoginSession, sha256_hex
 from app.services.context import utc_now
 from app.services.session_cache import VerifiedSessions
@@ -112,7 +112,7 @@ def wall_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
 
     def move(by: timedelta) -> None:
         moved = utc_now() + by
-        for module in (auth, session_cache):
+        for module in (auth, verified_cache):
             monkeypatch.setattr(module, "utc_now", lambda: moved)
 
     return move
