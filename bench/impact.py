@@ -50,6 +50,7 @@ from app.domain.titration import (
     Sex,
     TitrationError,
     build_plan,
+    load_stored_protocols,
 )
 from app.services import protocol_impact, protocols
 from app.services.context import Actor
@@ -200,7 +201,8 @@ def main() -> None:
             changed = repr(sorted(c.plan_id for c in report.changed)).encode()
             digests[workers] = hashlib.sha256(changed).hexdigest()[:16]
         # The engine alone: the same requests (decoded beforehand), the same draft.
-        protocol_set = protocol_impact.substituted(session, draft, on=report.since)
+        contents = protocol_impact.substituted_contents(session, draft, on=report.since)
+        protocol_set = load_stored_protocols(contents)
         requests = [
             request_from_plain(json.loads(stored.input_json))
             for stored in open_plans(session, clinic_id)

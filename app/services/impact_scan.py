@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.engine import make_engine, make_sessionmaker
 from app.db.repositories.protocol_impact import StoredPlan, open_plan_ids, open_plans
-from app.domain.titration import ProtocolSet, TitrationError, build_plan, load_protocols
+from app.domain.titration import ProtocolSet, TitrationError, build_plan, load_stored_protocols
 from app.domain.titration.impact import Difference, first_difference, segments, stored_segments
 from app.domain.titration.plan import PlanStatus
 from app.services.plan_codec import request_from_plain
@@ -96,7 +96,7 @@ def scan(
     with read_only(session):
         ids = open_plan_ids(session, clinic_id)
         if workers <= 1 or len(ids) <= batch or url.database in (None, "", ":memory:"):
-            protocols = _protocol_set(contents)
+            protocols = load_stored_protocols(contents)
             return _tally(compare(open_plans(session, clinic_id), protocols, since))
     batches = [ids[start : start + batch] for start in range(0, len(ids), batch)]
     database_url = url.render_as_string(hide_password=False)
@@ -137,10 +137,6 @@ def _tally(outcomes: Iterable[Outcome | None]) -> ScanResult:
     return ScanResult(checked, tuple(kept))
 
 
-def _protocol_set(contents: dict[str, bytes]) -> ProtocolSet:
-    return load_protocols(lambda protocol_id: contents[protocol_id])
-
-
 def _in_workers(
     batches: Sequence[list[int]],
     database_url: str,
@@ -178,7 +174,7 @@ _worker_sessions: sessionmaker[Session] | None = None
 
 def _start_worker(database_url: str, contents: dict[str, bytes]) -> None:
     global _worker_protocols, _worker_sessions
-    _worker_protocols = _protocol_set(contents)
+    _worker_protocols = load_stored_protocols(contents)
     _worker_sessions = make_sessionmaker(make_engine(database_url))
 
 

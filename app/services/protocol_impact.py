@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from app.db.models import ProtocolVersionRecord
 from app.db.repositories import protocols as protocol_repo
-from app.domain.titration import ProtocolSet, load_protocols
 from app.services import audit
+from app.services import protocols as protocol_service
 from app.services.audit import AuditEntry
 from app.services.context import Actor, stored_kind, utc_now
 from app.services.errors import NotFound
@@ -104,21 +104,12 @@ def plans_to_review(
     ]
 
 
-def substituted(session: Session, record: ProtocolVersionRecord, *, on: date) -> ProtocolSet:
-    """The protocols in force on ``on`` with ``record`` in place of its protocol's version."""
-    contents = substituted_contents(session, record, on=on)
-    return load_protocols(lambda protocol_id: contents[protocol_id])
-
-
 def substituted_contents(
     session: Session, record: ProtocolVersionRecord, *, on: date
 ) -> dict[str, bytes]:
     """The stored content of each protocol in force on ``on``, ``record``'s in place of its
     protocol's version: what a scan's worker processes build their protocol set from."""
-    contents = {
-        pid: version.content.encode("utf-8")
-        for pid, version in protocol_repo.effective(session, on).items()
-    }
+    contents = protocol_service.effective_contents(session, on)
     contents[record.protocol_id] = record.content.encode("utf-8")
     return contents
 

@@ -23,7 +23,7 @@ from app.db.models import ProtocolRecord, ProtocolVersionRecord
 from app.db.repositories import protocol_impact as impact_repo
 from app.db.repositories import protocols as protocol_repo
 from app.domain.patients import FieldProblem
-from app.domain.titration import ProtocolSet, load_protocols
+from app.domain.titration import ProtocolSet, load_protocols, load_stored_protocols
 from app.domain.titration.errors import ProtocolError
 from app.domain.titration.protocol import PARAMETER_SCHEMA, parse_protocol
 from app.domain.titration.protocol_editing import ParameterDiff, parameter_diff
@@ -90,15 +90,16 @@ def load_at_start(session: Session) -> ProtocolSet:
 def load_effective(session: Session, *, on: date | None = None) -> ProtocolSet:
     """The engine's protocols: each one's approved version in force on ``on`` (today)."""
     with read_only(session):
-        chosen = protocol_repo.effective(session, on or utc_now().date())
-        contents = {pid: record.content.encode("utf-8") for pid, record in chosen.items()}
+        contents = effective_contents(session, on or utc_now().date())
+    return load_stored_protocols(contents)
 
-    def read(protocol_id: str) -> bytes:
-        if protocol_id not in contents:
-            raise ProtocolError(f"{protocol_id}: no approved version in the database")
-        return contents[protocol_id]
 
-    return load_protocols(read)
+def effective_contents(session: Session, on: date) -> dict[str, bytes]:
+    """The stored content of each protocol's approved version in force on ``on``."""
+    return {
+        pid: record.content.encode("utf-8")
+        for pid, record in protocol_repo.effective(session, on).items()
+    }
 
 
 def list_protocols(session: Session, *, actor: Actor) -> list[ProtocolView]:

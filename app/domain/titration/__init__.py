@@ -22,7 +22,12 @@ from app.domain.titration.errors import (
     WrongUnitError,
 )
 from app.domain.titration.findings import Finding, FindingRule, Route, Severity
-from app.domain.titration.library import ENGINE_VERSION, ProtocolSet, load_protocols
+from app.domain.titration.library import (
+    ENGINE_VERSION,
+    ProtocolSet,
+    load_protocols,
+    load_stored_protocols,
+)
 from app.domain.titration.model import (
     CONDITIONS,
     CreatinineUnit,
@@ -127,5 +132,6 @@ __all__ = [
     "build_plan",
     "calculate_refill",
     "load_protocols",
+    "load_stored_protocols",
     "round_to_strength",
 ]

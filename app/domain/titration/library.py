@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from app.domain.titration.errors import ProtocolError
@@ -77,3 +77,15 @@ def load_protocols(read: Callable[[str], bytes] = read_protocol_bytes) -> Protoc
     if unknown:
         raise ProtocolError(f"medication-dictionary: unknown finding codes {sorted(unknown)}")
     return protocol_set
+
+
+def load_stored_protocols(contents: Mapping[str, bytes]) -> ProtocolSet:
+    """``load_protocols`` from stored contents (protocol id → bytes), as the database keeps
+    them; a protocol missing from ``contents`` is a ``ProtocolError``."""
+
+    def read(protocol_id: str) -> bytes:
+        if protocol_id not in contents:
+            raise ProtocolError(f"{protocol_id}: no approved version in the database")
+        return contents[protocol_id]
+
+    return load_protocols(read)

@@ -317,7 +317,7 @@ def test_findings_name_the_facts_they_were_raised_for() -> None:
     (depressant,) = (
         f for f in plan_for(patient=diazepam).findings if "Entered: Diazepam 5 mg." in f.message
     )
-    assert depressant.code
+    assert depressant.code == "cns_depressant"
 
 
 def test_renal_findings_name_the_clearance_or_say_it_is_not_known() -> None:

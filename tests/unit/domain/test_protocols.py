@@ -15,6 +15,7 @@ from app.domain.titration import (
     InvalidInputError,
     ProtocolError,
     load_protocols,
+    load_stored_protocols,
     round_to_strength,
 )
 from app.domain.titration.findings import Route, Severity
@@ -418,3 +419,11 @@ def test_every_protocol_of_the_set_is_read_from_its_own_file() -> None:
     }  # fmt: skip
     for protocol_id, protocol in parameter_protocols.items():
         assert protocol == parse_protocol(protocol_id, read_protocol_bytes(protocol_id))
+
+
+def test_stored_protocols_load_as_the_packaged_files_and_a_missing_one_is_named() -> None:
+    contents = {pid: read_protocol_bytes(pid) for pid in IDS}
+    assert load_stored_protocols(contents).refs == load_protocols().refs
+    del contents["itb"]
+    with pytest.raises(ProtocolError, match=r"^itb: no approved version in the database$"):
+        load_stored_protocols(contents)
