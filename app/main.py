@@ -81,8 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     app.include_router(health.router)
+    # FastAPI walks the routers in order on every request; the API's refuses a path outside
+    # /api/v1 in one step (app/routing.py), so the pages after it pay almost nothing for it.
     app.include_router(api_v1.router)
     app.include_router(cds.router)
-    app.include_router(web.router)
+    web.include_pages(app)
     install_error_handlers(app)
     return app

@@ -86,18 +86,21 @@ def session_policy(settings: Settings) -> SessionPolicy:
     )
 
 
-async def optional_login(request: Request, settings: SettingsDep) -> LoginSession | None:
+async def optional_login(request: Request) -> LoginSession | None:
     """The live login session behind the cookie, or None.
 
     Async: a session verified in the last few seconds (services.session_cache) costs no
     database work and no thread hop; only a check in the database goes to a worker thread,
-    with its own Session and short transactions (it may write the idle clock)."""
+    with its own Session and short transactions (it may write the idle clock). The settings
+    are read from the app, not asked for as a dependency: every page resolves this one, and
+    each dependency FastAPI solves costs every request."""
     session_id = request.cookies.get(session_cookie_name(request))
     if not session_id:
         return None
     login = session_cache.lookup(session_id)
     if login is None:
         try:
+            settings = request.app.state.settings
             login = await run_in_threadpool(_resume, request, session_id, settings)
         except AuthenticationFailed:
             return None
@@ -161,7 +164,14 @@ async def current_clinician(request: Request, login: OptionalLogin) -> Actor:  #
 CurrentClinician = Annotated[Actor, Depends(current_clinician)]
 
 
-async def verify_csrf(request: Request, login: OptionalLogin) -> None:
+async def guard_page(request: Request, login: OptionalLogin) -> None:
+    """Every page route's guard (app/web/router.py): the CSRF check, then the refusal of
+    unsafe characters. One dependency rather than two, as FastAPI's cost is per dependency."""
+    await verify_csrf(request, login)
+    await refuse_unsafe_characters(request)
+
+
+async def verify_csrf(request: Request, login: LoginSession | None) -> None:
     """Fail closed: every state-changing request must prove it comes from our own page."""
     if request.method not in UNSAFE_METHODS:
         return

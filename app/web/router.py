@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse
 
-from app.web.deps import refuse_unsafe_characters, verify_csrf
+from app.web.deps import guard_page
 from app.web.routes import (
     account,
     admin,
@@ -22,23 +22,40 @@ from app.web.routes import (
 )
 from app.web.routes import audit as audit_pages
 
-router = APIRouter(
-    dependencies=[Depends(verify_csrf), Depends(refuse_unsafe_characters)], include_in_schema=False
+# Every page route carries this: the CSRF check and the refusal of NUL and bidirectional
+# controls. It is given to each module's router as it is included (`include_pages`), so no
+# page route can miss it.
+PAGE_GUARDS = [Depends(guard_page)]
+
+# FastAPI (0.16x) walks the included routers in order on every request, all the way down,
+# and walks them again at each level on the way to the handler (app/routing.py). The pages
+# share no prefix it could skip them by, so they are included one level deep, straight into
+# the app, and the planner's router, whose live preview answers every pause in typing, comes
+# first. Order otherwise matters only where two paths overlap.
+PAGE_ROUTERS: tuple[APIRouter, ...] = (
+    plans.router,
+    auth.router,
+    account.router,
+    admin.router,
+    audit_pages.router,
+    # Before patients: its POST /patients/{patient_id} would otherwise take /patients/ehr-import.
+    ehr.router,
+    patients.router,
+    loop.router,
+    print_schedule.router,
+    plan_exports.router,
+    print_summary.router,
+    protocols.router,
+    smart.router,
 )
-router.include_router(auth.router)
-router.include_router(account.router)
-router.include_router(admin.router)
-router.include_router(audit_pages.router)
-# Before patients: its POST /patients/{patient_id} would otherwise take /patients/ehr-import.
-router.include_router(ehr.router)
-router.include_router(patients.router)
-router.include_router(plans.router)
-router.include_router(loop.router)
-router.include_router(print_schedule.router)
-router.include_router(plan_exports.router)
-router.include_router(print_summary.router)
-router.include_router(protocols.router)
-router.include_router(smart.router)
+
+router = APIRouter()  # the pages that belong to no module
+
+
+def include_pages(app: FastAPI) -> None:
+    """Add every page route to `app`, each with the page guards, outside the API's schema."""
+    for module_router in (*PAGE_ROUTERS, router):
+        app.include_router(module_router, dependencies=PAGE_GUARDS, include_in_schema=False)
 
 
 @router.get("/", name="home")

@@ -54,6 +54,9 @@ def _url_for(context: Context, name: str, /, **path_params: Any) -> URL:
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+# Templates change only with a new release, and the server restarts for one: no stat() of
+# each template file on every render to see whether it changed.
+templates.env.auto_reload = False
 # Starlette's url_for, with each route's path remembered (web/route_paths.py).
 templates.env.globals["url_for"] = _url_for
 templates.env.add_extension("jinja2.ext.i18n")

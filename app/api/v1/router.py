@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.api.v1.problems import problem_responses
 from app.api.v1.routes import (
     calendar_feeds,
@@ -16,10 +14,11 @@ from app.api.v1.routes import (
     schedule_documents,
     summary_documents,
 )
+from app.routing import PrefixedRouter
 
 # Every route with a parameter or a body can answer 422 with a problem; saying so here
 # replaces FastAPI's default 422 (plain JSON, another shape) on routes that did not list it.
-router = APIRouter(prefix="/api/v1", responses=problem_responses(422))
+router = PrefixedRouter(prefix="/api/v1", responses=problem_responses(422))
 router.include_router(ehr_import.router)
 router.include_router(patients.router)
 router.include_router(plans.router)
