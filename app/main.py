@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -25,6 +26,7 @@ from app.protocol_pickup import ProtocolPickupMiddleware
 from app.request_limits import RequestLimiter
 from app.services.protocol_feed import ProtocolFeed
 from app.web import router as web
+from app.web.preview_fragment import PREVIEW_READ_THREADS, FragmentMemory
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             feed = ProtocolFeed.at_start(session, check_seconds=settings.protocol_check_seconds)
         app.state.protocol_feed = feed
         app.state.protocols = feed.current
+        # Made here, on the event loop that will use it (anyio asks which loop that is).
+        app.state.preview_reads = anyio.CapacityLimiter(PREVIEW_READ_THREADS)
         yield
         engine.dispose()
 
@@ -69,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_limiter = RequestLimiter(
         settings.token_requests_per_minute, settings.request_burst
     )
+    app.state.preview_fragments = FragmentMemory()
     app.state.user_limiter = RequestLimiter(
         settings.user_requests_per_minute, settings.request_burst
     )

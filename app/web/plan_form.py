@@ -251,7 +251,11 @@ class Preview:
 
 def compute_preview(form: PlanForm, patient: Patient, protocols: ProtocolSet) -> Preview:
     """Form → engine → view. Engine refusals (hard cap, wrong unit) become a message."""
-    request = form.to_request(patient)
+    return preview_for(form.to_request(patient), protocols)
+
+
+def preview_for(request: PlanRequest | None, protocols: ProtocolSet) -> Preview:
+    """The preview of a form's engine request (None: a field did not parse)."""
     if request is None:
         return Preview(error="Correct the highlighted fields to see the schedule.")
     try:

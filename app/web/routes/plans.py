@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from app.db.models import PatientRecord, PlanRecord, PlanVersionRecord
@@ -21,6 +22,7 @@ from app.services import plans as plan_service
 from app.services import refills as refill_service
 from app.services.context import Actor
 from app.services.errors import Conflict, InvalidInput, NotFound
+from app.web import preview_fragment
 from app.web.deps import CurrentClinician, PostedForm, SessionDep
 from app.web.forms import parse_version
 from app.web.htmx import is_partial, redirect
@@ -96,25 +98,41 @@ def new_plan(
 
 
 @router.post("/patients/{patient_id}/plans/preview", name="plans:preview")
-def preview_plan(
-    request: Request,
-    patient_id: int,
-    session: SessionDep,
-    clinician: CurrentClinician,
-    posted: PostedForm,
+async def preview_plan(
+    request: Request, patient_id: int, clinician: CurrentClinician, posted: PostedForm
 ) -> Response:
-    # A fragment (htmx, on every pause in typing) records no read: the planner page it is
-    # swapped into recorded one when it opened. The whole page (no JavaScript) records its own.
-    read = (
-        patient_service.patient_for_preview if is_partial(request) else patient_service.read_patient
-    )
-    patient = read(session, actor=clinician, patient_id=patient_id, operation="plan.preview")
-    raw = posted
-    form = _form(raw)
+    # Async, with the database work in worker threads (each with its own Session): the
+    # fragment's one read goes through preview_fragment.read_for_preview (ARCHITECTURE.md,
+    # "Speed of the preview"); the whole page (no JavaScript) is an ordinary page.
+    if is_partial(request):
+        # A fragment (htmx, on every pause in typing) records no read: the planner page it is
+        # swapped into recorded one when it opened. The whole page records its own.
+        patient = await preview_fragment.read_for_preview(
+            request, _patient_for_preview, request, clinician, patient_id
+        )
+        return _fragment(request, clinician, patient, _form(posted))
+    return await run_in_threadpool(_preview_page, request, clinician, patient_id, posted)
+
+
+def _patient_for_preview(request: Request, clinician: Actor, patient_id: int) -> PatientRecord:
+    with request.app.state.sessionmaker() as session:
+        return patient_service.patient_for_preview(
+            session, actor=clinician, patient_id=patient_id, operation="plan.preview"
+        )
+
+
+def _preview_page(
+    request: Request, clinician: Actor, patient_id: int, posted: FormData
+) -> Response:
+    with request.app.state.sessionmaker() as session:
+        patient = patient_service.read_patient(
+            session, actor=clinician, patient_id=patient_id, operation="plan.preview"
+        )
+    form = _form(posted)
     preview = _preview(request, form, patient)
     status = 422 if preview.error else 200
-    return _planner(request, clinician, patient, form, preview, status=status, fragment=True,
-                    supersedes=_supersedes(raw.get("supersedes_plan_id")))  # fmt: skip
+    return _planner(request, clinician, patient, form, preview, status=status,
+                    supersedes=_supersedes(posted.get("supersedes_plan_id")))  # fmt: skip
 
 
 @router.post("/patients/{patient_id}/plans", name="plans:create")
@@ -166,23 +184,33 @@ def revise_form(
 
 
 @router.post("/plans/{plan_id}/revise/preview", name="plans:revise_preview")
-def preview_revision(
-    request: Request,
-    plan_id: int,
-    session: SessionDep,
-    clinician: CurrentClinician,
-    posted: PostedForm,
+async def preview_revision(
+    request: Request, plan_id: int, clinician: CurrentClinician, posted: PostedForm
 ) -> Response:
+    # As preview_plan: async, the database work in worker threads.
     if is_partial(request):  # unrecorded, as preview_plan's fragments
-        record, patient = plan_service.plan_for_preview(session, actor=clinician, plan_id=plan_id)
-    else:
+        patient = await preview_fragment.read_for_preview(
+            request, _patient_for_revision_preview, request, clinician, plan_id
+        )
+        return _fragment(request, clinician, patient, _form(posted))
+    return await run_in_threadpool(_revision_page, request, clinician, plan_id, posted)
+
+
+def _patient_for_revision_preview(
+    request: Request, clinician: Actor, plan_id: int
+) -> PatientRecord:
+    with request.app.state.sessionmaker() as session:
+        _, patient = plan_service.plan_for_preview(session, actor=clinician, plan_id=plan_id)
+    return patient
+
+
+def _revision_page(request: Request, clinician: Actor, plan_id: int, posted: FormData) -> Response:
+    with request.app.state.sessionmaker() as session:
         record, _, patient = _load(session, clinician, plan_id, "plan.revise")
     form = _form(posted)
     preview = _preview(request, form, patient)
     status = 422 if preview.error else 200
-    return _planner(
-        request, clinician, patient, form, preview, plan=record, status=status, fragment=True
-    )
+    return _planner(request, clinician, patient, form, preview, plan=record, status=status)
 
 
 @router.post("/plans/{plan_id}/revise", name="plans:revise")
@@ -323,6 +351,15 @@ def _preview(request: Request, form: PlanForm, patient: PatientRecord) -> Previe
     return compute_preview(form, to_engine_patient(patient), _protocols(request))
 
 
+def _fragment(
+    request: Request, clinician: Actor, patient: PatientRecord, form: PlanForm
+) -> Response:
+    return preview_fragment.respond(
+        request, clinician=clinician, patient_id=patient.id,
+        patient=to_engine_patient(patient), form=form, protocols=_protocols(request),
+    )  # fmt: skip
+
+
 def _request_for(request: Request, form: PlanForm) -> plan_service.RequestFor:
     protocols = _protocols(request)
 
@@ -338,7 +375,7 @@ def _request_for(request: Request, form: PlanForm) -> plan_service.RequestFor:
 def _planner(
     request: Request, clinician: Actor, patient: PatientRecord, form: PlanForm,
     preview: Preview, *, plan: PlanRecord | None = None, status: int = 200,
-    fragment: bool = False, save_error: str | None = None, supersedes: int | None = None,
+    save_error: str | None = None, supersedes: int | None = None,
 ) -> Response:  # fmt: skip
     context = {
         "patient": patient, "form": form, "preview": preview, "plan": plan,
@@ -346,8 +383,7 @@ def _planner(
         "boluses": SCREENING_BOLUSES, "supersedes_plan_id": supersedes,
     }  # fmt: skip
     page = "plans/revise.html" if plan is not None else "plans/new.html"
-    template = "plans/_preview.html" if fragment and is_partial(request) else page
-    response = render(request, template, context, status_code=status)
+    response = render(request, page, context, status_code=status)
     response.headers["Vary"] = "HX-Request"
     return response
 
