@@ -84,6 +84,25 @@ def test_the_fragment_is_the_section_the_whole_page_renders(
     assert again == first
 
 
+def test_the_revision_fragment_is_the_section_of_the_revision_page(
+    client: TestClient, csrf: str, db: Session
+) -> None:
+    patient = make_patient(db)
+    saved = client.post(
+        f"/patients/{patient.id}/plans",
+        data=_form(csrf, acknowledged=["renal_function_unknown"]),
+    )
+    assert saved.status_code == 303, saved.text
+    plan_url = saved.headers["location"]
+    data = _form(csrf, target_daily_dose="50")
+    page = client.post(f"{plan_url}/revise/preview", data=data)  # no JavaScript
+    fragment = client.post(f"{plan_url}/revise/preview", data=data, headers=HX)
+    section = SECTION.search(page.text)
+    assert section is not None
+    assert "50 mg/day" in fragment.text
+    assert fragment.text == section.group(0)
+
+
 def test_a_state_shown_before_is_answered_from_memory(
     client: TestClient, csrf: str, db: Session, engine_runs: list[object]
 ) -> None:
