@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.db.models import PatientRecord
@@ -28,10 +28,15 @@ def get(session: Session, patient_id: int, *, clinic_id: int | None) -> PatientR
         return None
     if clinic_id is None:
         return session.get(PatientRecord, patient_id)
-    query = select(PatientRecord).where(
-        PatientRecord.id == patient_id, PatientRecord.clinic_id == clinic_id
-    )
-    return session.scalars(query).first()
+    values = {"patient_id": patient_id, "clinic_id": clinic_id}
+    return session.scalars(_IN_CLINIC, values).first()
+
+
+# Composed once: composing it (each clause coerced anew) cost half as much again as running
+# it, on the read every live-preview fragment makes.
+_IN_CLINIC = select(PatientRecord).where(
+    PatientRecord.id == bindparam("patient_id"), PatientRecord.clinic_id == bindparam("clinic_id")
+)
 
 
 def get_by_mrn(session: Session, clinic_id: int, mrn: str) -> PatientRecord | None:

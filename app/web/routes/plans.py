@@ -98,12 +98,12 @@ def new_plan(
 
 
 @router.post("/patients/{patient_id}/plans/preview", name="plans:preview")
-async def preview_plan(
-    request: Request, patient_id: int, clinician: CurrentClinician, posted: PostedForm
-) -> Response:
+async def preview_plan(request: Request, patient_id: int, clinician: CurrentClinician) -> Response:
     # Async, with the database work in worker threads (each with its own Session): the
     # fragment's one read goes through preview_fragment.read_for_preview (ARCHITECTURE.md,
-    # "Speed of the preview"); the whole page (no JavaScript) is an ordinary page.
+    # "Speed of the preview"); the whole page (no JavaScript) is an ordinary page. The form
+    # was read already, by the page guard's CSRF check (Starlette keeps it on the request).
+    posted = await request.form()
     if is_partial(request):
         # A fragment (htmx, on every pause in typing) records no read: the planner page it is
         # swapped into recorded one when it opened. The whole page records its own.
@@ -184,10 +184,9 @@ def revise_form(
 
 
 @router.post("/plans/{plan_id}/revise/preview", name="plans:revise_preview")
-async def preview_revision(
-    request: Request, plan_id: int, clinician: CurrentClinician, posted: PostedForm
-) -> Response:
+async def preview_revision(request: Request, plan_id: int, clinician: CurrentClinician) -> Response:
     # As preview_plan: async, the database work in worker threads.
+    posted = await request.form()
     if is_partial(request):  # unrecorded, as preview_plan's fragments
         patient = await preview_fragment.read_for_preview(
             request, _patient_for_revision_preview, request, clinician, plan_id
