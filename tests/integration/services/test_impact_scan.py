@@ -9,7 +9,6 @@ archive its patients afterwards: an approval's scan covers every clinic's open p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import date
 
@@ -20,7 +19,6 @@ from sqlalchemy.orm import Session
 from app.db.models import ClinicRecord, PatientRecord, PlanRecord
 from app.db.repositories.protocol_impact import StoredPlan
 from app.domain.titration import load_protocols
-from app.domain.titration.protocol import read_protocol_bytes
 from app.services.context import utc_now
 from app.services.impact_scan import (
     UNREADABLE,
@@ -31,22 +29,22 @@ from app.services.impact_scan import (
     scan,
 )
 from tests.factories.clinics import make_clinic, make_patient_in, make_plan_for
+from tests.unit.domain.builders import packaged_with
 
 SINCE = date(2031, 3, 3)  # the factory plans' start
 
 
 def _contents(interval_days: str) -> dict[str, bytes]:
-    read: dict[str, bytes] = {}
+    """Every packaged protocol's text, oral-adult's with another step interval."""
+    read = packaged_with("oral-adult", interval_days=interval_days)
+    ids: list[str] = []
 
-    def record(protocol_id: str) -> bytes:
-        read[protocol_id] = read_protocol_bytes(protocol_id)
-        return read[protocol_id]
+    def record(protocol_id: str) -> bytes:  # which protocols a set is made of
+        ids.append(protocol_id)
+        return read(protocol_id)
 
     load_protocols(record)
-    document = json.loads(read["oral-adult"])
-    document["parameters"]["interval_days"]["value"] = interval_days
-    read["oral-adult"] = json.dumps(document).encode()
-    return read
+    return {protocol_id: read(protocol_id) for protocol_id in ids}
 
 
 @pytest.fixture

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
+from collections.abc import Callable
 from dataclasses import fields, replace
 from datetime import date
 from decimal import Decimal
@@ -27,7 +29,7 @@ from app.domain.titration import (
     load_protocols,
     steps,
 )
-from app.domain.titration.protocol import Derived, Protocol
+from app.domain.titration.protocol import Derived, Protocol, read_protocol_bytes
 
 PROTOCOLS = load_protocols()
 START = date(2026, 12, 1)
@@ -65,6 +67,20 @@ def forget_remembered_values(protocols: ProtocolSet = PROTOCOLS) -> None:
         memory._remembered.clear()
     protocols.medications._remembered.clear()
     protocols.findings._remembered.clear()
+
+
+def packaged_with(protocol_id: str, **values: Any) -> Callable[[str], bytes]:
+    """A protocol reader for `load_protocols`: the packaged files, with the named parameters
+    of one protocol given new values (a pharmacist's draft, say)."""
+    document = json.loads(read_protocol_bytes(protocol_id))
+    for name, value in values.items():
+        document["parameters"][name]["value"] = value
+    changed = json.dumps(document).encode()
+
+    def read(requested: str) -> bytes:
+        return changed if requested == protocol_id else read_protocol_bytes(requested)
+
+    return read
 
 
 def mg(value: str | int) -> Dose:

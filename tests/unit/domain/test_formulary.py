@@ -8,7 +8,6 @@ every dose the engine emits is deliverable from the stock and never above the re
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from decimal import Decimal
 from typing import Any
@@ -35,10 +34,17 @@ from app.domain.titration import (
 )
 from app.domain.titration.oral_doses import levels_by_rules, stock_findings, tablet_form
 from app.domain.titration.plan import PreparationForm
-from app.domain.titration.protocol import read_protocol_bytes
 from app.domain.titration.protocol_limits import limit_problems
 from app.domain.titration.refill import calculate_refill
-from tests.unit.domain.builders import PROTOCOLS, START, codes, make_patient, make_request, mg
+from tests.unit.domain.builders import (
+    PROTOCOLS,
+    START,
+    codes,
+    make_patient,
+    make_request,
+    mg,
+    packaged_with,
+)
 from tests.unit.domain.test_properties_oral_a6 import oral_requests
 
 D = Decimal
@@ -47,17 +53,7 @@ EXAMPLES = int(os.environ.get("TITRATE_HYPOTHESIS_EXAMPLES", "300"))
 
 def stock(**values: Any) -> ProtocolSet:
     """The packaged protocols with the formulary's values replaced."""
-
-    def read(protocol_id: str) -> bytes:
-        raw = read_protocol_bytes(protocol_id)
-        if protocol_id != "formulary":
-            return raw
-        document = json.loads(raw)
-        for name, value in values.items():
-            document["parameters"][name]["value"] = value
-        return json.dumps(document).encode()
-
-    return load_protocols(read)
+    return load_protocols(packaged_with("formulary", **values))
 
 
 def tablets_of(plan: Plan) -> list[list[tuple[Decimal, Decimal]]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -28,6 +27,7 @@ from tests.unit.domain.builders import (
     make_patient,
     make_request,
     mg,
+    packaged_with,
 )
 
 
@@ -115,7 +115,7 @@ def test_an_adults_remembered_titration_is_used_only_for_the_same_dosing_fields(
 
     from app.domain.titration import Formulation, Setting
 
-    read = _adult_max_single_dose("25")
+    read = packaged_with("oral-adult", max_single_dose_mg="25")
     light = make_patient(weight_kg=Decimal(80), serum_creatinine=creatinine("0.4"))
     base = make_request(target_daily_dose=mg(30), patient=light)
     requests = [
@@ -140,15 +140,6 @@ def test_an_adults_remembered_titration_is_used_only_for_the_same_dosing_fields(
         assert _outcome(lambda request=request: build_plan(request, shared)) == _outcome(
             lambda request=request: _fresh_plan(request, read)
         ), request
-
-
-def _adult_max_single_dose(value: str) -> Callable[[str], bytes]:
-    document = json.loads(read_protocol_bytes("oral-adult"))
-    document["parameters"]["max_single_dose_mg"]["value"] = value
-    changed = json.dumps(document).encode()
-    return lambda protocol_id: (
-        changed if protocol_id == "oral-adult" else read_protocol_bytes(protocol_id)
-    )
 
 
 def _outcome(make: Callable[[], Plan]) -> str:
