@@ -45,7 +45,7 @@ help:
 	@echo "make browser-deps  apt-get install $(SYSTEM_PACKAGES) (root)"
 	@echo "make bench         run the benchmarks under bench/"
 	@echo "make mutation      mutmut over app/domain with the domain tests; prints the score"
-	@echo "make bench-deps    apt-get install wrk, bench/preview.py's load generator (root)"
+	@echo "make bench-deps    apt-get install wrk and valgrind, the benchmarks' tools (root)"
 	@echo "make messages      extract translatable text into $(LOCALES)/messages.pot, merge into each .po"
 	@echo "make lock          rewrite $(LOCK) from the current virtualenv"
 	@echo "make sbom          CycloneDX SBOM of $(LOCK) in build/sbom.cdx.json"
@@ -183,12 +183,14 @@ messages: setup
 mutation: setup
 	$(PY) bench/mutation.py $(MUTATE)
 
-# wrk, the load generator of bench/preview.py (Debian package; root). `wrk --version` prints its
-# version and exits 1, which pipefail would turn into a failed install.
+# The benchmarks' tools (Debian packages; root): wrk, bench/preview.py's load generator, and
+# valgrind, whose callgrind counts bench/instructions.py's instructions per request.
+BENCH_TOOLS := wrk valgrind
 bench-deps:
-	@if command -v wrk >/dev/null; then echo "bench-deps: wrk already installed"; \
-	elif [ "$$(id -u)" -ne 0 ]; then echo "bench-deps: needs root (apt-get install -y wrk)" >&2; exit 1; \
-	else DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null && { wrk --version || true; } | head -n 1; fi
+	@missing=""; for tool in $(BENCH_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then echo "bench-deps: $(BENCH_TOOLS) already installed"; \
+	elif [ "$$(id -u)" -ne 0 ]; then echo "bench-deps: needs root (apt-get install -y$$missing)" >&2; exit 1; \
+	else DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null && echo "bench-deps: installed$$missing"; fi
 
 bench: setup bench-deps
 	@shopt -s nullglob; scripts=(bench/*.py); \
