@@ -8,6 +8,7 @@ process on a fresh SQLite database, driven through httpx's ASGI transport (no so
 uvicorn); after a warm-up, callgrind counts `--requests` requests of each target:
 
 - bare:     loadkit/bare_server.py's endpoint (bench/preview.py's yardstick);
+- json:     the JSON preview, POST /api/v1/plans/preview with a bearer token;
 - fragment: the live-preview fragment, the same state each time (remembered after the first);
 - fragment-new: the live-preview fragment, a state not asked for before each time.
 
@@ -39,7 +40,7 @@ import httpx
 from loadkit import server
 
 WARM_UP = 30
-TARGETS = ("bare", "fragment", "fragment-new")
+TARGETS = ("bare", "json", "fragment", "fragment-new")
 
 
 def main() -> None:
@@ -78,7 +79,12 @@ Post = Callable[[int], Awaitable[None]]
 
 async def _drive(target: str, requests: int) -> None:
     """Under valgrind: warm up, then count `requests` requests of `target`."""
-    driver = _bare() if target == "bare" else _fragment(new_states=target == "fragment-new")
+    if target == "bare":
+        driver = _bare()
+    elif target == "json":
+        driver = _titrate(_json_preview)
+    else:
+        driver = _titrate(_fragment_preview, new_states=target == "fragment-new")
     async with driver as post:
         for n in range(WARM_UP):
             await post(n)
@@ -112,39 +118,69 @@ async def _bare() -> AsyncIterator[Post]:
         yield post
 
 
+Target = Callable[..., Awaitable[Post]]
+
+
 @asynccontextmanager
-async def _fragment(*, new_states: bool) -> AsyncIterator[Post]:
+async def _titrate(target: Target, **options: bool) -> AsyncIterator[Post]:
+    """Titrate on a fresh SQLite database, with a made-up patient, driven by `target`."""
     import preview
 
     tmp = Path(tempfile.mkdtemp())
     os.environ.update({
         "TITRATE_DATABASE_URL": f"sqlite:///{tmp}/instructions.db",
         "TITRATE_ENVIRONMENT": "dev", "TITRATE_LOG_LEVEL": "WARNING",
+        "TITRATE_TOKEN_REQUESTS_PER_MINUTE": "100000",
         "TITRATE_USER_REQUESTS_PER_MINUTE": "100000", "TITRATE_REQUEST_BURST": "10000",
     })  # fmt: skip
     env = dict(os.environ)
     server.titrate(env, "migrate")
-    writer = server.titrate(env, "create-token", "--name", "bench_writer", "--scope",
-                            "patients:write")  # fmt: skip
+    tokens = {
+        scope: server.titrate(env, "create-token", "--name", f"bench_{scope.split(':')[1]}",
+                              "--scope", scope)
+        for scope in ("patients:write", "plans:preview")
+    }  # fmt: skip
     server.titrate(env, "create-user", "--username", "bench.prescriber", "--role",
                    "prescriber", stdin=preview.PASSWORD + "\n")  # fmt: skip
     from app.main import create_app
 
     app = create_app()
     async with app.router.lifespan_context(app), _client(app) as client:
-        auth = {"Authorization": f"Bearer {writer}"}
+        auth = {"Authorization": f"Bearer {tokens['patients:write']}"}
         created = await client.post("/api/v1/patients", json=preview.PATIENT, headers=auth)
-        url = f"/patients/{created.raise_for_status().json()['id']}/plans/preview"
-        headers = await _log_in(client, preview.PASSWORD)
+        patient_id = created.raise_for_status().json()["id"]
+        yield await target(client, patient_id, tokens["plans:preview"], **options)
 
-        async def post(n: int) -> None:
-            values = dict(preview.FORM)
-            if new_states:  # a new start date each time: nothing remembered applies
-                values["start_date"] = (date(2026, 12, 1) + timedelta(days=n)).isoformat()
-            sent = await client.post(url, content=urlencode(values), headers=headers)
-            sent.raise_for_status()
 
-        yield post
+async def _json_preview(client: httpx.AsyncClient, _: int, token: str) -> Post:
+    import preview
+
+    body = json.dumps(preview.BODY)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+    async def post(_: int) -> None:
+        sent = await client.post("/api/v1/plans/preview", content=body, headers=headers)
+        sent.raise_for_status()
+
+    return post
+
+
+async def _fragment_preview(
+    client: httpx.AsyncClient, patient_id: int, _: str, *, new_states: bool
+) -> Post:
+    import preview
+
+    url = f"/patients/{patient_id}/plans/preview"
+    headers = await _log_in(client, preview.PASSWORD)
+
+    async def post(n: int) -> None:
+        values = dict(preview.FORM)
+        if new_states:  # a new start date each time: nothing remembered applies
+            values["start_date"] = (date(2026, 12, 1) + timedelta(days=n)).isoformat()
+        sent = await client.post(url, content=urlencode(values), headers=headers)
+        sent.raise_for_status()
+
+    return post
 
 
 async def _log_in(client: httpx.AsyncClient, password: str) -> dict[str, str]:
