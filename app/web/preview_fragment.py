@@ -25,9 +25,10 @@ The fragment's handlers are async: the fragment's one database read (the patient
 indexed row) runs in a worker thread through `read_for_preview`, at most
 `PREVIEW_READ_THREADS` at once per worker; the rest of the fragment runs on the event loop.
 With sixteen clinicians' previews in flight and a thread each, the threads and the loop
-fought over Python's one interpreter lock: 1.9 ms of CPU per fragment instead of 1.2 ms one
-at a time, and a third fewer fragments a second (`bench/preview.py`). Reads never wait for
-a writer (WAL on SQLite, MVCC on PostgreSQL), so two threads keep them flowing.
+fought over Python's one interpreter lock: 2.2 ms of CPU (user and system) per fragment,
+against 1.35 ms with two threads and 1.3 ms one request at a time, and a third fewer
+fragments a second. Reads never wait for a writer (WAL on SQLite, MVCC on PostgreSQL), so
+two threads keep them flowing.
 """
 
 from __future__ import annotations
