@@ -1,8 +1,8 @@
 """Preview throughput against a bare FastAPI endpoint served the same way, measured with `wrk`.
 
-Three targets, each its own `app.cli.serve` process with ONE worker on loopback, driven by
-`wrk` (Debian package; installed by `make bench-deps`, or here when run as root) with one
-thread and 16 connections on the same machine:
+Four targets on two `app.cli.serve` processes (the bare app, Titrate) of ONE worker each on
+loopback, driven by `wrk` (Debian package; installed by `make bench-deps`, or here when run
+as root) with one thread and 16 connections on the same machine:
 
 - bare:     loadkit/bare_server.py, POST /bare (a `def` handler parsing JSON, answering JSON:
             no token, no database, no engine);
@@ -21,7 +21,7 @@ counts the others; the bench fails on any). The per-request log line is at INFO 
 servers run at WARNING, as the figures are about the framework path.
 
 With `--before TREE` (another checkout with its own `.venv`, e.g. the main branch), that
-tree's `titrate serve` runs beside this one on the same database and a fourth target,
+tree's `titrate serve` runs beside this one on the same database and a fifth target,
 `fragment@before`, drives its live preview in the same alternating rounds: a before/after
 comparison in one run.
 
