@@ -167,12 +167,13 @@ CurrentClinician = Annotated[Actor, Depends(current_clinician)]
 async def guard_page(request: Request, login: OptionalLogin) -> None:
     """Every page route's guard (app/web/router.py): the CSRF check, then the refusal of
     unsafe characters. One dependency rather than two, as FastAPI's cost is per dependency."""
-    await verify_csrf(request, login)
+    await verify_csrf(request, login.csrf_token if login else None)
     await refuse_unsafe_characters(request)
 
 
-async def verify_csrf(request: Request, login: LoginSession | None) -> None:
-    """Fail closed: every state-changing request must prove it comes from our own page."""
+async def verify_csrf(request: Request, session_token: str | None) -> None:
+    """Fail closed: every state-changing request must prove it comes from our own page.
+    `session_token`: the signed-in session's CSRF token, None when nobody is signed in."""
     if request.method not in UNSAFE_METHODS:
         return
     _require_same_origin(request)
@@ -185,10 +186,10 @@ async def verify_csrf(request: Request, login: LoginSession | None) -> None:
         # another site cannot know it, so the secret is the synchronizer token here (the
         # Origin and Sec-Fetch-Site checks above still apply).
         return
-    elif login is None:
+    elif session_token is None:
         raise LoginRequired()
     else:
-        expected = login.csrf_token
+        expected = session_token
     # Bytes: compare_digest refuses str with non-ASCII characters, and `sent` is user input.
     if not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
         raise AuditedRefusal(

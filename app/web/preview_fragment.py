@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
@@ -66,7 +66,7 @@ T = TypeVar("T")
 class ShownForm:
     """What the fragment shows of the form: the override reasons and the acknowledgements."""
 
-    overrides: dict[str, str] = field(hash=False)
+    overrides: dict[str, str]
     acknowledged: tuple[str, ...]
 
     def key(self) -> tuple[object, ...]:
