@@ -126,30 +126,18 @@ async def _titrate(target: Target, **options: bool) -> AsyncIterator[Post]:
     """Titrate on a fresh SQLite database, with a made-up patient, driven by `target`."""
     import preview
 
-    tmp = Path(tempfile.mkdtemp())
-    os.environ.update({
-        "TITRATE_DATABASE_URL": f"sqlite:///{tmp}/instructions.db",
-        "TITRATE_ENVIRONMENT": "dev", "TITRATE_LOG_LEVEL": "WARNING",
-        "TITRATE_TOKEN_REQUESTS_PER_MINUTE": "100000",
-        "TITRATE_USER_REQUESTS_PER_MINUTE": "100000", "TITRATE_REQUEST_BURST": "10000",
-    })  # fmt: skip
-    env = dict(os.environ)
-    server.titrate(env, "migrate")
-    tokens = {
-        scope: server.titrate(env, "create-token", "--name", f"bench_{scope.split(':')[1]}",
-                              "--scope", scope)
-        for scope in ("patients:write", "plans:preview")
-    }  # fmt: skip
-    server.titrate(env, "create-user", "--username", "bench.prescriber", "--role",
-                   "prescriber", stdin=preview.PASSWORD + "\n")  # fmt: skip
-    from app.main import create_app
+    with tempfile.TemporaryDirectory() as tmp:
+        env = server.measured_env(f"sqlite:///{tmp}/instructions.db")
+        os.environ.update(env)  # create_app reads its settings from this process's environment
+        preview_token, writer = preview.set_up(env)
+        from app.main import create_app
 
-    app = create_app()
-    async with app.router.lifespan_context(app), _client(app) as client:
-        auth = {"Authorization": f"Bearer {tokens['patients:write']}"}
-        created = await client.post("/api/v1/patients", json=preview.PATIENT, headers=auth)
-        patient_id = created.raise_for_status().json()["id"]
-        yield await target(client, patient_id, tokens["plans:preview"], **options)
+        app = create_app()
+        async with app.router.lifespan_context(app), _client(app) as client:
+            auth = {"Authorization": f"Bearer {writer}"}
+            created = await client.post("/api/v1/patients", json=preview.PATIENT, headers=auth)
+            patient_id = created.raise_for_status().json()["id"]
+            yield await target(client, patient_id, preview_token, **options)
 
 
 async def _json_preview(client: httpx.AsyncClient, _: int, token: str) -> Post:

@@ -129,7 +129,7 @@ def _parse_args() -> argparse.Namespace:
 def _set_up(args: argparse.Namespace, stack: ExitStack, tmp: Path, size: int) -> Target:
     """A database of `size` patients and its server; both end with `stack`."""
     database = stack.enter_context(_database(args, tmp, size))
-    env = _environment(database.url)
+    env = server.measured_env(database.url)
     token = _prepare(env)
     started = time.monotonic()
     versions = seed(database.url, patients=size, authors=PRESCRIBERS)
@@ -155,19 +155,6 @@ def _database(args: argparse.Namespace, tmp: Path, size: int) -> Iterator[Databa
         yield database
     finally:
         database.remove()
-
-
-def _environment(database_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "TITRATE_DATABASE_URL": database_url,
-        "TITRATE_ENVIRONMENT": "dev",
-        "TITRATE_LOG_LEVEL": "WARNING",  # no console I/O per request in the figures
-        # Measured load, not abuse: the per-token/per-user request limits stay out of the way.
-        "TITRATE_TOKEN_REQUESTS_PER_MINUTE": "100000",
-        "TITRATE_USER_REQUESTS_PER_MINUTE": "100000",
-        "TITRATE_REQUEST_BURST": "10000",
-    }
 
 
 def _prepare(env: dict[str, str]) -> str:

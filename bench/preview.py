@@ -142,6 +142,18 @@ def _latency(out: str, label: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
+def set_up(env: dict[str, str]) -> tuple[str, str]:
+    """Schema, the prescriber who logs in, and (preview token, patient-writing token)."""
+    server.titrate(env, "migrate")
+    token = server.titrate(env, "create-token", "--name", "bench", "--scope", "plans:preview")
+    writer = server.titrate(
+        env, "create-token", "--name", "bench_writer", "--scope", "patients:write"
+    )
+    server.titrate(env, "create-user", "--username", "bench.prescriber", "--role",
+                   "prescriber", stdin=PASSWORD + "\n")  # fmt: skip
+    return token, writer
+
+
 def log_in(base: str) -> tuple[str, str]:
     """(Cookie header, CSRF token) of a prescriber logged in through the real form."""
     with httpx.Client(base_url=base, timeout=10) as client:
@@ -163,23 +175,8 @@ def main() -> None:
     binary = ensure_wrk()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        env = {
-            **os.environ,
-            "TITRATE_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-            "TITRATE_ENVIRONMENT": "dev",
-            "TITRATE_LOG_LEVEL": "WARNING",
-            # Measured load, not abuse: the per-token/per-user request limits stay out of the way.
-            "TITRATE_TOKEN_REQUESTS_PER_MINUTE": "100000",
-            "TITRATE_USER_REQUESTS_PER_MINUTE": "100000",
-            "TITRATE_REQUEST_BURST": "10000",
-        }
-        server.titrate(env, "migrate")
-        token = server.titrate(env, "create-token", "--name", "bench", "--scope", "plans:preview")
-        writer = server.titrate(
-            env, "create-token", "--name", "bench_writer", "--scope", "patients:write"
-        )
-        server.titrate(env, "create-user", "--username", "bench.prescriber", "--role",
-                       "prescriber", stdin=PASSWORD + "\n")  # fmt: skip
+        env = server.measured_env(f"sqlite:///{tmp}/bench.db")
+        token, writer = set_up(env)
         app_port, bare_port = server.free_port(), server.free_port()
         log = tmp / "servers.log"
         titrate = server.serve_titrate(env, app_port, 1, log)

@@ -30,6 +30,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def measured_env(database_url: str) -> dict[str, str]:
+    """The environment of a Titrate under measurement, on `database_url`."""
+    return {
+        **os.environ,
+        "TITRATE_DATABASE_URL": database_url,
+        "TITRATE_ENVIRONMENT": "dev",
+        "TITRATE_LOG_LEVEL": "WARNING",  # no console I/O per request in the figures
+        # Measured load, not abuse: the per-token/per-user request limits stay out of the way.
+        "TITRATE_TOKEN_REQUESTS_PER_MINUTE": "100000",
+        "TITRATE_USER_REQUESTS_PER_MINUTE": "100000",
+        "TITRATE_REQUEST_BURST": "10000",
+    }
+
+
 def titrate(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     """Run one `titrate` command (as `python -m app.cli`) and return its standard output."""
     done = subprocess.run(
